@@ -1,0 +1,104 @@
+"""The seam between the request path and the audit trail.
+
+The proxy (and any other caller of the engine that must leave a trace) talks only to `Auditor`:
+
+    with auditor.call(caller="svc-a", customer_id="C1", model="qwen", stream=False) as call:
+        with call.upstream_attempt(1):      # one child span per upstream attempt
+            ...
+        call.decision(record)               # durable BEFORE the reply is released
+
+`call.decision` must return only once the `DecisionRecord` is durable (ledger committed): the
+reply is released after it. A `DecisionRecord` never holds raw PII: `original_masked` is the
+model's reply with PII masked, `released` is what the customer got (already safe).
+
+`NullAuditor` keeps nothing (trace ids only): for tests of the request path and for `guard check`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = ["Auditor", "CallAudit", "DecisionRecord", "NullAuditor"]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    """What the ledger keeps of one guarded decision (OPA decision-log style)."""
+
+    trace_id: str
+    timestamp: float  # unix seconds, taken by the caller (the engine reads no clock)
+    caller: str | None
+    customer_id: str | None
+    model: str | None
+    policy: str
+    policy_version: str
+    decision: str  # allow | revise | block (or "error" when no verdict could be reached)
+    codes: tuple[str, ...]
+    violations: tuple[dict[str, Any], ...]  # {code, start, end, action, tier?, evidence?}: no raw PII
+    original_masked: str | None  # the model's last reply with PII masked; None if there was none
+    released: str | None  # what the customer got
+    regenerations: int = 0
+    stream: bool = False
+    latency_ms: float | None = None
+    error: str | None = None  # e.g. "upstream_timeout": why no model reply was checked
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class CallAudit(Protocol):
+    """The audit of one guarded call (one trace)."""
+
+    trace_id: str
+
+    def upstream_attempt(self, attempt: int, **attributes: Any) -> contextlib.AbstractContextManager[None]: ...
+
+    def decision(self, record: DecisionRecord) -> None: ...
+
+    def set_attributes(self, **attributes: Any) -> None: ...
+
+
+class Auditor(Protocol):
+    """Creates one `CallAudit` per guarded call."""
+
+    def call(
+        self, *, caller: str | None, customer_id: str | None, model: str | None, stream: bool
+    ) -> contextlib.AbstractContextManager[CallAudit]: ...
+
+    def close(self) -> None: ...
+
+
+class _NullCall:
+    def __init__(self) -> None:
+        self.trace_id = secrets.token_hex(16)
+        self.records: list[DecisionRecord] = []
+
+    @contextlib.contextmanager
+    def upstream_attempt(self, attempt: int, **attributes: Any) -> Iterator[None]:
+        yield
+
+    def decision(self, record: DecisionRecord) -> None:
+        self.records.append(record)
+
+    def set_attributes(self, **attributes: Any) -> None:
+        return None
+
+
+class NullAuditor:
+    """Keeps decisions in memory only (`records`): for tests and offline checks."""
+
+    def __init__(self) -> None:
+        self.records: list[DecisionRecord] = []
+
+    @contextlib.contextmanager
+    def call(self, *, caller: str | None, customer_id: str | None, model: str | None, stream: bool) -> Iterator[_NullCall]:
+        c = _NullCall()
+        try:
+            yield c
+        finally:
+            self.records.extend(c.records)
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,152 @@
+"""The `guard` command line: check | demo (serve, policy, audit and crm join as they land).
+
+Commands are listed in `COMMANDS` (an explicit registry, like the checks); a test keeps the docs
+honest by requiring every command to be documented in README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from guard.batch import run_batch
+from guard.engine import evaluate
+from guard.policy.errors import PolicyError
+from guard.policy.loader import load_policy_set
+from guard.policy.model import PolicySet
+from guard.types import CustomerRecord, Verdict
+from guard.validation import describe_validation_error
+
+__all__ = ["COMMANDS", "main"]
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A user error: printed as one line on stderr, exit status 2, never a traceback."""
+
+
+def _load_policies(path: str | None) -> PolicySet:
+    try:
+        return load_policy_set(path)
+    except PolicyError as exc:
+        raise CliError(f"invalid policy:\n{exc}") from None
+
+
+def _read_record(args: argparse.Namespace) -> CustomerRecord:
+    if args.record is None:
+        raise CliError("--record FILE (a JSON customer record) is required to check one reply")
+    try:
+        text = sys.stdin.read() if args.record == "-" else Path(args.record).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise CliError(f"cannot read record {args.record}: {exc.strerror}") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"record {args.record}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    try:
+        return CustomerRecord.model_validate(raw)
+    except ValidationError as exc:
+        raise CliError(f"record {args.record}: {describe_validation_error(exc, 'record')}") from None
+
+
+def render_verdict(reply: str, verdict: Verdict) -> str:
+    """A readable, Chinese-first rendering of one verdict."""
+    lines = [
+        f"决定 decision : {verdict.decision.value}",
+        f"策略 policy   : {verdict.policy} ({verdict.policy_version})",
+        f"放行 released : {verdict.released if verdict.released is not None else '（不放行任何文字）'}",
+    ]
+    if not verdict.violations:
+        lines.append("违规 findings : 无")
+    else:
+        lines.append("违规 findings :")
+        for f in verdict.violations:
+            tier = f" tier{f.tier}" if f.tier is not None else ""
+            lines.append(f"  - {f.code}{tier} [{f.start}:{f.end}] {f.action.value}: {f.detail}")
+    return "\n".join(lines)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    policies = _load_policies(args.policy)
+    if args.batch is not None:
+        if args.text:
+            raise CliError("give either --batch FILE or a reply text, not both")
+        if args.batch == "-":
+            return run_batch(sys.stdin, policies, sys.stdout)
+        try:
+            with open(args.batch, encoding="utf-8-sig") as fh:
+                return run_batch(fh, policies, sys.stdout)
+        except OSError as exc:
+            raise CliError(f"cannot read {args.batch}: {exc.strerror}") from None
+    record = _read_record(args)
+    reply = sys.stdin.read() if args.text in (None, "-") else args.text
+    try:
+        policy = policies.select(args.policy_name, record.segment)
+    except KeyError as exc:
+        raise CliError(str(exc.args[0])) from None
+    verdict = evaluate(policy, record, reply)
+    if args.json:
+        print(json.dumps(verdict.to_json(), ensure_ascii=False))
+    else:
+        print(render_verdict(reply, verdict))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from guard.demo.offline import run_offline_demo
+
+    return run_offline_demo(_load_policies(args.policy), sys.stdout)
+
+
+def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("check", help="check one reply, or a JSONL batch (contract §6)")
+    p.add_argument("text", nargs="?", help="the reply to check ('-' or omitted: read stdin)")
+    p.add_argument("--record", help="customer record JSON file ('-' for stdin)")
+    p.add_argument("--batch", metavar="FILE", help="JSON Lines of {id, record, reply, policy?} ('-' for stdin)")
+    p.add_argument("--policy", metavar="PATH", help="policy file or folder (default: the shipped policies/)")
+    p.add_argument("--policy-name", metavar="NAME", help="pick a policy of the set by name")
+    p.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    p.set_defaults(func=cmd_check)
+
+
+def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("demo", help="run the bundled sample replies through the default policy")
+    p.add_argument("--policy", metavar="PATH", help="policy file or folder (default: the shipped policies/)")
+    p.set_defaults(func=cmd_demo)
+
+
+COMMANDS: dict[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = {
+    "check": _add_check,
+    "demo": _add_demo,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="guard", description="Compliance guard for Chinese financial LLM replies")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in COMMANDS.values():
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.func(args)
+    except CliError as exc:
+        print(f"guard: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # `guard check --batch … | head` must not print a traceback
+        return EXIT_OK
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

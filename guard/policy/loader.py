@@ -1,0 +1,177 @@
+"""Load and validate policy files, reporting every problem as file:line: field: message.
+
+`load_policy_file` loads one file; `load_policy_set` loads a folder (every `*.yaml` directly in
+it except `*.cases.yaml`), checks names are unique and exactly one policy is the default. A
+version is `sha256` of the policy file and every file its checks read, so any edit to a lexicon
+or fallback changes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from guard.checks.base import Check, CheckInput, ConfigError, PolicyContext
+from guard.checks.registry import REGISTRY
+from guard.policy.errors import PolicyError, Problem
+from guard.policy.model import Policy, PolicyDoc, PolicySet
+from guard.policy.yamlsrc import YamlDoc, parse_yaml
+from guard.text.sentences import split_sentences
+from guard.types import Action, CustomerRecord
+
+__all__ = ["DEFAULT_POLICY_DIR", "load_policy_file", "load_policy_set", "policy_files"]
+
+
+
+def _default_policy_dir() -> Path:
+    """`policies/` beside the package in a checkout, else the copy bundled into the wheel."""
+    package = Path(__file__).resolve().parent.parent
+    checkout = package.parent / "policies"
+    return checkout if checkout.is_dir() else package / "_policies"
+
+
+DEFAULT_POLICY_DIR = _default_policy_dir()
+
+
+def _pydantic_problems(doc: YamlDoc, exc: ValidationError, prefix: tuple[str | int, ...]) -> list[Problem]:
+    out = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = tuple(p for p in err["loc"] if isinstance(p, str | int))
+        # Discriminated unions add the tag to the path: drop it so the path is the file's.
+        path = (*prefix, *loc)
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling; see docs/policies.md for the fields)"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        out.append(doc.problem(path, msg))
+    return out
+
+
+def _hash(main: bytes, files: dict[str, bytes]) -> str:
+    h = hashlib.sha256()
+    h.update(main)
+    for name in sorted(files):
+        h.update(b"\0" + name.encode() + b"\0")
+        h.update(files[name])
+    return h.hexdigest()[:16]
+
+
+_FALLBACK_PROBE = CustomerRecord(customer_id="policy-load-probe", name="测试", gender="male")
+
+
+def _check_fallback(doc: YamlDoc, fallback: str | None, checks: tuple[Check, ...]) -> list[Problem]:
+    """The fallback is released when everything else failed: it must pass the policy itself."""
+    if fallback is None:
+        return []
+    inp = CheckInput(fallback, _FALLBACK_PROBE, split_sentences(fallback))
+    problems = []
+    for check in checks:
+        for f in check.run(inp):
+            if f.action is not Action.WARN and not f.code.startswith("fact."):
+                problems.append(doc.problem(("fallback",), f"the fallback text itself violates {f.code}: {f.detail}"))
+    return problems
+
+
+def build_checks(
+    doc: YamlDoc, raw_checks: dict[str, Any], ctx: PolicyContext, prefix: tuple[str | int, ...] = ("checks",)
+) -> tuple[tuple[Check, ...], list[Problem]]:
+    """Build every configured check in registry order; collect problems instead of stopping."""
+    problems: list[Problem] = []
+    for key in raw_checks:
+        if key not in REGISTRY:
+            known = ", ".join(REGISTRY)
+            problems.append(doc.problem((*prefix, key), f"unknown check (known checks: {known})"))
+    checks: list[Check] = []
+    for name, spec in REGISTRY.items():
+        if name not in raw_checks:
+            continue
+        try:
+            checks.append(spec.build_from(raw_checks[name], ctx))
+        except ValidationError as exc:
+            problems.extend(_pydantic_problems(doc, exc, (*prefix, name)))
+        except ConfigError as exc:
+            problems.append(doc.problem((*prefix, name, *exc.field), exc.message))
+    return tuple(checks), problems
+
+
+def load_policy_file(path: str | Path) -> Policy:
+    """Load one policy file; raise `PolicyError` listing every problem found."""
+    path = Path(path)
+    label = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PolicyError([Problem(label, None, "", f"cannot read policy file: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PolicyError([Problem(label, None, "", f"not UTF-8 (byte {exc.start}); save the file as UTF-8")]) from None
+    doc = parse_yaml(label, text)
+    if not isinstance(doc.data, dict):
+        raise PolicyError([Problem(label, 1, "", "a policy file must be a mapping of fields (name:, checks:, …)")])
+    try:
+        pdoc = PolicyDoc.model_validate(doc.data)
+    except ValidationError as exc:
+        raise PolicyError(_pydantic_problems(doc, exc, ())) from None
+    ctx = PolicyContext(path.parent)
+    checks, problems = build_checks(doc, pdoc.checks, ctx)
+    if not problems:
+        problems.extend(_check_fallback(doc, pdoc.fallback, checks))
+    if pdoc.cases is not None and not (path.parent / pdoc.cases).is_file():
+        problems.append(doc.problem(("cases",), f"test case file not found: {pdoc.cases}"))
+    if problems:
+        raise PolicyError(problems)
+    return Policy(
+        name=pdoc.name,
+        version=_hash(raw, ctx.files),
+        doc=pdoc,
+        checks=checks,
+        source=path,
+        files=dict(ctx.files),
+    )
+
+
+def policy_files(folder: Path) -> list[Path]:
+    """The policy files of a folder: `*.yaml`/`*.yml` directly in it, test-case files excluded."""
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix in {".yaml", ".yml"} and not p.name.endswith((".cases.yaml", ".cases.yml"))
+    )
+
+
+def load_policy_set(path: str | Path | None = None) -> PolicySet:
+    """Load a policy folder (or a single file) as a set; every file is validated before any is used."""
+    root = Path(path) if path is not None else DEFAULT_POLICY_DIR
+    files = [root] if root.is_file() else policy_files(root) if root.is_dir() else []
+    if not files:
+        raise PolicyError([Problem(str(root), None, "", "no policy files found (expected *.yaml)")])
+    problems: list[Problem] = []
+    policies: dict[str, Policy] = {}
+    for file in files:
+        try:
+            policy = load_policy_file(file)
+        except PolicyError as exc:
+            problems.extend(exc.problems)
+            continue
+        if policy.name in policies:
+            other = policies[policy.name].source
+            problems.append(Problem(str(file), None, "name", f"policy name {policy.name!r} is also used by {other}"))
+            continue
+        policies[policy.name] = policy
+    defaults = [p.name for p in policies.values() if p.doc.default]
+    if not problems:
+        if len(policies) == 1:
+            defaults = list(policies)
+        if len(defaults) != 1:
+            problems.append(
+                Problem(str(root), None, "default", f"exactly one policy must say `default: true` (found {len(defaults)})")
+            )
+    if problems:
+        raise PolicyError(problems)
+    version = hashlib.sha256("".join(f"{n}={p.version};" for n, p in sorted(policies.items())).encode()).hexdigest()[:16]
+    return PolicySet(policies=policies, default=defaults[0], version=version, source=root)

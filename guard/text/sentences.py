@@ -1,0 +1,66 @@
+"""Chinese sentence boundaries and lengths (contract §3).
+
+A sentence ends at 。！？!?；; at a line break, or at an ellipsis (…… or …). A run of terminators
+(！？, ……) is one end; closing quotes and brackets right after it belong to the sentence, and so
+does the whitespace after it. Commas never end a sentence. The sentences partition the text:
+joining their texts gives the original back, character for character.
+
+A sentence's length is its number of code points, whitespace not counted, punctuation counted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["CLOSERS", "TERMINATORS", "Sentence", "split_sentences", "text_length"]
+
+TERMINATORS = "。！？!?；;…"
+LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+CLOSERS = "”’\"'）)】」』》〉]}〕〗"
+
+_SENTENCE = re.compile(
+    rf"""
+    [^{TERMINATORS}{LINE_BREAKS}]*                     # the body: anything but an end
+    (?:
+        [{TERMINATORS}]+ [{re.escape(CLOSERS)}]*        # terminators, then closing quotes/brackets
+      | \r\n | [{LINE_BREAKS}]                          # or one line break
+      | \Z                                             # or the end of the text
+    )
+    \s*                                                # whitespace after the end stays with it
+    """,
+    re.VERBOSE,
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def text_length(text: str) -> int:
+    """Code points that are not whitespace (contract §3)."""
+    return len(text) - sum(len(m) for m in _WHITESPACE.findall(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """One sentence: its span in the reply, its text and its contract §3 length."""
+
+    start: int
+    end: int
+    text: str
+    length: int
+
+    @property
+    def content_end(self) -> int:
+        """End of the sentence without its trailing whitespace."""
+        return self.start + len(self.text.rstrip())
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Split `text` into sentences that partition it (possibly empty list for empty text)."""
+    out: list[Sentence] = []
+    for m in _SENTENCE.finditer(text):
+        start, end = m.span()
+        if start == end:
+            continue
+        piece = m.group()
+        out.append(Sentence(start, end, piece, text_length(piece)))
+    return out
