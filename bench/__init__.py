@@ -1,0 +1,1 @@
+"""Reproducible benchmarks: each prints its numbers and a baseline measured in the same run."""
