@@ -31,3 +31,40 @@ def test_split(text: str, expected: list[str]) -> None:
 )
 def test_length(text: str, length: int) -> None:
     assert text_length(text) == length
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SENTENCE_TEXT = st.text(alphabet=st.sampled_from(list("张先生您好额度4000元，。！？!?；;…\n\r ”）』a😀")), max_size=80)
+
+
+@given(text=SENTENCE_TEXT)
+def test_split_then_join_loses_nothing(text: str) -> None:
+    parts = split_sentences(text)
+    assert "".join(s.text for s in parts) == text
+    pos = 0
+    for s in parts:
+        assert s.start == pos and s.end > s.start and text[s.start : s.end] == s.text
+        assert s.length == text_length(s.text)
+        pos = s.end
+    assert sum(s.length for s in parts) == text_length(text)
+
+
+@given(text=SENTENCE_TEXT)
+def test_no_sentence_has_a_terminator_inside_its_body(text: str) -> None:
+    for s in split_sentences(text):
+        body = s.text.rstrip()
+        # strip the closing run: terminators and closers at the end
+        core = body.rstrip("”’\"'）)】」』》〉]}〕〗").rstrip("。！？!?；;…")
+        assert not any(c in "。！？!?；;…\n\r" for c in core)
+
+
+def test_long_reply_is_split_in_bounded_time() -> None:
+    import time
+
+    text = "好" * 100_000 + "。" + "！" * 50_000 + "\n" * 10_000
+    t0 = time.perf_counter()
+    parts = split_sentences(text)
+    assert time.perf_counter() - t0 < 2.0
+    assert parts[0].length == 100_000 + 1 + 50_000
