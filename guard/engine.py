@@ -27,9 +27,12 @@ __all__ = ["apply_revisions", "evaluate", "run_checks"]
 _STOPPING = (Action.BLOCK, Action.REGENERATE)
 
 
-def run_checks(policy: Policy, record: CustomerRecord, reply: str) -> list[Finding]:
+def run_checks(
+    policy: Policy, record: CustomerRecord, reply: str, sentences: Sequence[Sentence] | None = None
+) -> list[Finding]:
     """Every finding of every check of `policy` on `reply`, sorted by position then code."""
-    sentences = split_sentences(reply)
+    if sentences is None:
+        sentences = split_sentences(reply)
     inp = CheckInput(reply, record, sentences)
     findings: list[Finding] = []
     for check in policy.checks:
@@ -108,11 +111,12 @@ def evaluate(policy: Policy, record: CustomerRecord, reply: str, *, model_in_loo
     `model_in_loop`: the caller can ask the model to regenerate (the proxy); then findings whose
     action is `regenerate` set `Verdict.regenerate`. Without a model, they block.
     """
-    findings = tuple(run_checks(policy, record, reply))
+    sentences = split_sentences(reply)
+    findings = tuple(run_checks(policy, record, reply, sentences))
     if any(f.action in _STOPPING for f in findings):
         wants_regen = model_in_loop and any(f.action is Action.REGENERATE for f in findings)
         return _block(policy, findings, wants_regen)
-    cut = _cut_point(findings, split_sentences(reply))
+    cut = _cut_point(findings, sentences)
     if cut is not None and not reply[:cut].strip():
         return _block(policy, findings, False)  # nothing left to release after the cut
     released = apply_revisions(reply, findings, cut)
