@@ -345,8 +345,8 @@ def format_number(value: Decimal, style: NumberStyle) -> str:
         else:
             text = _plain(value)
         if style.sep:
-            whole, _, frac = text.partition(".")
-            text = f"{int(whole):,}".replace(",", style.sep) + (f".{frac}" if frac else "")
+            head, _, tail = text.partition(".")
+            text = f"{int(head):,}".replace(",", style.sep) + (f".{tail}" if tail else "")
     if style.fullwidth:
         text = text.translate(_FW_DIGITS)
     return text
