@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation, localcontext
 from typing import Literal
 
 __all__ = [
@@ -50,6 +50,7 @@ _NUMBER = re.compile(
     rf"(?P<post>\s?{_CURRENCY_AFTER})?"
 )
 _MAX_CORE = 40  # longer runs are not amounts anyone says; treated as malformed
+_EXACT = Context(prec=80)  # enough digits that no 40-character numeral is ever rounded
 
 Form = Literal["arabic", "scaled", "chinese", "capital"]
 
@@ -107,7 +108,8 @@ def _read_arabic(core: str, i: int) -> tuple[Decimal, int]:
 
 
 def _tokens(core: str) -> list[tuple[str, Decimal]]:
-    """('n', value) numbers, ('z', 0) an explicit 零, ('s', 10/100/1000), ('b', 10**4/10**8)."""
+    """('n', value) numbers, ('z', 0) an explicit 零, ('s', 10/100/1000), ('b', 10**4/10**8),
+    ('f', 0.xx) a fraction after a unit (四千点五)."""
     out: list[tuple[str, Decimal]] = []
     i = 0
     while i < len(core):
@@ -132,6 +134,13 @@ def _tokens(core: str) -> list[tuple[str, Decimal]]:
             else:
                 out.append(("n", Decimal(digit)))
             continue
+        if ch == "点" and i + 1 < len(core) and core[i + 1] in _CN_DIGITS:
+            j = i + 1
+            while j < len(core) and core[j] in _CN_DIGITS:
+                j += 1
+            out.append(("f", Decimal("0." + "".join(str(_CN_DIGITS[c]) for c in core[i + 1 : j]))))
+            i = j
+            continue
         if ch in _SMALL_UNITS:
             out.append(("s", Decimal(_SMALL_UNITS[ch])))
         elif ch in _BIG_UNITS:
@@ -151,7 +160,13 @@ def _evaluate(tokens: list[tuple[str, Decimal]]) -> Decimal:
     last_unit: Decimal | None = None
     last_big: Decimal | None = None
     seen_any = False
-    for kind, value in tokens:
+    fraction = Decimal(0)
+    for idx, (kind, value) in enumerate(tokens):
+        if kind == "f":
+            if idx != len(tokens) - 1 or num is not None or not seen_any:
+                raise _Malformed("fraction not at the end")
+            fraction = value
+            continue
         if kind == "z":
             if num is not None:
                 raise _Malformed("digit before 零")
@@ -198,7 +213,7 @@ def _evaluate(tokens: list[tuple[str, Decimal]]) -> Decimal:
         section += num
     if not seen_any:
         raise _Malformed("empty")
-    return total + section
+    return total + section + fraction
 
 
 def _style(core: str) -> NumberStyle:
@@ -225,9 +240,12 @@ def parse_number(text: str) -> Decimal | None:
     m = _NUMBER.fullmatch(folded)
     if m is None:
         return None
+    if len(m.group("num")) > _MAX_CORE:
+        return None
     try:
-        return _evaluate(_tokens(m.group("num")))
-    except _Malformed:
+        with localcontext(_EXACT):
+            return _evaluate(_tokens(m.group("num")))
+    except (_Malformed, InvalidOperation):
         return None
 
 
@@ -238,6 +256,12 @@ def scan_numbers(text: str) -> list[NumberMatch]:
     """Every well-formed number in `text` (full-width allowed), left to right."""
     folded = text.translate(_FOLD)
     out: list[NumberMatch] = []
+    with localcontext(_EXACT):
+        _scan(text, folded, out)
+    return out
+
+
+def _scan(text: str, folded: str, out: list[NumberMatch]) -> None:
     for m in _NUMBER.finditer(folded):
         start, end = m.span("num")
         core = folded[start:end]
@@ -261,7 +285,6 @@ def scan_numbers(text: str) -> list[NumberMatch]:
         else:
             money = any(c in _BIG_UNITS or c in "千仟百佰" for c in core)
         out.append(NumberMatch(value, start, end, full_start, full_end, style, currency, money, after))
-    return out
 
 
 def _plain(value: Decimal) -> str:
@@ -295,33 +318,23 @@ def _section(n: int, digits: str, units: str, liang: bool, capital: bool) -> str
     return "".join(out)
 
 
-def _chinese_integer(n: int, capital: bool, liang: bool) -> str:
+def _chinese_integer(n: int, capital: bool, liang: bool, leading: bool = True) -> str:
     digits = "零壹贰叁肆伍陆柒捌玖" if capital else "零一二三四五六七八九"
     units = "拾佰仟" if capital else "十百千"
+    for size, unit, zero_below in ((10**8, "亿", 10**7), (10**4, "万", 1000)):
+        if n >= size:
+            high, low = divmod(n, size)
+            head = "两" if liang and high == 2 else _chinese_integer(high, capital, liang, leading)
+            tail = ""
+            if low:
+                tail = (digits[0] if low < zero_below else "") + _chinese_integer(low, capital, liang, False)
+            return head + unit + tail
     if n == 0:
         return digits[0]
-    groups: list[int] = []
-    while n:
-        groups.append(n % 10000)
-        n //= 10000
-    big = ["", "万", "亿", "万亿"]
-    out: list[str] = []
-    need_zero = False
-    for idx in range(len(groups) - 1, -1, -1):
-        g = groups[idx]
-        if g == 0:
-            need_zero = bool(out)
-            continue
-        if out and (need_zero or g < 1000):
-            out.append(digits[0])
-        need_zero = False
-        text = _section(g, digits, units, liang, capital)
-        if not capital and not out and text.startswith("一十"):
-            text = text[1:]  # 十 / 十五万, not 一十
-        if liang and g == 2 and idx > 0 and not out:
-            text = "两"
-        out.append(text + big[idx])
-    return "".join(out)
+    text = _section(n, digits, units, liang, capital)
+    if leading and not capital and text.startswith("一十"):
+        text = text[1:]  # 十 / 十五万, not 一十
+    return text
 
 
 def format_number(value: Decimal, style: NumberStyle) -> str:
