@@ -227,7 +227,8 @@ def _style(core: str) -> NumberStyle:
             scale = {"萬": "万", "億": "亿", "仟": "千", "佰": "百", "拾": "十"}.get(biggest, biggest)
             return NumberStyle(form="scaled", fullwidth=fullwidth, scale=scale)
         sep = "，" if "，" in folded else "," if "," in folded else ""
-        decimals = len(folded.split(".", 1)[1]) if "." in folded else 0
+        frac = folded.split(".", 1)[1] if "." in folded else ""
+        decimals = len(frac) if frac and not frac.strip("0") else 0  # 4000.00 is a style; 4000.5 a value
         return NumberStyle(form="arabic", sep=sep, decimals=decimals, fullwidth=fullwidth)
     if any(c in _CAPITAL_CHARS for c in core):
         return NumberStyle(form="capital")

@@ -18,7 +18,7 @@ import ahocorasick_rs
 from guard.text.amounts import NumberMatch, scan_numbers
 from guard.types import Action, CustomerRecord, Finding
 
-__all__ = ["Hit", "KeywordIndex", "ReplyView", "finding", "record_value"]
+__all__ = ["CLAUSE_ENDS", "Hit", "KeywordIndex", "ReplyView", "finding", "record_value", "spans_overlap"]
 
 CLAUSE_ENDS = frozenset("，,。！？!?；;、…\n\r")
 
@@ -53,6 +53,14 @@ class KeywordIndex:
         ]
 
 
+_DIGITS = frozenset("0123456789０１２３４５６７８９")
+
+
+def _in_number(text: str, i: int) -> bool:
+    """A comma between digits (4,000) is a thousands separator, not a clause end."""
+    return text[i] in ",，" and 0 < i < len(text) - 1 and text[i - 1] in _DIGITS and text[i + 1] in _DIGITS
+
+
 class ReplyView:
     """One reply, scanned once: numbers, keyword hits, clause bounds."""
 
@@ -62,7 +70,7 @@ class ReplyView:
         self.reply = reply
         self.numbers: list[NumberMatch] = scan_numbers(reply)
         self.hits: list[Hit] = index.find(reply)
-        self._clause_starts = [0] + [i + 1 for i, ch in enumerate(reply) if ch in CLAUSE_ENDS]
+        self._clause_starts = [0] + [i + 1 for i, ch in enumerate(reply) if ch in CLAUSE_ENDS and not _in_number(reply, i)]
 
     def clause(self, pos: int) -> tuple[int, int]:
         """The clause [start, end) holding position `pos`."""
