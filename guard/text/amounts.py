@@ -24,6 +24,7 @@ __all__ = [
     "fold_width",
     "format_number",
     "parse_number",
+    "plain_number",
     "scan_numbers",
 ]
 
@@ -288,11 +289,12 @@ def _scan(text: str, folded: str, out: list[NumberMatch]) -> None:
         out.append(NumberMatch(value, start, end, full_start, full_end, style, currency, money, after))
 
 
-def _plain(value: Decimal) -> str:
-    """A Decimal without exponent or trailing zeros: 4000, 0.4, 1.55."""
-    if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
-    return format(value.normalize(), "f")
+def plain_number(value: Decimal) -> str:
+    """A Decimal without exponent or trailing zeros: 4000, 0.4, 1.55 (exact at any size)."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
 _FW_DIGITS = str.maketrans("0123456789.", "０１２３４５６７８９．")
@@ -342,9 +344,14 @@ def format_number(value: Decimal, style: NumberStyle) -> str:
     """`value` written in `style`; `parse_number` of the result gives `value` back."""
     if value < 0:
         raise ValueError("amounts are never negative")
+    with localcontext(_EXACT):
+        return _format(value, style)
+
+
+def _format(value: Decimal, style: NumberStyle) -> str:
     if style.form == "scaled" and style.scale:
         scale = Decimal(_BIG_UNITS.get(style.scale, _SMALL_UNITS.get(style.scale, 1)))
-        text = _plain(value / scale) + style.scale
+        text = plain_number(value / scale) + style.scale
     elif style.form in ("chinese", "capital") and value < Decimal(10) ** 16:
         capital = style.form == "capital"
         whole = int(value)
@@ -352,12 +359,12 @@ def format_number(value: Decimal, style: NumberStyle) -> str:
         frac = value - whole
         if frac:
             digits = "零壹贰叁肆伍陆柒捌玖" if capital else "零一二三四五六七八九"
-            text += "点" + "".join(digits[int(c)] for c in _plain(frac).split(".")[1])
+            text += "点" + "".join(digits[int(c)] for c in plain_number(frac).split(".")[1])
     else:
         if style.decimals and value == value.quantize(Decimal(1).scaleb(-style.decimals)):
             text = f"{value:.{style.decimals}f}"
         else:
-            text = _plain(value)
+            text = plain_number(value)
         if style.sep:
             head, _, tail = text.partition(".")
             text = f"{int(head):,}".replace(",", style.sep) + (f".{tail}" if tail else "")

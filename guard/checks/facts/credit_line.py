@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from guard.checks.facts.common import ReplyView, finding
 from guard.checks.facts.config import CreditLineRule
-from guard.text.amounts import format_number
+from guard.text.amounts import format_number, plain_number
 from guard.types import CustomerRecord, Finding
 
 __all__ = ["CreditLineChecker", "yuan"]
@@ -20,9 +20,7 @@ __all__ = ["CreditLineChecker", "yuan"]
 
 def yuan(value: Decimal) -> str:
     """A plain rendering for messages: 4000, 1550.5."""
-    if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
-    return format(value.normalize(), "f")
+    return plain_number(value)
 
 
 class CreditLineChecker:
