@@ -28,7 +28,8 @@ __all__ = ["NameChecker", "NameInfo", "name_info", "similar_char"]
 _PARTS_SPLIT = re.compile(r"[·•・.．\s]+")
 _LATIN_TAIL = re.compile(r"[A-Za-z][A-Za-z'\-]*$")
 # After 总 these characters make a word (总额, 总共, 总是), not the honorific 张总.
-_NOT_HONORIFIC_AFTER_ZONG = frozenset("额共是计体之结部数量和价金利费算会归要得括裁监经行还数分")
+_NOT_HONORIFIC_AFTER_ZONG = frozenset("额共是计体之结部数量和价金利费算会归要得括裁监经行还数分欠账")
+_GAP = frozenset(" \u3000\u200b\u200c\u200d\u2060\ufeff\t")
 _ADDRESS_AFTER = frozenset("您你，,好！!。：: ")
 _FULL_NAME_BEFORE = ("尊敬的", "亲爱的", "您好", "你好")
 
@@ -162,13 +163,16 @@ class NameChecker:
         near: list[tuple[int, int]],
         gender: str,
     ) -> list[Finding]:
-        prior = reply[max(0, h - 12) : h]
+        name_end = h
+        while name_end > 0 and reply[name_end - 1] in _GAP:
+            name_end -= 1  # 张 先生: the name ends before the gap
+        prior = reply[max(0, name_end - 12) : name_end]
         out: list[Finding] = []
         addressed = False
-        if any(prior.endswith(p) for p in info.parts) or any(e == h for _, e in near):
+        if any(prior.endswith(p) for p in info.parts) or any(e == name_end for _, e in near):
             addressed = True
         else:
-            span, wrong = self._surname_before(reply, h, prior, info)
+            span, wrong = self._surname_before(reply, name_end, prior, info, full_names=word not in self._neutral)
             if span is not None:
                 addressed = True
                 if wrong:
@@ -203,7 +207,7 @@ class NameChecker:
         return out
 
     def _surname_before(
-        self, reply: str, h: int, prior: str, info: NameInfo
+        self, reply: str, h: int, prior: str, info: NameInfo, *, full_names: bool = True
     ) -> tuple[tuple[int, int] | None, str]:
         """The name-like text right before an honorific and what it is: "surname", "full" (both
         wrong, the right forms were tried first), "" (a right Latin part); (None, "") for none."""
@@ -216,7 +220,7 @@ class NameChecker:
                 return (h - len(latin.group()), h), "" if ok else "full"
         if len(prior) >= 2 and prior[-2:] in COMPOUND_SURNAMES:
             return (h - 2, h), "surname"
-        for k in (3, 2):
+        for k in (3, 2) if full_names else ():
             # A different full name (王小明先生) right after an address start: the whole name.
             cand = prior[-k:]
             if len(cand) == k and cand[0] in SURNAMES and all(_is_han(c) for c in cand):
