@@ -68,7 +68,7 @@ class NumberStyle:
     liang: bool = False  # the Chinese form said 两 for a leading 2
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NumberMatch:
     """One number in a text: value, spans and written style.
 
@@ -254,30 +254,45 @@ def parse_number(text: str) -> Decimal | None:
 _NOT_MONEY_AFTER = frozenset("天日号月年个期次岁周折%％倍人位笔分秒时点条家张项种成")
 
 
+_CORE = re.compile(
+    rf"(?<![\d.,])(?:{_ARABIC}|[{_CN_CHARS}])(?:{_ARABIC}|[{_CN_CHARS}]|点(?=[{_CN_DIGIT_CHARS}]))*"
+)
+_NEEDS_FOLD = re.compile("[\uff0e\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uffe5]")
+_PREFIX = re.compile(r"(?:¥|RMB|rmb|人民币) ?$")
+_SUFFIX = re.compile(r" ?(?:块钱|元|块|圆|人民币|RMB|rmb)")
+_PLAIN = NumberStyle()
+_PLAIN_FW = NumberStyle(fullwidth=True)
+
+
 def scan_numbers(text: str) -> list[NumberMatch]:
     """Every well-formed number in `text` (full-width allowed), left to right."""
-    folded = text.translate(_FOLD)
+    folded = text.translate(_FOLD) if _NEEDS_FOLD.search(text) else text
     out: list[NumberMatch] = []
-    with localcontext(_EXACT):
-        _scan(text, folded, out)
-    return out
-
-
-def _scan(text: str, folded: str, out: list[NumberMatch]) -> None:
-    for m in _NUMBER.finditer(folded):
-        start, end = m.span("num")
-        core = folded[start:end]
-        if len(core) > _MAX_CORE:
-            continue
-        try:
-            value = _evaluate(_tokens(core))
-        except (_Malformed, InvalidOperation):
-            continue
-        style = _style(text[start:end])
-        currency = bool(m.group("pre") or m.group("post"))
-        full_start = m.start("pre") if m.group("pre") else start
-        full_end = m.end("post") if m.group("post") else end
-        after = folded[full_end] if full_end < len(folded) else ""
+    n = len(folded)
+    for m in _CORE.finditer(folded):
+        start, end = m.span()
+        core = m.group()
+        if core.isdigit() and core.isascii():  # the common case: plain Arabic digits
+            value = Decimal(core)
+            style = _PLAIN if folded is text or text[start] == core[0] else _PLAIN_FW
+        else:
+            if len(core) > _MAX_CORE:
+                continue
+            try:
+                if len(core) > 16:
+                    with localcontext(_EXACT):
+                        value = _evaluate(_tokens(core))
+                else:  # at most 16 digits: the default 28-digit context is exact
+                    value = _evaluate(_tokens(core))
+            except (_Malformed, InvalidOperation):
+                continue
+            style = _style(text[start:end])
+        pre = _PREFIX.search(folded, max(0, start - 4), start) if start else None
+        full_start = pre.start() if pre else start
+        post = _SUFFIX.match(folded, end)
+        full_end = post.end() if post else end
+        currency = full_start != start or full_end != end
+        after = folded[full_end] if full_end < n else ""
         if currency:
             money = True
         elif after in _NOT_MONEY_AFTER:
@@ -287,6 +302,7 @@ def _scan(text: str, folded: str, out: list[NumberMatch]) -> None:
         else:
             money = any(c in _BIG_UNITS or c in "千仟百佰" for c in core)
         out.append(NumberMatch(value, start, end, full_start, full_end, style, currency, money, after))
+    return out
 
 
 def plain_number(value: Decimal) -> str:

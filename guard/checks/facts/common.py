@@ -9,9 +9,9 @@ looks things up.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import ahocorasick_rs
 
@@ -21,10 +21,10 @@ from guard.types import Action, CustomerRecord, Finding
 __all__ = ["CLAUSE_ENDS", "Hit", "KeywordIndex", "ReplyView", "finding", "record_value", "spans_overlap"]
 
 CLAUSE_ENDS = frozenset("，,。！？!?；;、…\n\r")
+_CLAUSE_END = re.compile("[，,。！？!?；;、…\n\r]")
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
     """One keyword found in the reply, with every label its word carries."""
 
     start: int
@@ -70,7 +70,7 @@ class ReplyView:
         self.reply = reply
         self.numbers: list[NumberMatch] = scan_numbers(reply)
         self.hits: list[Hit] = index.find(reply)
-        self._clause_starts = [0] + [i + 1 for i, ch in enumerate(reply) if ch in CLAUSE_ENDS and not _in_number(reply, i)]
+        self._clause_starts = [0] + [m.end() for m in _CLAUSE_END.finditer(reply) if not _in_number(reply, m.start())]
 
     def clause(self, pos: int) -> tuple[int, int]:
         """The clause [start, end) holding position `pos`."""

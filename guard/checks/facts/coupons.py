@@ -24,6 +24,7 @@ from guard.types import CashCoupon, CustomerRecord, Finding, InterestFreeCoupon,
 __all__ = ["CouponChecker", "parse_discount", "render_discount"]
 
 _KIND_LABELS = {"cp_if": "interest_free", "cp_rate": "rate_discount", "cp_cash": "cash"}
+_COUPON_LABELS = frozenset({"cp_if", "cp_rate", "cp_cash", "cp_generic"})
 _KIND_NAMES = {"interest_free": "免息券", "rate_discount": "利率折扣券", "cash": "现金券/减免券"}
 _CN = "一二三四五六七八九"
 _DISCOUNT = re.compile(rf"(?<![\d.])(\d(?:\.\d)?|\d\d|[{_CN}][{_CN}]?)折(?!扣)")
@@ -84,7 +85,7 @@ class CouponChecker:
         if_clauses: list[tuple[int, int]] = []
         for hit in view.hits:
             labels = hit.labels
-            if "cp_ignore" in labels or not (labels & {"cp_if", "cp_rate", "cp_cash", "cp_generic"}):
+            if "cp_ignore" in labels or labels.isdisjoint(_COUPON_LABELS):
                 continue
             if self._negated(reply, hit):
                 continue
@@ -136,6 +137,8 @@ class CouponChecker:
         return out
 
     def _discounts(self, reply: str, coupons: Sequence[object]) -> list[Finding]:
+        if "折" not in reply:
+            return []
         values = sorted({c.discount for c in coupons if isinstance(c, RateDiscountCoupon)})
         out: list[Finding] = []
         for m in _DISCOUNT.finditer(fold_width(reply)):
