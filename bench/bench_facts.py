@@ -40,11 +40,11 @@ STYLES = [
 GREETINGS = ["{h}您好，", "您好{h}，", "{h}，", "尊敬的{h}，"]
 CLAIMS = ["您的额度是{a}元，", "您最高可借{pre}{a}，", "{a}块的可用额度已到账，", "您现在能借{a}元，"]
 TAILS = [
-    "您有一张免息券，可免息30天，现在借款最划算，欢迎使用。",
-    "借款可享8折利率，还有50元现金券，今天之内领取有效。",
-    "您今年35岁，正是用钱的时候，资金周转随借随还很方便。",
-    "每月还款只要300元，手续费全免，提前还款也不收违约金。",
-    "随借随还，按日计息，最快三分钟到账，欢迎随时咨询我们。",
+    "您有一张免息券，可免息30天，现在借款最划算，欢迎您随时使用。",
+    "借款可享8折利率，还有50元现金券，今天之内领取有效，别错过哦。",
+    "您今年35岁，正是用钱的时候，资金周转随借随还，用起来很方便。",
+    "每月还款只要300元，手续费全免，提前还款也不收违约金，很划算。",
+    "随借随还，按日计息，最快三分钟到账，有问题欢迎随时咨询我们。",
 ]
 
 
@@ -120,15 +120,23 @@ def main() -> None:
     mean_len = sum(len(r) for r in replies) / len(replies)
     print(f"facts check on {len(replies)} generated replies, mean {mean_len:.1f} characters (one core, shared machine)")
 
-    print(summarize("facts check (guard)", time_each(lambda r: check.run(inputs[r]), replies, repeat=3)))
-    print(summarize("baseline: naive regex number check", time_each(naive_regex(record), replies, repeat=3)))  # type: ignore[arg-type]
+    raw = time_each(lambda r: check.run(inputs[r]), replies, repeat=5)
+    print(summarize("facts check (guard), every run", raw))
+    # Per reply, the fastest of 5 runs: the check's own cost without the scheduler's preemptions
+    # (the machine is shared with other jobs, so single runs include time slices lost to them).
+    best = [min(raw[i + k * len(replies)] for k in range(5)) for i in range(len(replies))]
+    print(summarize("facts check (guard), best of 5 per reply", best))
+    print(summarize("baseline: naive regex number check", time_each(naive_regex(record), replies, repeat=5)))  # type: ignore[arg-type]
     try:
         import warnings
 
         import cn2an
 
         warnings.simplefilter("ignore")  # cn2an warns on every form it cannot read (万, 千 …)
-        print(summarize("baseline: cn2an.transform only", time_each(lambda r: cn2an.transform(r, "cn2an"), replies)))
+        cn = time_each(lambda r: cn2an.transform(r, "cn2an"), replies, repeat=5)
+        print(summarize("baseline: cn2an.transform only, every run", cn))
+        cn_best = [min(cn[i + k * len(replies)] for k in range(5)) for i in range(len(replies))]
+        print(summarize("baseline: cn2an.transform, best of 5", cn_best))
     except ImportError:
         print("baseline: cn2an not installed (pip install cn2an)")
 
