@@ -251,7 +251,8 @@ def parse_number(text: str) -> Decimal | None:
         return None
 
 
-_NOT_MONEY_AFTER = frozenset("天日号月年个期次岁周折%％倍人位笔分秒时点条家张项种成")
+_NOT_MONEY_AFTER = frozenset("天日号月年个期次岁周折%％倍人位笔分秒时点条家张项种成小名级档步轮晚楼层:")
+_JOINERS = frozenset("-—－:：/")
 
 
 _CORE = re.compile(
@@ -262,6 +263,13 @@ _PREFIX = re.compile(r"(?:¥|RMB|rmb|人民币) ?$")
 _SUFFIX = re.compile(r" ?(?:块钱|元|块|圆|人民币|RMB|rmb)")
 _PLAIN = NumberStyle()
 _PLAIN_FW = NumberStyle(fullwidth=True)
+
+
+def _joined(text: str, start: int, end: int) -> bool:
+    """A bare number glued to other digits by - : / (400-123-4567, 9:00, 12/31) is no amount."""
+    if end + 1 < len(text) and text[end] in _JOINERS and text[end + 1].isdigit():
+        return True
+    return start >= 2 and text[start - 1] in _JOINERS and text[start - 2].isdigit()
 
 
 def scan_numbers(text: str) -> list[NumberMatch]:
@@ -295,7 +303,7 @@ def scan_numbers(text: str) -> list[NumberMatch]:
         after = folded[full_end] if full_end < n else ""
         if currency:
             money = True
-        elif after in _NOT_MONEY_AFTER:
+        elif after in _NOT_MONEY_AFTER or _joined(folded, start, full_end):
             money = False
         elif style.form == "arabic":
             money = style.sep != "" or len(core.split(".")[0]) < 9  # long bare digit runs are ids/phones

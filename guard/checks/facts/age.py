@@ -45,7 +45,7 @@ class AgeChecker:
             if before.endswith("满") and not before.endswith("已满"):
                 continue
             c_start, c_end = view.clause(n.start)
-            if not view.hits_in(c_start, c_end, "subject"):
+            if not view.hits_in(c_start, c_end, "subject") or view.hits_in(c_start, c_end, "age_other"):
                 continue
             age = record.age
             if age is not None and n.value == age:

@@ -36,6 +36,7 @@ class FactsCheck:
             ("cp_generic", cfg.coupon.generic),
             ("cp_ignore", cfg.coupon.ignore),
             ("subject", (*cfg.age.subjects, *cfg.name.male, *cfg.name.female)),
+            ("age_other", cfg.age.others),
         ]
         groups += [(f"custom:{c.field}", c.triggers) for c in cfg.custom]
         self.index = KeywordIndex(groups)

@@ -39,6 +39,10 @@ class NameRule(CheckConfig):
     female: tuple[str, ...] = Field(default=("女士", "小姐"), min_length=1, description="女性称谓")
     neutral: tuple[str, ...] = Field(default=("总",), description="不分性别的称谓（如 张总）")
     near_miss: bool = Field(default=True, description="是否检查与客户姓名同音、形近的名字（张非、章飞）")
+    others: tuple[str, ...] = Field(
+        default=("专员", "经理", "客服", "同事", "顾问", "我是", "我叫", "业务员", "工作人员", "老师", "本人是"),
+        description="紧挨在“姓+称谓”前面时，说的是别人（稍后专员李先生联系您），不核对",
+    )
 
 
 class GenderRule(CheckConfig):
@@ -91,6 +95,10 @@ class AgeRule(CheckConfig):
     action: FactAction = "regenerate"
     fallback: FallbackAction = "block"
     subjects: tuple[str, ...] = Field(default=("您", "你", "今年", "客户"), description="表明说的是客户本人的词")
+    others: tuple[str, ...] = Field(
+        default=("孩子", "儿子", "女儿", "父亲", "母亲", "爸爸", "妈妈", "爱人", "老公", "老婆", "家人", "公司", "产品", "宝宝"),
+        description="同一分句里出现时，说的是别人或别的东西的年龄（您的孩子今年5岁），不核对",
+    )
     ranges: tuple[str, ...] = Field(
         default=("年满", "未满", "不满", "超过", "低于", "高于", "不到", "以上", "以下", "以内", "之间", "至", "到", "~", "-", "－", "～"),
         description="年龄范围、门槛的词（不是对客户年龄的陈述）",

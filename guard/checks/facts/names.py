@@ -101,6 +101,7 @@ class NameChecker:
         self._male = frozenset(name_rule.male)
         self._female = frozenset(name_rule.female)
         self._neutral = frozenset(name_rule.neutral)
+        self._others = tuple(name_rule.others)
 
     def run(self, reply: str, record: CustomerRecord) -> list[Finding]:
         info = name_info(record.name)
@@ -173,6 +174,8 @@ class NameChecker:
             addressed = True
         else:
             span, wrong = self._surname_before(reply, name_end, prior, info, full_names=word not in self._neutral)
+            if span is not None and reply[max(0, span[0] - 4) : span[0]].endswith(self._others):
+                return []  # someone else: 稍后专员李先生会联系您
             if span is not None:
                 addressed = True
                 if wrong:
