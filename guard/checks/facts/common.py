@@ -21,6 +21,7 @@ from guard.types import Action, CustomerRecord, Finding
 __all__ = ["CLAUSE_ENDS", "Hit", "KeywordIndex", "ReplyView", "finding", "record_value", "spans_overlap"]
 
 CLAUSE_ENDS = frozenset("，,。！？!?；;、…\n\r")
+_SOFT_ENDS = frozenset("，,、")
 _CLAUSE_END = re.compile("[，,。！？!?；;、…\n\r]")
 
 
@@ -82,10 +83,12 @@ class ReplyView:
     def hits_in(self, start: int, end: int, label: str | None = None) -> list[Hit]:
         return [h for h in self.hits if start <= h.start and h.end <= end and (label is None or label in h.labels)]
 
-    def nearest(self, start: int, end: int, labels: frozenset[str]) -> Hit | None:
+    def nearest(self, start: int, end: int, labels: frozenset[str], *, spill: bool = False) -> Hit | None:
         """The keyword closest to [start, end) in the same clause among those with any of `labels`.
 
-        Distance is the gap between the spans; on a tie the keyword before the number wins.
+        Distance is the gap between the spans; on a tie the keyword before the number wins. With
+        `spill`, a clause without any such keyword looks at the previous clause of its sentence
+        (joined by a comma, not a full stop).
         """
         c_start, c_end = self.clause(start)
         best: Hit | None = None
@@ -101,6 +104,13 @@ class ReplyView:
                 continue
             if best_key is None or key < best_key:
                 best, best_key = h, key
+        if best is None and spill and c_start >= 2 and self.reply[c_start - 1] in _SOFT_ENDS:
+            # Nothing in this clause: the claim may run on from the previous clause of the same
+            # sentence (您的额度已审批通过，金额为5000元). Take the keyword nearest its end.
+            p_start, p_end = self.clause(c_start - 2)
+            for h in self.hits:
+                if p_start <= h.start and h.end <= p_end and (h.labels & labels) and (best is None or h.end > best.end):
+                    best = h
         return best
 
 

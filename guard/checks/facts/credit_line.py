@@ -36,7 +36,7 @@ class CreditLineChecker:
         for n in view.numbers:
             if not n.money:
                 continue
-            hit = view.nearest(n.full_start, n.full_end, self.money_labels)
+            hit = view.nearest(n.full_start, n.full_end, self.money_labels, spill=True)
             if hit is None or "credit" not in hit.labels or "role" in hit.labels:
                 continue
             if line is not None and n.value == line:
