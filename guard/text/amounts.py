@@ -74,7 +74,8 @@ class NumberMatch:
 
     `start`/`end` cover the number itself; `full_start`/`full_end` include currency marks.
     `money` says the number reads as an amount of money (a currency mark, a 千/万/亿 multiplier,
-    or bare Arabic digits not followed by a non-money unit such as 天, 岁, 折, %).
+    or 3 to 8 bare Arabic digits not followed by a non-money unit such as 天, 岁, 折, % and not
+    glued to other digits by - : /).
     """
 
     value: Decimal
@@ -306,7 +307,8 @@ def scan_numbers(text: str) -> list[NumberMatch]:
         elif after in _NOT_MONEY_AFTER or _joined(folded, start, full_end):
             money = False
         elif style.form == "arabic":
-            money = style.sep != "" or len(core.split(".")[0]) < 9  # long bare digit runs are ids/phones
+            # A bare amount has 3 to 8 digits: 3、6、12 are counts, long runs are ids or phones.
+            money = style.sep != "" or 3 <= len(core.split(".")[0]) < 9
         else:
             money = any(c in _BIG_UNITS or c in "千仟百佰" for c in core)
         out.append(NumberMatch(value, start, end, full_start, full_end, style, currency, money, after))

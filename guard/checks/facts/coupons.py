@@ -165,7 +165,7 @@ class CouponChecker:
 
     def _cash(self, view: ReplyView, coupons: Sequence[object]) -> list[Finding]:
         amounts = sorted({c.amount for c in coupons if isinstance(c, CashCoupon)})
-        if not amounts:
+        if not amounts or not any("cp_cash" in h.labels for h in view.hits):
             return []  # a cash-coupon word without a held cash coupon is flagged by the keyword
         out: list[Finding] = []
         for n in view.numbers:

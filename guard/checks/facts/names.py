@@ -61,6 +61,7 @@ def _sounds(ch: str) -> frozenset[str]:
     return frozenset(_fuzzy(s) for group in readings for s in group)
 
 
+@lru_cache(maxsize=65536)
 def similar_char(a: str, b: str) -> bool:
     """Same character, a known confusable, or a similar reading."""
     if a == b or b in CONFUSABLE.get(a, ()):
