@@ -23,7 +23,7 @@ from guard.checks.facts.config import GenderRule, NameRule
 from guard.checks.facts.surnames import COMPOUND_SURNAMES, CONFUSABLE, SURNAMES
 from guard.types import CustomerRecord, Finding
 
-__all__ = ["NameChecker", "NameInfo", "name_info", "similar_char"]
+__all__ = ["NameChecker", "NameInfo", "name_info", "same_sound", "similar_char"]
 
 _PARTS_SPLIT = re.compile(r"[·•・.．\s]+")
 _LATIN_TAIL = re.compile(r"[A-Za-z][A-Za-z'\-]*$")
@@ -59,6 +59,18 @@ def _sounds(ch: str) -> frozenset[str]:
     """Toneless, fuzzed (zh=z, n=l, ang=an …) readings of one character, heteronyms included."""
     readings = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
     return frozenset(_fuzzy(s) for group in readings for s in group)
+
+
+@lru_cache(maxsize=4096)
+def _exact_sounds(ch: str) -> frozenset[str]:
+    readings = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
+    return frozenset(s for group in readings for s in group)
+
+
+@lru_cache(maxsize=65536)
+def same_sound(a: str, b: str) -> bool:
+    """Same character or the same toneless reading (飞/非), no fuzzing."""
+    return a == b or bool(_exact_sounds(a) & _exact_sounds(b))
 
 
 @lru_cache(maxsize=65536)
@@ -103,13 +115,14 @@ class NameChecker:
         self._female = frozenset(name_rule.female)
         self._neutral = frozenset(name_rule.neutral)
         self._others = tuple(name_rule.others)
+        self._after_name = (*words, "您好", "你好", "，", ",", "：", ":")
 
     def run(self, reply: str, record: CustomerRecord) -> list[Finding]:
         info = name_info(record.name)
         out: list[Finding] = []
         near: list[tuple[int, int]] = []
         if self.rule.near_miss and info.han and len(info.full) >= 2:
-            near = self._near_misses(reply, info.full)
+            near = self._near_misses(reply, info.full, self._after_name)
             for span in near:
                 out.append(self._name_finding(span, info.full))
         for m in self._honorific.finditer(reply):
@@ -128,7 +141,10 @@ class NameChecker:
         )
 
     @staticmethod
-    def _near_misses(reply: str, full: str) -> list[tuple[int, int]]:
+    def _near_misses(reply: str, full: str, after_name: tuple[str, ...]) -> list[tuple[int, int]]:
+        """Windows that read like the record's name. Where a name is expected (after 尊敬的, at a
+        clause start, before an honorific or 您好) any similar character counts (章飞, 张菲, 汪芳);
+        elsewhere only the same toneless reading does, so 展开 or 顽强 never pass for a name."""
         n = len(full)
         exact: list[int] = []
         pos = reply.find(full)
@@ -149,7 +165,12 @@ class NameChecker:
                 continue
             if not all(_is_han(c) for c in window):
                 continue
-            if all(similar_char(w, f) for w, f in zip(window, full, strict=True)):
+            head = reply[:i].rstrip(" ")
+            address = (
+                not head or head[-1] in CLAUSE_ENDS or head.endswith(_FULL_NAME_BEFORE) or reply.startswith(after_name, i + n)
+            )
+            similar = similar_char if address else same_sound
+            if all(similar(w, f) for w, f in zip(window, full, strict=True)):
                 if out and i < out[-1][1]:
                     continue
                 out.append((i, i + n))

@@ -55,6 +55,12 @@ CASES: list[tuple[dict[str, Any], str, list[tuple[str, str, str | None]]]] = [
     ({"name": "王芳", "gender": "female"}, "王方您好。", [("fact.name", "王方", "王芳")]),
     ({"name": "王芳", "gender": "female"}, "我们有新方案。", []),
     ({"name": "高兴"}, "很高兴为您服务，高先生。", []),
+    ({"name": "张开"}, "展开来说，您的额度很高。", [("fact.name", "展开", "张开")]),
+    ({"name": "张开"}, "我给您展开说一下。", []),
+    ({"name": "王强"}, "您的意志很顽强。", []),
+    ({"name": "王强"}, "顽强先生您好。", [("fact.name", "顽强", "王强")]),
+    ({}, "我们跟张非先生确认过。", [("fact.name", "张非", "张飞")]),
+    ({}, "我们跟章飞确认过。", [("fact.name", "章飞", "张飞")]),
     ({"name": "李明"}, "李先生，明天见。", []),
     # odd record names: one character, Latin letters, a middle dot
     ({"name": "张"}, "张先生您好。", []),
