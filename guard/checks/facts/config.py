@@ -98,7 +98,10 @@ class AgeRule(CheckConfig):
     fallback: FallbackAction = "block"
     subjects: tuple[str, ...] = Field(default=("您", "你", "今年", "客户"), description="表明说的是客户本人的词")
     others: tuple[str, ...] = Field(
-        default=("孩子", "儿子", "女儿", "父亲", "母亲", "爸爸", "妈妈", "爱人", "老公", "老婆", "家人", "公司", "产品", "宝宝"),
+        default=(
+            "孩子", "儿子", "女儿", "父亲", "母亲", "爸爸", "妈妈", "爱人", "老公", "老婆", "老伴", "配偶", "家人",
+            "公司", "产品", "宝宝",
+        ),
         description="同一分句里出现时，说的是别人或别的东西的年龄（您的孩子今年5岁），不核对",
     )
     ranges: tuple[str, ...] = Field(
