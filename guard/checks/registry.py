@@ -11,10 +11,11 @@ from types import MappingProxyType
 from typing import Any
 
 from guard.checks.base import CheckSpec
+from guard.checks.facts import FACTS
 from guard.checks.length import LENGTH
 
 __all__ = ["REGISTRY"]
 
-_SPECS: tuple[CheckSpec[Any], ...] = (LENGTH,)
+_SPECS: tuple[CheckSpec[Any], ...] = (LENGTH, FACTS)
 
 REGISTRY: Mapping[str, CheckSpec[Any]] = MappingProxyType({spec.name: spec for spec in _SPECS})

@@ -1,0 +1,76 @@
+"""Age claims: `fact.age` (contract §2).
+
+A number followed by 岁 or 周岁 is a claim about the customer's age when its clause names the
+customer (您, 你, 今年, 客户, an honorific) and it is not a threshold or a range (年满18周岁,
+18至60岁, 60岁以下). It must equal `record.age`; with no age on record, the `fallback` applies.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from guard.checks.facts.common import ReplyView, finding
+from guard.checks.facts.config import AgeRule
+from guard.text.amounts import format_number
+from guard.types import CustomerRecord, Finding
+
+__all__ = ["AgeChecker"]
+
+_RANGE_AFTER = ("以上", "以下", "以内", "之间", "及以上", "及以下", "至", "到", "-", "－", "~", "～", "左右")
+
+
+class AgeChecker:
+    """Checks every stated age of the customer against the record."""
+
+    def __init__(self, rule: AgeRule) -> None:
+        self.rule = rule
+        self._before = tuple(rule.ranges)
+        self._after = tuple({*rule.ranges, *_RANGE_AFTER})
+
+    def run(self, view: ReplyView, record: CustomerRecord) -> list[Finding]:
+        out: list[Finding] = []
+        reply = view.reply
+        for n in view.numbers:
+            if n.after == "岁":
+                end = n.full_end + 1
+            elif n.after == "周" and reply[n.full_end + 1 : n.full_end + 2] == "岁":
+                end = n.full_end + 2
+            else:
+                continue
+            if n.value != n.value.to_integral_value():
+                continue
+            before = reply[max(0, n.full_start - 3) : n.full_start]
+            if before.endswith(self._before) or reply[end : end + 3].startswith(self._after):
+                continue
+            if before.endswith("满") and not before.endswith("已满"):
+                continue
+            c_start, c_end = view.clause(n.start)
+            if not view.hits_in(c_start, c_end, "subject") or view.hits_in(c_start, c_end, "age_other"):
+                continue
+            age = record.age
+            if age is not None and n.value == age:
+                continue
+            if age is None:
+                out.append(
+                    finding(
+                        "fact.age",
+                        (n.start, end),
+                        "客户记录没有年龄，回复却陈述了客户年龄",
+                        self.rule.action,
+                        self.rule.fallback,
+                        correction="客户记录里没有年龄信息，请不要提及客户的年龄。",
+                    )
+                )
+                continue
+            out.append(
+                finding(
+                    "fact.age",
+                    (n.start, n.end),
+                    f"年龄与客户记录不符：回复为 {int(n.value)} 岁，记录为 {age} 岁",
+                    self.rule.action,
+                    self.rule.fallback,
+                    replacement=format_number(Decimal(age), n.style),
+                    correction=f"回复里说客户 {int(n.value)} 岁，不对；客户记录的年龄是 {age} 岁，请按记录说或不提年龄。",
+                )
+            )
+        return out

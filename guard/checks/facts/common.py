@@ -1,0 +1,150 @@
+"""What every fact rule shares: one scan of the reply (numbers, keywords, clauses) and findings.
+
+`KeywordIndex` is built once at policy load (one Aho-Corasick automaton over every trigger word
+of every rule, leftmost-longest). `ReplyView` is built once per reply: the numbers, the keyword
+hits and the clause bounds (a clause ends at ，,。！？!?；;、… or a line break), so each rule only
+looks things up.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+import ahocorasick_rs
+
+from guard.text.amounts import NumberMatch, scan_numbers
+from guard.types import Action, CustomerRecord, Finding
+
+__all__ = ["CLAUSE_ENDS", "Hit", "KeywordIndex", "ReplyView", "finding", "record_value", "spans_overlap"]
+
+CLAUSE_ENDS = frozenset("，,。！？!?；;、…\n\r")
+_SOFT_ENDS = frozenset("，,、")
+_CLAUSE_END = re.compile("[，,。！？!?；;、…\n\r]")
+
+
+class Hit(NamedTuple):
+    """One keyword found in the reply, with every label its word carries."""
+
+    start: int
+    end: int
+    word: str
+    labels: frozenset[str]
+
+
+class KeywordIndex:
+    """Every labelled keyword of a policy in one automaton (leftmost-longest)."""
+
+    def __init__(self, groups: Iterable[tuple[str, Iterable[str]]]) -> None:
+        labels: dict[str, set[str]] = {}
+        for label, words in groups:
+            for w in words:
+                if w:
+                    labels.setdefault(w, set()).add(label)
+        self.words = sorted(labels)
+        self.labels = [frozenset(labels[w]) for w in self.words]
+        self._ac = ahocorasick_rs.AhoCorasick(self.words, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+
+    def find(self, text: str) -> list[Hit]:
+        return [
+            Hit(start, end, self.words[idx], self.labels[idx])
+            for idx, start, end in self._ac.find_matches_as_indexes(text)
+        ]
+
+
+_DIGITS = frozenset("0123456789０１２３４５６７８９")
+
+
+def _in_number(text: str, i: int) -> bool:
+    """A comma between digits (4,000) is a thousands separator, not a clause end."""
+    return text[i] in ",，" and 0 < i < len(text) - 1 and text[i - 1] in _DIGITS and text[i + 1] in _DIGITS
+
+
+class ReplyView:
+    """One reply, scanned once: numbers, keyword hits, clause bounds."""
+
+    __slots__ = ("_clause_starts", "hits", "numbers", "reply")
+
+    def __init__(self, reply: str, index: KeywordIndex) -> None:
+        self.reply = reply
+        self.numbers: list[NumberMatch] = scan_numbers(reply)
+        self.hits: list[Hit] = index.find(reply)
+        self._clause_starts = [0] + [m.end() for m in _CLAUSE_END.finditer(reply) if not _in_number(reply, m.start())]
+
+    def clause(self, pos: int) -> tuple[int, int]:
+        """The clause [start, end) holding position `pos`."""
+        k = bisect.bisect_right(self._clause_starts, pos) - 1
+        start = self._clause_starts[k]
+        end = self._clause_starts[k + 1] - 1 if k + 1 < len(self._clause_starts) else len(self.reply)
+        return start, end
+
+    def hits_in(self, start: int, end: int, label: str | None = None) -> list[Hit]:
+        return [h for h in self.hits if start <= h.start and h.end <= end and (label is None or label in h.labels)]
+
+    def nearest(self, start: int, end: int, labels: frozenset[str], *, spill: bool = False) -> Hit | None:
+        """The keyword closest to [start, end) in the same clause among those with any of `labels`.
+
+        Distance is the gap between the spans; on a tie the keyword before the number wins. With
+        `spill`, a clause without any such keyword looks at the previous clause of its sentence
+        (joined by a comma, not a full stop).
+        """
+        c_start, c_end = self.clause(start)
+        best: Hit | None = None
+        best_key: tuple[int, int] | None = None
+        for h in self.hits:
+            if h.start < c_start or h.end > c_end or not (h.labels & labels):
+                continue
+            if h.end <= start:
+                key = (start - h.end, 0)
+            elif h.start >= end:
+                key = (h.start - end, 1)
+            else:
+                continue
+            if best_key is None or key < best_key:
+                best, best_key = h, key
+        if best is None and spill and c_start >= 2 and self.reply[c_start - 1] in _SOFT_ENDS:
+            # Nothing in this clause: the claim may run on from the previous clause of the same
+            # sentence (您的额度已审批通过，金额为5000元). Take the keyword nearest its end.
+            p_start, p_end = self.clause(c_start - 2)
+            for h in self.hits:
+                if p_start <= h.start and h.end <= p_end and (h.labels & labels) and (best is None or h.end > best.end):
+                    best = h
+        return best
+
+
+def record_value(record: CustomerRecord, field: str) -> Any:
+    """A record field by name, contract fields or extra ones; None when absent."""
+    if field in type(record).model_fields:
+        return getattr(record, field)
+    return record.extra_fields().get(field)
+
+
+def finding(
+    code: str,
+    span: tuple[int, int],
+    detail: str,
+    action: str,
+    fallback: str,
+    *,
+    replacement: str | None = None,
+    correction: str | None = None,
+) -> Finding:
+    """A fact finding; a `fix` without a replacement falls back to the rule's `fallback` action."""
+    act = Action(action)
+    if act is Action.FIX and replacement is None:
+        act = Action(fallback)
+    return Finding(
+        code=code,
+        start=span[0],
+        end=span[1],
+        detail=detail,
+        action=act,
+        replacement=replacement if act is Action.FIX else None,
+        correction=correction,
+    )
+
+
+def spans_overlap(a: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
+    return any(a[0] < e and s < a[1] for s, e in spans)

@@ -1,0 +1,257 @@
+"""Names and honorifics: `fact.name` and `fact.gender` (contract §2).
+
+A name claim is read only where a reply names a person: before an honorific (张先生, 欧阳女士,
+李总), at a clause start before it (张飞先生您好), or as a 2–3 character near miss of the
+record's name (same or similar sound, similar shape: 张非 or 章飞 for 张飞). Ordinary words that
+merely contain a surname character (张开, 王者, 高兴, 李子) are never a claim.
+
+Odd record names: a one-character name is its own surname (no near-miss search); a name with
+Latin letters or a middle dot (阿依古丽·买买提, John Smith) is accepted in full or by any of its
+parts before an honorific, and a Han surname before an honorific is then a wrong name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pypinyin import Style, pinyin
+
+from guard.checks.facts.common import CLAUSE_ENDS, finding
+from guard.checks.facts.config import GenderRule, NameRule
+from guard.checks.facts.surnames import COMPOUND_SURNAMES, CONFUSABLE, SURNAMES
+from guard.types import CustomerRecord, Finding
+
+__all__ = ["NameChecker", "NameInfo", "name_info", "same_sound", "similar_char"]
+
+_PARTS_SPLIT = re.compile(r"[·•・.．\s]+")
+_LATIN_TAIL = re.compile(r"[A-Za-z][A-Za-z'\-]*$")
+# After 总 these characters make a word (总额, 总共, 总是), not the honorific 张总.
+_NOT_HONORIFIC_AFTER_ZONG = frozenset("额共是计体之结部数量和价金利费算会归要得括裁监经行还数分欠账")
+_GAP = frozenset(" \u3000\u200b\u200c\u200d\u2060\ufeff\t")
+_ADDRESS_AFTER = frozenset("您你，,好！!。：: ")
+_FULL_NAME_BEFORE = ("尊敬的", "亲爱的", "您好", "你好")
+
+
+def _is_han(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
+
+
+_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"))
+_FINALS = (("ang", "an"), ("eng", "en"), ("ing", "in"))
+
+
+def _fuzzy(syllable: str) -> str:
+    for a, b in _INITIALS:
+        if syllable.startswith(a):
+            syllable = b + syllable[len(a) :]
+            break
+    for a, b in _FINALS:
+        if syllable.endswith(a):
+            syllable = syllable[: -len(a)] + b
+            break
+    return syllable
+
+
+@lru_cache(maxsize=4096)
+def _sounds(ch: str) -> frozenset[str]:
+    """Toneless, fuzzed (zh=z, n=l, ang=an …) readings of one character, heteronyms included."""
+    readings = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
+    return frozenset(_fuzzy(s) for group in readings for s in group)
+
+
+@lru_cache(maxsize=4096)
+def _exact_sounds(ch: str) -> frozenset[str]:
+    readings = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
+    return frozenset(s for group in readings for s in group)
+
+
+@lru_cache(maxsize=65536)
+def same_sound(a: str, b: str) -> bool:
+    """Same character or the same toneless reading (飞/非), no fuzzing."""
+    return a == b or bool(_exact_sounds(a) & _exact_sounds(b))
+
+
+@lru_cache(maxsize=65536)
+def similar_char(a: str, b: str) -> bool:
+    """Same character, a known confusable, or a similar reading."""
+    if a == b or b in CONFUSABLE.get(a, ()):
+        return True
+    return bool(_sounds(a) & _sounds(b))
+
+
+@dataclass(frozen=True, slots=True)
+class NameInfo:
+    """What a record's name allows: the surname, the accepted parts, whether near misses apply."""
+
+    full: str
+    surname: str | None
+    parts: tuple[str, ...]
+    han: bool  # all Han characters, no dot: surname rules and near misses apply
+
+
+@lru_cache(maxsize=1024)
+def name_info(name: str) -> NameInfo:
+    """Cached per name (records repeat across a call)."""
+    full = name.strip()
+    han = bool(full) and all(_is_han(c) for c in full)
+    if han:
+        surname = full[:2] if len(full) > 2 and full[:2] in COMPOUND_SURNAMES else full[0]
+        return NameInfo(full, surname, (full, surname), True)
+    parts = tuple(p for p in _PARTS_SPLIT.split(full) if p)
+    return NameInfo(full, None, (full, *parts), False)
+
+
+class NameChecker:
+    """Finds name and honorific claims and checks them against the record."""
+
+    def __init__(self, name_rule: NameRule, gender_rule: GenderRule) -> None:
+        self.rule = name_rule
+        self.gender_rule = gender_rule
+        words = sorted({*name_rule.male, *name_rule.female, *name_rule.neutral}, key=len, reverse=True)
+        self._honorific = re.compile("|".join(re.escape(w) for w in words))
+        self._male = frozenset(name_rule.male)
+        self._female = frozenset(name_rule.female)
+        self._neutral = frozenset(name_rule.neutral)
+        self._others = tuple(name_rule.others)
+        self._after_name = (*words, "您好", "你好", "，", ",", "：", ":")
+
+    def run(self, reply: str, record: CustomerRecord) -> list[Finding]:
+        info = name_info(record.name)
+        out: list[Finding] = []
+        near: list[tuple[int, int]] = []
+        if self.rule.near_miss and info.han and len(info.full) >= 2:
+            near = self._near_misses(reply, info.full, self._after_name)
+            for span in near:
+                out.append(self._name_finding(span, info.full))
+        for m in self._honorific.finditer(reply):
+            out.extend(self._honorific_claim(reply, m.start(), m.end(), m.group(), info, near, record.gender))
+        return out
+
+    def _name_finding(self, span: tuple[int, int], replacement: str) -> Finding:
+        return finding(
+            "fact.name",
+            span,
+            "称呼的姓名与客户记录不符",
+            self.rule.action,
+            "block",
+            replacement=replacement,
+            correction="回复里称呼客户的姓名不对，请按客户记录的姓名称呼客户，不要写错字或同音字。",
+        )
+
+    @staticmethod
+    def _near_misses(reply: str, full: str, after_name: tuple[str, ...]) -> list[tuple[int, int]]:
+        """Windows that read like the record's name. Where a name is expected (after 尊敬的, at a
+        clause start, before an honorific or 您好) any similar character counts (章飞, 张菲, 汪芳);
+        elsewhere only the same toneless reading does, so 展开 or 顽强 never pass for a name."""
+        n = len(full)
+        exact: list[int] = []
+        pos = reply.find(full)
+        while pos >= 0:
+            exact.append(pos)
+            pos = reply.find(full, pos + 1)
+        starts: set[int] = set()
+        for k, ch in enumerate(full):
+            pos = reply.find(ch)
+            while pos >= 0:
+                if pos - k >= 0:
+                    starts.add(pos - k)
+                pos = reply.find(ch, pos + 1)
+        out: list[tuple[int, int]] = []
+        for i in sorted(starts):
+            window = reply[i : i + n]
+            if len(window) < n or window == full or any(i < e + n and e < i + n for e in exact):
+                continue
+            if not all(_is_han(c) for c in window):
+                continue
+            head = reply[:i].rstrip(" ")
+            address = (
+                not head or head[-1] in CLAUSE_ENDS or head.endswith(_FULL_NAME_BEFORE) or reply.startswith(after_name, i + n)
+            )
+            similar = similar_char if address else same_sound
+            if all(similar(w, f) for w, f in zip(window, full, strict=True)):
+                if out and i < out[-1][1]:
+                    continue
+                out.append((i, i + n))
+        return out
+
+    def _honorific_claim(
+        self,
+        reply: str,
+        h: int,
+        h_end: int,
+        word: str,
+        info: NameInfo,
+        near: list[tuple[int, int]],
+        gender: str,
+    ) -> list[Finding]:
+        name_end = h
+        while name_end > 0 and reply[name_end - 1] in _GAP:
+            name_end -= 1  # 张 先生: the name ends before the gap
+        prior = reply[max(0, name_end - 12) : name_end]
+        out: list[Finding] = []
+        addressed = False
+        if any(prior.endswith(p) for p in info.parts) or any(e == name_end for _, e in near):
+            addressed = True
+        else:
+            span, wrong = self._surname_before(reply, name_end, prior, info, full_names=word not in self._neutral)
+            if span is not None and reply[max(0, span[0] - 4) : span[0]].endswith(self._others):
+                return []  # someone else: 稍后专员李先生会联系您
+            if span is not None:
+                addressed = True
+                if wrong:
+                    use_surname = wrong == "surname" and info.han and info.surname
+                    replacement = info.surname if use_surname and info.surname else info.full
+                    out.append(self._name_finding(span, replacement))
+            elif word not in self._neutral:
+                before = prior.rstrip(" ")
+                after = reply[h_end : h_end + 1]
+                addressed = (not before or before[-1] in CLAUSE_ENDS or before[-1] in "：:“\"") and (
+                    not after or after in _ADDRESS_AFTER
+                )
+        if word in self._neutral:
+            if not addressed or reply[h_end : h_end + 1] in _NOT_HONORIFIC_AFTER_ZONG:
+                return []
+            return out
+        if addressed:
+            male = gender == "male"
+            if (male and word in self._female) or (not male and word in self._male):
+                right = self.rule.male[0] if male else self.rule.female[0]
+                out.append(
+                    finding(
+                        "fact.gender",
+                        (h, h_end),
+                        f"称谓与客户性别不符（客户记录为{'男' if male else '女'}性，应称“{right}”）",
+                        self.gender_rule.action,
+                        "block",
+                        replacement=right,
+                        correction=f"客户是{'男' if male else '女'}性，请称呼“{right}”，不要用“{word}”。",
+                    )
+                )
+        return out
+
+    def _surname_before(
+        self, reply: str, h: int, prior: str, info: NameInfo, *, full_names: bool = True
+    ) -> tuple[tuple[int, int] | None, str]:
+        """The name-like text right before an honorific and what it is: "surname", "full" (both
+        wrong, the right forms were tried first), "" (a right Latin part); (None, "") for none."""
+        if prior.endswith("谢谢"):
+            return None, ""
+        if not info.han:
+            latin = _LATIN_TAIL.search(prior)
+            if latin:
+                ok = latin.group().lower() in {p.lower() for p in info.parts}
+                return (h - len(latin.group()), h), "" if ok else "full"
+        if len(prior) >= 2 and prior[-2:] in COMPOUND_SURNAMES:
+            return (h - 2, h), "surname"
+        for k in (3, 2) if full_names else ():
+            # A different full name (王小明先生) right after an address start: the whole name.
+            cand = prior[-k:]
+            if len(cand) == k and cand[0] in SURNAMES and all(_is_han(c) for c in cand):
+                head = prior[:-k]
+                if not head or head[-1] in CLAUSE_ENDS or head.endswith(_FULL_NAME_BEFORE):
+                    return (h - k, h), "full"
+        if prior and prior[-1] in SURNAMES:
+            return (h - 1, h), "surname"
+        return None, ""

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from guard.checks.facts import FactsCheck
+from guard.types import Action
+from tests.checks.facts.conftest import make_record, run
+
+# Every written form of 4000 (the record's line) and of a wrong 5000, with the fix expected.
+RIGHT_FORMS = [
+    "4000元", "4,000元", "4000.00元", "￥4000", "¥4000", "RMB4000", "人民币4000元", "4000块", "4000块钱",
+    "四千元", "肆仟元", "4千元", "0.4万元", "４０００元", "４，０００元", "四千块", "4000",
+]
+WRONG_FORMS = [
+    ("5000元", "4000"), ("5,000元", "4,000"), ("5000.00元", "4000.00"), ("￥5000", "4000"), ("5000块", "4000"),
+    ("五千元", "四千"), ("伍仟元", "肆仟"), ("5千元", "4千"), ("0.5万元", "0.4万"), ("５０００元", "４０００"),
+    ("五千块", "四千"), ("5000", "4000"), ("1.55万元", "0.4万"), ("20万", "0.4万"), ("四千五百元", "四千"),
+    ("两万元", "四千"), ("一万零五百元", "四千"), ("伍万元", "肆仟"), ("贰拾万元", "肆仟"), ("四千五", "四千"),
+    ("3999元", "4000"), ("4000.5元", "4000"), ("４，５００元", "４，０００"),
+]
+TEMPLATES = [
+    "您的额度是{}。",
+    "您最高可借{}哦。",
+    "恭喜，{}的额度已经到账。",
+    "您现在可以借{}，随借随还。",
+    "您的借款额度已审批通过，金额为{}。",
+    "您最多能借{}。",
+    "您可以申请到{}。",
+    "额度：{}。",
+    "您的借款额度提升至{}了。",
+]
+
+
+@pytest.mark.parametrize("amount", RIGHT_FORMS)
+@pytest.mark.parametrize("template", TEMPLATES[:2])
+def test_right_line_in_every_form(facts: FactsCheck, template: str, amount: str) -> None:
+    assert run(facts, make_record(), template.format(amount)) == []
+
+
+@pytest.mark.parametrize(("amount", "fixed"), WRONG_FORMS)
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_wrong_line_in_every_form(facts: FactsCheck, template: str, amount: str, fixed: str) -> None:
+    reply = template.format(amount)
+    found = [f for f in run(facts, make_record(), reply) if f.code == "fact.credit_line"]
+    assert len(found) == 1
+    f = found[0]
+    assert f.action is Action.FIX
+    rep = f.replacement
+    assert rep is not None
+    assert rep == fixed
+    assert f.detail and "4000" in f.detail
+
+
+NOT_CLAIMS = [
+    "您每月还款300元。",
+    "手续费5元，利息20元。",
+    "逾期会产生罚息50元。",
+    "您已借2000元。",
+    "月供只要333元。",
+    "最低可借500元起。",
+    "您的工资收入8000元。",
+    "今天天气不错，祝您生活愉快。",
+    "请拨打4008123456咨询。",
+    "您的额度是4000元，每月还款300元。",
+    "您可借4000元，分期12期。",
+    "额度审核需要3天。",
+    "年化利率7.2%起。",
+    "千万不要错过哦。",
+    "额度有效期至12月31日。",
+    "您的额度从3000元提升到了4000元。",
+    "借款4000元的话，利息是20元。",
+    "减免50元利息。",
+    "额度问题请拨打400-123-4567咨询。",
+    "您的额度4000元24小时内到账。",
+    "额度审批时间是9:00-18:00。",
+    "您的4000元额度可以分12期，每期还款仅需350元。",
+    "最高可借4000元，最快5分钟到账。",
+    "您好张总，额度4千，可分3、6、12期，每期还款约350元。",
+    "您的额度是4000元，每月只需还300元。",
+    "您的额度是4000元，一天利息最低1元。",
+    "额度已到账。感谢您，祝您生活愉快，送您100元话费。",
+]
+
+
+@pytest.mark.parametrize("reply", NOT_CLAIMS)
+def test_amounts_in_other_roles_are_not_claims(facts: FactsCheck, reply: str) -> None:
+    assert [f for f in run(facts, make_record(), reply) if f.code == "fact.credit_line"] == []
+
+
+@pytest.mark.parametrize("reply", ["您的额度是4000元。", "您最高可借五千元。", "您有0.4万的可用额度。"])
+def test_claim_without_a_line_uses_the_fallback(facts: FactsCheck, reply: str) -> None:
+    found = run(facts, make_record(credit_line=None), reply)
+    assert [f.code for f in found] == ["fact.credit_line"]
+    assert found[0].action is Action.BLOCK and found[0].replacement is None
+    assert found[0].correction and "没有可用额度" in found[0].correction
+
+
+def test_decimal_record_line(facts: FactsCheck) -> None:
+    rec = make_record(credit_line=Decimal("15500"))
+    assert run(facts, rec, "您的额度是1.55万元。") == []
+    assert run(facts, rec, "您的额度是一万五千五百元。") == []
+    (f,) = run(facts, rec, "您的额度是1.5万元。")
+    assert f.replacement == "1.55万"
+
+
+def test_configured_triggers_replace_the_defaults() -> None:
+    from tests.checks.facts.conftest import build
+
+    check = build({"credit_line": {"triggers": ["授信"], "action": "regenerate"}})
+    assert run(check, make_record(), "您的额度是5000元。") == []
+    (f,) = run(check, make_record(), "您的授信是5000元。")
+    assert f.action is Action.REGENERATE and f.correction and "4000" in f.correction
