@@ -2,12 +2,17 @@
 
 `load_policy_file` loads one file; `load_policy_set` loads a folder (every `*.yaml` directly in
 it except `*.cases.yaml`), checks names are unique and exactly one policy is the default. A
-version is `sha256` of the policy file and every file its checks read, so any edit to a lexicon
-or fallback changes it.
+version is `sha256` of the policy file, the files it `extends`, and every file its checks read, so
+any edit to a lexicon, a base policy or the fallback changes it; the test-case file does not.
+
+`extends: base.yaml` inherits `scenario`, `fallback`, `max_regenerations` and `campaigns` unless
+the file sets them, and merges `checks` key by key (the file's values win). Campaigns are built
+at load for every combination that is active together on some day (`Policy.variants`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -17,13 +22,12 @@ from pydantic import ValidationError
 from guard.checks.base import Check, CheckInput, ConfigError, PolicyContext
 from guard.checks.registry import REGISTRY
 from guard.policy.errors import PolicyError, Problem
-from guard.policy.model import Policy, PolicyDoc, PolicySet
+from guard.policy.model import Campaign, Policy, PolicyDoc, PolicySet, merge_checks
 from guard.policy.yamlsrc import YamlDoc, parse_yaml
 from guard.text.sentences import split_sentences
 from guard.types import Action, CustomerRecord
 
 __all__ = ["DEFAULT_POLICY_DIR", "load_policy_file", "load_policy_set", "policy_files"]
-
 
 
 def _default_policy_dir() -> Path:
@@ -98,9 +102,10 @@ def build_checks(
     return tuple(checks), problems
 
 
-def load_policy_file(path: str | Path) -> Policy:
-    """Load one policy file; raise `PolicyError` listing every problem found."""
-    path = Path(path)
+_INHERITED = ("scenario", "fallback", "max_regenerations", "campaigns")
+
+
+def _parse_file(path: Path) -> tuple[bytes, YamlDoc]:
     label = str(path)
     try:
         raw = path.read_bytes()
@@ -113,25 +118,108 @@ def load_policy_file(path: str | Path) -> Policy:
     doc = parse_yaml(label, text)
     if not isinstance(doc.data, dict):
         raise PolicyError([Problem(label, 1, "", "a policy file must be a mapping of fields (name:, checks:, …)")])
+    return raw, doc
+
+
+def _effective_data(path: Path, doc: YamlDoc, files: dict[str, bytes], chain: tuple[Path, ...]) -> dict[str, Any]:
+    """The file's fields with `extends:` resolved: inherited fields filled in, `checks` merged.
+
+    Each base file's bytes are recorded in `files` (so the version changes when a base does).
+    """
+    data: dict[str, Any] = dict(doc.data)
+    base_name = data.pop("extends", None)
+    if base_name is None:
+        return data
+    if not isinstance(base_name, str) or not base_name or Path(base_name).name != base_name:
+        raise PolicyError([doc.problem(("extends",), "extends must name a policy file in the same folder, e.g. outbound_marketing.yaml")])
+    base_path = path.parent / base_name
+    if base_path.resolve() in chain:
+        raise PolicyError([doc.problem(("extends",), f"extends loops back to {base_name} (循环继承)")])
+    if not base_path.is_file():
+        raise PolicyError([doc.problem(("extends",), f"base policy file not found: {base_name}")])
+    base_raw, base_doc = _parse_file(base_path)
+    files[f"extends:{base_name}"] = base_raw
+    base = _effective_data(base_path, base_doc, files, (*chain, base_path.resolve()))
+    for key in _INHERITED:
+        if key not in data and key in base:
+            data[key] = base[key]
+    base_checks = base.get("checks") or {}
+    if "checks" in data and not isinstance(data["checks"], dict):
+        return data  # let the schema report the wrong type at its line
+    data["checks"] = merge_checks(base_checks, data.get("checks") or {})
+    return data
+
+
+def _active_sets(campaigns: tuple[Campaign, ...]) -> list[tuple[str, ...]]:
+    """Every distinct set of campaigns active together on some day (the sets only change at boundaries)."""
+    days = {c.starts_on for c in campaigns} | {c.ends_on + dt.timedelta(days=1) for c in campaigns if c.ends_on < dt.date.max}
+    out: list[tuple[str, ...]] = []
+    for day in sorted(days):
+        active = tuple(c.name for c in campaigns if c.active_on(day))
+        if active and active not in out:
+            out.append(active)
+    return out
+
+
+def _build_variants(
+    doc: YamlDoc, pdoc: PolicyDoc, ctx: PolicyContext
+) -> tuple[dict[tuple[str, ...], tuple[Check, ...]], list[Problem]]:
+    """Build the checks of every campaign combination; problems point at the (last) campaign's block."""
+    index = {c.name: i for i, c in enumerate(pdoc.campaigns)}
+    built: dict[tuple[str, ...], tuple[Check, ...]] = {}
+    problems: list[Problem] = []
+    for active in _active_sets(pdoc.campaigns):
+        merged: Any = pdoc.checks
+        for name in active:
+            merged = merge_checks(merged, pdoc.campaigns[index[name]].checks)
+        checks, found = build_checks(doc, merged, ctx, ("campaigns", index[active[-1]], "checks"))
+        if not found:
+            found = [
+                Problem(p.file, p.line, p.field, f"during campaign {'+'.join(active)}: {p.message}")
+                for p in _check_fallback(doc, pdoc.fallback, checks)
+            ]
+        for p in found:
+            if p not in problems:
+                problems.append(p)
+        built[active] = checks
+    return built, problems
+
+
+def load_policy_file(path: str | Path) -> Policy:
+    """Load one policy file; raise `PolicyError` listing every problem found."""
+    path = Path(path)
+    raw, doc = _parse_file(path)
+    base_files: dict[str, bytes] = {}
+    data = _effective_data(path, doc, base_files, (path.resolve(),))
     try:
-        pdoc = PolicyDoc.model_validate(doc.data)
+        pdoc = PolicyDoc.model_validate(data)
     except ValidationError as exc:
         raise PolicyError(_pydantic_problems(doc, exc, ())) from None
     ctx = PolicyContext(path.parent)
     checks, problems = build_checks(doc, pdoc.checks, ctx)
     if not problems:
         problems.extend(_check_fallback(doc, pdoc.fallback, checks))
+    variant_checks, variant_problems = _build_variants(doc, pdoc, ctx)
+    problems.extend(variant_problems)
     if pdoc.cases is not None and not (path.parent / pdoc.cases).is_file():
         problems.append(doc.problem(("cases",), f"test case file not found: {pdoc.cases}"))
     if problems:
         raise PolicyError(problems)
+    # The cases file is deliberately not hashed: adding a test must not change what serves.
+    version = _hash(raw, {**ctx.files, **base_files})
+    files = {**ctx.files, **base_files}
+    variants = {
+        active: Policy(pdoc.name, version, pdoc, vchecks, path, files, campaign="+".join(active))
+        for active, vchecks in variant_checks.items()
+    }
     return Policy(
         name=pdoc.name,
-        version=_hash(raw, ctx.files),
+        version=version,
         doc=pdoc,
         checks=checks,
         source=path,
-        files=dict(ctx.files),
+        files=files,
+        variants=variants,
     )
 
 
