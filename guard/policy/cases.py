@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from guard.engine import evaluate
 from guard.policy.errors import PolicyError, Problem
@@ -49,14 +49,6 @@ class CasesFile(BaseModel):
     policy: str | None = Field(default=None, description="可选：这些用例所属的策略名（写了就必须一致）")
     records: dict[str, dict[str, Any]] = Field(default_factory=dict, description="可复用的客户信息，按名字引用")
     cases: tuple[PolicyCase, ...] = Field(min_length=1, description="用例列表")
-
-    @model_validator(mode="after")
-    def _unique_and_known(self) -> CasesFile:
-        names = [c.name for c in self.cases]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"case names must be unique (用例名重复): {', '.join(dup)}")
-        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,13 +100,19 @@ def load_cases(path: Path) -> tuple[CasesFile, YamlDoc]:
             msg = {"extra_forbidden": "unknown field", "missing": "required field is missing"}.get(err["type"], err["msg"])
             problems.append(doc.problem(loc, msg))
         raise PolicyError(problems) from None
-    missing = [
+    problems = [
         doc.problem(("cases", i, "record"), f"no record named {c.record!r} under records:")
         for i, c in enumerate(cases.cases)
         if isinstance(c.record, str) and c.record not in cases.records
     ]
-    if missing:
-        raise PolicyError(missing)
+    first: dict[str, int] = {}
+    for i, c in enumerate(cases.cases):
+        if c.name in first:
+            line = doc.line_of(("cases", first[c.name], "name"))
+            problems.append(doc.problem(("cases", i, "name"), f"duplicate case name (用例名重复; first on line {line})"))
+        first.setdefault(c.name, i)
+    if problems:
+        raise PolicyError(problems)
     return cases, doc
 
 
