@@ -33,7 +33,7 @@ def _run(tmp_path: Path, cases: str) -> list[tuple[str, bool, str]]:
     ],
 )
 def test_case_outcomes(tmp_path: Path, case: str, passed: bool, message: str) -> None:
-    [(name, ok, msg)] = _run(tmp_path, f"{RECORDS}cases:\n  - {case}\n")
+    [(_name, ok, msg)] = _run(tmp_path, f"{RECORDS}cases:\n  - {case}\n")
     assert ok is passed
     assert message in msg if message else msg == ""
 
@@ -60,7 +60,7 @@ def test_bad_case_files_report_file_and_line(tmp_path: Path, text: str, line: in
 
 
 def test_case_file_for_another_policy_fails(tmp_path: Path) -> None:
-    [(name, ok, msg)] = _run(tmp_path, f"policy: other\n{RECORDS}cases:\n  - {{name: a, record: zf, reply: 您好。, decision: allow, codes: []}}\n")
+    [(_name, ok, msg)] = _run(tmp_path, f"policy: other\n{RECORDS}cases:\n  - {{name: a, record: zf, reply: 您好。, decision: allow, codes: []}}\n")
     assert not ok and "not 'base'" in msg
 
 
