@@ -17,6 +17,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
 from guard.checks.base import Check, CheckInput, ConfigError, PolicyContext
@@ -232,6 +233,24 @@ def policy_files(folder: Path) -> list[Path]:
     )
 
 
+def _extends_target(file: Path) -> Path | None:
+    """The file a policy extends, read leniently (loading reports any problem properly)."""
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    base = data.get("extends") if isinstance(data, dict) else None
+    return file.parent / base if isinstance(base, str) and base and Path(base).name == base else None
+
+
+def _extends_depth(file: Path, limit: int) -> int:
+    """How many bases stand above `file` (bases load first); a loop stops at `limit`."""
+    depth, cur = 0, _extends_target(file)
+    while cur is not None and depth < limit:
+        depth, cur = depth + 1, _extends_target(cur)
+    return depth
+
+
 def load_policy_set(path: str | Path | None = None) -> PolicySet:
     """Load a policy folder (or a single file) as a set; every file is validated before any is used."""
     root = Path(path) if path is not None else DEFAULT_POLICY_DIR
@@ -240,17 +259,26 @@ def load_policy_set(path: str | Path | None = None) -> PolicySet:
         raise PolicyError([Problem(str(root), None, "", "no policy files found (expected *.yaml)")])
     problems: list[Problem] = []
     policies: dict[str, Policy] = {}
-    for file in files:
+    failed: set[Path] = set()
+    for file in sorted(files, key=lambda f: _extends_depth(f, len(files))):
+        base = _extends_target(file)
+        if base is not None and base.resolve() in failed:
+            # The base's own problems are reported at its lines; do not repeat them here.
+            problems.append(Problem(str(file), None, "extends", f"not loaded because {base.name} has errors"))
+            failed.add(file.resolve())
+            continue
         try:
             policy = load_policy_file(file)
         except PolicyError as exc:
-            problems.extend(exc.problems)
+            problems.extend(p for p in exc.problems if p not in problems)
+            failed.add(file.resolve())
             continue
         if policy.name in policies:
             other = policies[policy.name].source
             problems.append(Problem(str(file), None, "name", f"policy name {policy.name!r} is also used by {other}"))
             continue
         policies[policy.name] = policy
+    problems.sort(key=lambda p: (p.file, p.line or 0))
     defaults = [p.name for p in policies.values() if p.doc.default]
     if not problems:
         if len(policies) == 1:
