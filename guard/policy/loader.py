@@ -5,7 +5,7 @@ it except `*.cases.yaml`), checks names are unique and exactly one policy is the
 version is `sha256` of the policy file, the files it `extends`, and every file its checks read, so
 any edit to a lexicon, a base policy or the fallback changes it; the test-case file does not.
 
-`extends: base.yaml` inherits `scenario`, `fallback`, `max_regenerations` and `campaigns` unless
+`extends: base.yaml` inherits `scenario`, the fallback, `max_regenerations` and `campaigns` unless
 the file sets them, and merges `checks` key by key (the file's values win). Campaigns are built
 at load for every combination that is active together on some day (`Policy.variants`).
 """
@@ -68,16 +68,18 @@ def _hash(main: bytes, files: dict[str, bytes]) -> str:
 _FALLBACK_PROBE = CustomerRecord(customer_id="policy-load-probe", name="测试", gender="male")
 
 
-def _check_fallback(doc: YamlDoc, fallback: str | None, checks: tuple[Check, ...]) -> list[Problem]:
+def _check_fallback(doc: YamlDoc, pdoc: PolicyDoc, checks: tuple[Check, ...]) -> list[Problem]:
     """The fallback is released when everything else failed: it must pass the policy itself."""
+    fallback = pdoc.fallback
     if fallback is None:
         return []
+    where = "fallback_file" if pdoc.fallback_file is not None else "fallback"
     inp = CheckInput(fallback, _FALLBACK_PROBE, split_sentences(fallback))
     problems = []
     for check in checks:
         for f in check.run(inp):
             if f.action is not Action.WARN and not f.code.startswith("fact."):
-                problems.append(doc.problem(("fallback",), f"the fallback text itself violates {f.code}: {f.detail}"))
+                problems.append(doc.problem((where,), f"the fallback text itself violates {f.code}: {f.detail}"))
     return problems
 
 
@@ -103,7 +105,7 @@ def build_checks(
     return tuple(checks), problems
 
 
-_INHERITED = ("scenario", "fallback", "max_regenerations", "campaigns")
+_INHERITED = ("scenario", "max_regenerations", "campaigns")
 
 
 def _parse_file(path: Path) -> tuple[bytes, YamlDoc]:
@@ -144,6 +146,11 @@ def _effective_data(path: Path, doc: YamlDoc, files: dict[str, bytes], chain: tu
     for key in _INHERITED:
         if key not in data and key in base:
             data[key] = base[key]
+    if "fallback" not in doc.data and "fallback_file" not in doc.data:
+        for key in ("fallback", "fallback_file"):  # the fallback is inherited in whichever form
+            data.pop(key, None)
+            if key in base:
+                data[key] = base[key]
     base_checks = base.get("checks") or {}
     if "checks" in data and not isinstance(data["checks"], dict):
         return data  # let the schema report the wrong type at its line
@@ -177,13 +184,30 @@ def _build_variants(
         if not found:
             found = [
                 Problem(p.file, p.line, p.field, f"during campaign {'+'.join(active)}: {p.message}")
-                for p in _check_fallback(doc, pdoc.fallback, checks)
+                for p in _check_fallback(doc, pdoc, checks)
             ]
         for p in found:
             if p not in problems:
                 problems.append(p)
         built[active] = checks
     return built, problems
+
+
+def _read_fallback_file(
+    doc: YamlDoc, data: dict[str, Any], pdoc: PolicyDoc, ctx: PolicyContext
+) -> tuple[PolicyDoc, list[Problem]]:
+    """Resolve `fallback_file` into `fallback` (the file becomes part of the version)."""
+    if pdoc.fallback_file is None:
+        return pdoc, []
+    if "fallback" in data:
+        return pdoc, [doc.problem(("fallback_file",), "write either fallback or fallback_file, not both")]
+    try:
+        text = ctx.read_text(pdoc.fallback_file, ("fallback_file",)).strip()
+    except ConfigError as exc:
+        return pdoc, [doc.problem(exc.field, exc.message)]
+    if not text:
+        return pdoc, [doc.problem(("fallback_file",), f"{pdoc.fallback_file} is empty (use fallback: null to release nothing)")]
+    return pdoc.model_copy(update={"fallback": text}), []
 
 
 def load_policy_file(path: str | Path) -> Policy:
@@ -197,9 +221,11 @@ def load_policy_file(path: str | Path) -> Policy:
     except ValidationError as exc:
         raise PolicyError(_pydantic_problems(doc, exc, ())) from None
     ctx = PolicyContext(path.parent)
-    checks, problems = build_checks(doc, pdoc.checks, ctx)
+    pdoc, problems = _read_fallback_file(doc, data, pdoc, ctx)
+    checks, found = build_checks(doc, pdoc.checks, ctx)
+    problems.extend(found)
     if not problems:
-        problems.extend(_check_fallback(doc, pdoc.fallback, checks))
+        problems.extend(_check_fallback(doc, pdoc, checks))
     variant_checks, variant_problems = _build_variants(doc, pdoc, ctx)
     problems.extend(variant_problems)
     if pdoc.cases is not None and not (path.parent / pdoc.cases).is_file():

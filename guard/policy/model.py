@@ -70,6 +70,9 @@ class PolicyDoc(BaseModel):
         default="不好意思，刚才的信息可能不准确，稍后由专员和您确认，感谢您的耐心。",
         description="拦截时对客户说的兜底话术；null 表示不放行任何文字",
     )
+    fallback_file: str | None = Field(
+        default=None, description="兜底话术放在单独的文本文件里（相对本文件）；与 fallback 二选一"
+    )
     max_regenerations: int = Field(default=2, ge=0, le=5, description="违规时最多让模型重写几次")
     checks: dict[str, Any] = Field(default_factory=dict, description="各项检查的配置，键是检查名")
     cases: str | None = Field(default=None, description="策略测试用例文件（相对本文件）")

@@ -26,6 +26,7 @@ CASES = [
     ("campaign_duplicate", "p.yaml", 1, "campaign names must be unique (重复的活动名): c1"),
     ("extends_loop", "b.yaml", 2, "extends loops back to a.yaml"),
     ("unknown_check", "p.yaml", 5, "checks.lenght: unknown check (known checks: length"),
+    ("broken_base", "b.yaml", None, "extends: not loaded because a.yaml has errors"),
 ]
 
 
@@ -51,3 +52,12 @@ def test_a_broken_case_file_does_not_stop_the_policy_from_loading() -> None:
     # Test cases never serve; `guard policy validate` and `test` report them (see test_commands).
     policies = load_policy_set(BROKEN / "bad_case_file")
     assert list(policies.policies) == ["p"]
+
+
+def test_a_broken_base_is_reported_once_at_its_own_line() -> None:
+    with pytest.raises(PolicyError) as info:
+        load_policy_set(BROKEN / "broken_base")
+    assert [str(p) for p in info.value.problems] == [
+        f"{BROKEN / 'broken_base' / 'a.yaml'}:5: checks.length.sentence_max: Input should be a valid integer, unable to parse string as an integer",
+        f"{BROKEN / 'broken_base' / 'b.yaml'}: extends: not loaded because a.yaml has errors",
+    ]

@@ -66,3 +66,40 @@ def test_derived_policy_inherits_checks_and_fallback(folder: Path) -> None:
     assert d.doc.cases is None and not d.doc.default
     assert policies.select(segment="first_loan") is d
     assert policies.select("p", segment="first_loan").name == "p"  # a request can pin by name
+
+
+FALLBACK_FILE = "name: p\ndefault: true\nfallback_file: fallback.txt\nchecks:\n  length: {sentence_max: 20}\n"
+
+
+def test_a_fallback_file_is_read_hashed_and_inherited(tmp_path: Path) -> None:
+    files = {"p.yaml": FALLBACK_FILE, "fallback.txt": "请稍后由专员和您确认。\n", "d.yaml": "name: d\nextends: p.yaml\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    before = load_policy_set(tmp_path)
+    assert before.policies["p"].fallback == "请稍后由专员和您确认。"
+    assert before.policies["d"].fallback == "请稍后由专员和您确认。"
+    (tmp_path / "fallback.txt").write_text("请稍后由专员与您联系。\n", encoding="utf-8")
+    after = load_policy_set(tmp_path)
+    assert after.policies["p"].fallback == "请稍后由专员与您联系。"
+    assert after.policies["p"].version != before.policies["p"].version
+    assert after.policies["d"].version != before.policies["d"].version
+
+
+@pytest.mark.parametrize(
+    ("policy", "fallback", "message"),
+    [
+        (FALLBACK_FILE.replace("fallback_file: fallback.txt", "fallback_file: missing.txt"), None, "p.yaml:3: fallback_file: file not found: missing.txt"),
+        (FALLBACK_FILE + "fallback: 您好。\n", "您好。", "p.yaml:3: fallback_file: write either fallback or fallback_file, not both"),
+        (FALLBACK_FILE, "\n", "p.yaml:3: fallback_file: fallback.txt is empty"),
+        (FALLBACK_FILE, "这一句兜底话术的长度明显超过了二十个字的上限。", "p.yaml:3: fallback_file: the fallback text itself violates length.sentence"),
+    ],
+)
+def test_fallback_file_problems(tmp_path: Path, policy: str, fallback: str | None, message: str) -> None:
+    from guard.policy.errors import PolicyError
+
+    (tmp_path / "p.yaml").write_text(policy, encoding="utf-8")
+    if fallback is not None:
+        (tmp_path / "fallback.txt").write_text(fallback, encoding="utf-8")
+    with pytest.raises(PolicyError) as info:
+        load_policy_set(tmp_path)
+    assert any(str(p).endswith(message) or message in str(p) for p in info.value.problems), str(info.value)
