@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from guard.engine import evaluate
-from guard.policy.model import Policy, merge_checks
+from guard.policy.loader import merge_check_blocks
+from guard.policy.model import Policy
 from guard.policy.yamlsrc import parse_yaml
 from guard.types import CustomerRecord, Finding, Verdict
 
@@ -75,7 +76,7 @@ def _rule(policy: Policy, code: str) -> Rule | None:
         active = policy.campaign.split("+")
         for i, c in enumerate(policy.doc.campaigns):
             if c.name in active and name in c.checks:
-                config = merge_checks(config, c.checks[name])
+                config = merge_check_blocks({name: config}, {name: c.checks[name]})[name]
                 path = ("campaigns", i, "checks", name)
     file, line = None, None
     if policy.source is not None:

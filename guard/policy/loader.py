@@ -23,12 +23,12 @@ from pydantic import ValidationError
 from guard.checks.base import Check, CheckInput, ConfigError, PolicyContext
 from guard.checks.registry import REGISTRY
 from guard.policy.errors import PolicyError, Problem
-from guard.policy.model import Campaign, Policy, PolicyDoc, PolicySet, merge_checks
+from guard.policy.model import Campaign, Policy, PolicyDoc, PolicySet, has_append, merge_checks
 from guard.policy.yamlsrc import YamlDoc, parse_yaml
 from guard.text.sentences import split_sentences
 from guard.types import Action, CustomerRecord
 
-__all__ = ["DEFAULT_POLICY_DIR", "load_policy_file", "load_policy_set", "policy_files"]
+__all__ = ["DEFAULT_POLICY_DIR", "load_policy_file", "load_policy_set", "merge_check_blocks", "policy_files"]
 
 
 def _default_policy_dir() -> Path:
@@ -39,6 +39,25 @@ def _default_policy_dir() -> Path:
 
 
 DEFAULT_POLICY_DIR = _default_policy_dir()
+
+
+def merge_check_blocks(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge `checks:` overrides (extends, campaigns) into a base `checks:` mapping.
+
+    Where an override appends (`name+: [...]`), the base block is first expanded to its full
+    settings, defaults included, so appending extends the default list rather than replacing it.
+    """
+    expanded = dict(base)
+    for name, block in override.items():
+        spec = REGISTRY.get(name)
+        if spec is None or not has_append(block):
+            continue
+        try:
+            expanded[name] = spec.config.model_validate(base.get(name) or {}).model_dump(mode="json")
+        except ValidationError:
+            continue  # the base block's own problems are reported where it is written
+    merged: dict[str, Any] = merge_checks(expanded, override)
+    return merged
 
 
 def _pydantic_problems(doc: YamlDoc, exc: ValidationError, prefix: tuple[str | int, ...]) -> list[Problem]:
@@ -154,7 +173,7 @@ def _effective_data(path: Path, doc: YamlDoc, files: dict[str, bytes], chain: tu
     base_checks = base.get("checks") or {}
     if "checks" in data and not isinstance(data["checks"], dict):
         return data  # let the schema report the wrong type at its line
-    data["checks"] = merge_checks(base_checks, data.get("checks") or {})
+    data["checks"] = merge_check_blocks(base_checks, data.get("checks") or {})
     return data
 
 
@@ -177,9 +196,9 @@ def _build_variants(
     built: dict[tuple[str, ...], tuple[Check, ...]] = {}
     problems: list[Problem] = []
     for active in _active_sets(pdoc.campaigns):
-        merged: Any = pdoc.checks
+        merged: dict[str, Any] = pdoc.checks
         for name in active:
-            merged = merge_checks(merged, pdoc.campaigns[index[name]].checks)
+            merged = merge_check_blocks(merged, pdoc.campaigns[index[name]].checks)
         checks, found = build_checks(doc, merged, ctx, ("campaigns", index[active[-1]], "checks"))
         if not found:
             found = [

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from guard.checks.base import Check
 
-__all__ = ["Campaign", "Policy", "PolicyDoc", "PolicySet", "merge_checks"]
+__all__ = ["Campaign", "Policy", "PolicyDoc", "PolicySet", "has_append", "merge_checks"]
 
 Segment = Literal["first_loan", "repeat_loan", "no_balance"]
 _NAME = r"^[a-z0-9][a-z0-9_\-]*$"
@@ -46,13 +46,29 @@ class Campaign(BaseModel):
 
 
 def merge_checks(base: Any, override: Any) -> Any:
-    """Merge a check-config override into a base: mappings merge key by key, anything else replaces."""
+    """Merge a check-config override into a base: mappings merge key by key, anything else replaces.
+
+    A key written `name+` with a list appends to the base's list `name` instead of replacing it.
+    """
     if isinstance(base, dict) and isinstance(override, dict):
         out = dict(base)
         for key, value in override.items():
-            out[key] = merge_checks(base[key], value) if key in base else value
+            if isinstance(key, str) and key.endswith("+") and isinstance(value, list):
+                prev = out.get(key[:-1])
+                out[key[:-1]] = [*(prev if isinstance(prev, list | tuple) else ()), *value]
+            else:
+                out[key] = merge_checks(base.get(key), value)
         return out
+    if isinstance(override, dict):
+        return merge_checks({}, override)  # `+` keys over nothing are plain lists
     return override
+
+
+def has_append(value: Any) -> bool:
+    """Whether a config override uses a `name+` (append) key anywhere."""
+    if isinstance(value, dict):
+        return any((isinstance(k, str) and k.endswith("+")) or has_append(v) for k, v in value.items())
+    return False
 
 
 class PolicyDoc(BaseModel):

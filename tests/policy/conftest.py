@@ -22,7 +22,7 @@ class WordsConfig(CheckConfig):
     """A test-only check that reads a word file (like a lexicon) and allows some words."""
 
     file: str | None = None
-    allow: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ("保本理财",)  # a default list, to test appending to defaults
     action: Literal["warn", "block"] = "block"
 
 

@@ -108,3 +108,46 @@ def test_merge_keeps_base_keys_and_override_wins(base: dict[str, object], over: 
             assert merged[k] == {**base[k], **v}  # type: ignore[dict-item]
         else:
             assert merged[k] == v
+
+
+APPEND = """\
+name: p
+default: true
+fallback: 请稍后由专员和您确认。
+checks:
+  words:
+    file: words.txt
+campaigns:
+  - name: plus
+    starts_on: 2026-11-01
+    ends_on: 2026-11-07
+    checks:
+      words:
+        allow+: [限时免息]
+  - name: replace
+    starts_on: 2026-12-01
+    ends_on: 2026-12-07
+    checks:
+      words:
+        allow: [限时免息]
+"""
+
+
+@pytest.mark.parametrize(
+    ("day", "offer", "default_allowed"),
+    [
+        (dt.date(2026, 10, 1), Decision.BLOCK, Decision.ALLOW),  # base: the default allow-list only
+        (dt.date(2026, 11, 2), Decision.ALLOW, Decision.ALLOW),  # `allow+` appends to the default list
+        (dt.date(2026, 12, 2), Decision.ALLOW, Decision.BLOCK),  # `allow` replaces it
+    ],
+)
+def test_append_key_extends_the_default_list(tmp_path: Path, words_check: None, day: dt.date, offer: Decision, default_allowed: Decision) -> None:
+    write(tmp_path, {"p.yaml": APPEND, "words.txt": "限时免息\n保本理财\n"})
+    policy = load_policy_file(tmp_path / "p.yaml")
+    assert evaluate(policy, RECORD, OFFER, today=day).decision is offer
+    assert evaluate(policy, RECORD, "这是保本理财。", today=day).decision is default_allowed
+
+
+def test_append_over_nothing_is_a_plain_list() -> None:
+    assert merge_checks({}, {"a": {"b+": [1]}}) == {"a": {"b": [1]}}
+    assert merge_checks({"a": {"b": (1,)}}, {"a": {"b+": [2]}}) == {"a": {"b": [1, 2]}}
