@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from guard.engine import evaluate
@@ -78,15 +79,35 @@ def _rule(policy: Policy, code: str) -> Rule | None:
             if c.name in active and name in c.checks:
                 config = merge_check_blocks({name: config}, {name: c.checks[name]})[name]
                 path = ("campaigns", i, "checks", name)
-    file, line = None, None
-    if policy.source is not None:
-        file = str(policy.source)
-        try:
-            doc = parse_yaml(file, policy.source.read_text(encoding="utf-8-sig"))
-            line = doc.line_of(path)
-        except Exception:  # the file changed since load: the rule is still named, just without a line
-            line = None
+    file, line = _locate(policy.source, path) if policy.source is not None else (None, None)
     return Rule(name, file, line, config)
+
+
+def _has(data: Any, path: tuple[str | int, ...]) -> bool:
+    node = data
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return True
+
+
+def _locate(source: Path, path: tuple[str | int, ...]) -> tuple[str | None, int | None]:
+    """The file and line where `path` is written: this policy file, else up its `extends` chain."""
+    seen: set[Path] = set()
+    current: Path | None = source
+    while current is not None and current not in seen:
+        seen.add(current)
+        try:
+            doc = parse_yaml(str(current), current.read_text(encoding="utf-8-sig"))
+        except Exception:  # the file changed since load: the rule is still named, just without a line
+            return str(current), None
+        if _has(doc.data, path):
+            return str(current), doc.line_of(path)
+        base = doc.data.get("extends") if isinstance(doc.data, dict) else None
+        current = current.parent / base if isinstance(base, str) else None
+    return str(source), None
 
 
 def mark_spans(reply: str, findings: tuple[Finding, ...]) -> str:

@@ -73,3 +73,26 @@ def test_explain_during_a_campaign_points_at_the_campaign_block(policy_path: Pat
     assert ex.policy.campaign == "promo" and ex.verdict.violations == ()
     assert "活动 campaign: promo" in render_explanation(ex)
     assert "no rule fired" in render_explanation(ex)
+
+
+LONG_REPLY = "关先生您好。" + "这次给您来电是想告诉您，您的借款额度已经恢复，可以随时在手机上申请哦。" * 7
+
+
+@pytest.mark.parametrize(
+    ("day", "file", "key"),
+    [
+        (dt.date(2026, 11, 20), "outbound_marketing.yaml", "  length:"),  # inherited: the base file's block
+        (dt.date(2026, 11, 5), "marketing_repeat_loan.yaml", "      length:"),  # the campaign's override
+    ],
+)
+def test_rule_location_follows_extends_and_campaigns(day: dt.date, file: str, key: str) -> None:
+    from guard.policy.loader import DEFAULT_POLICY_DIR, load_policy_set
+
+    policy = load_policy_set(DEFAULT_POLICY_DIR).get("marketing_repeat_loan")
+    ex = explain(policy, RECORD, LONG_REPLY, today=day)
+    rules = {r.check: r for r in ex.rules if r is not None}
+    rule = rules["length"]
+    path = DEFAULT_POLICY_DIR / file
+    assert rule.file == str(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert rule.line is not None and lines[rule.line - 1].startswith(key)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from guard.engine import evaluate
 from guard.policy.errors import PolicyError
@@ -184,3 +187,23 @@ async def test_async_watcher_serves_a_valid_edit_within_1_second(folder: Path) -
     finally:
         stop.set()
         await asyncio.wait_for(task, 5)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.sampled_from([20, 30, 40, None]), min_size=1, max_size=8))
+def test_current_is_always_the_last_valid_save(edits: list[int | None]) -> None:
+    """Whatever sequence of valid (a limit) and broken (None) saves, the last valid one serves."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write(Path(tmp), {"base.yaml": BASE_POLICY.format(sentence_max=25)})
+        reg = PolicyRegistry(folder)
+        serving, failures = 25, 0
+        for limit in edits:
+            text = BASE_POLICY.format(sentence_max=limit) if limit is not None else "name: base\nchecks: [\n"
+            _save(folder / "base.yaml", text)
+            outcome = reg.reload()
+            assert outcome.ok is (limit is not None)
+            serving = limit if limit is not None else serving
+            failures += limit is None
+            assert reg.current.policies["base"].doc.checks["length"]["sentence_max"] == serving
+            assert reg.status().failures == failures
+            assert reg.status().degraded is (limit is None)
