@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from watchfiles import Change, DefaultFilter, awatch, watch
+
 from guard.policy.errors import PolicyError
 from guard.policy.loader import DEFAULT_POLICY_DIR, load_policy_set
 from guard.policy.model import PolicySet
@@ -112,9 +114,12 @@ class PolicyRegistry:
             self._reloads += 1
             try:
                 new = load_policy_set(self.path)
-            except PolicyError as exc:
+            except Exception as exc:  # fail closed: whatever went wrong, the current set keeps serving
                 self._failures += 1
-                self._error = tuple(str(p) for p in exc.problems)
+                if isinstance(exc, PolicyError):
+                    self._error = tuple(str(p) for p in exc.problems)
+                else:
+                    self._error = (f"{self.path}: unexpected error while loading policies ({type(exc).__name__})",)
                 self._error_at = now
                 outcome = ReloadOutcome(False, False, self._current.version, now, self._error)
                 log.warning(
@@ -153,10 +158,11 @@ class PolicyRegistry:
         )
 
 
-def _relevant(change: Any, path: str) -> bool:
-    from watchfiles import DefaultFilter
+_FILTER = DefaultFilter()  # ignores editor swap/backup files, .git, __pycache__ …
 
-    return bool(DefaultFilter()(change, path))
+
+def _relevant(change: Change, path: str) -> bool:
+    return bool(_FILTER(change, path))
 
 
 async def watch_policies(
@@ -172,8 +178,6 @@ async def watch_policies(
     Run it as a task (`asyncio.create_task(watch_policies(reg, stop_event=ev))`). `ready` is set
     once the watcher is started. Reloading runs in a worker thread so the event loop keeps serving.
     """
-    from watchfiles import awatch
-
     folder = registry.path if registry.path.is_dir() else registry.path.parent
     watcher = awatch(
         folder,
@@ -209,16 +213,25 @@ class PolicyWatcher:
         self._stop = threading.Event()
         self._started = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failure: str | None = None
 
     def start(self) -> PolicyWatcher:
         self._thread = threading.Thread(target=self._run, name="guard-policy-watcher", daemon=True)
         self._thread.start()
-        self._started.wait(5)
+        if not self._started.wait(5) or self._failure is not None:
+            self.stop()
+            raise RuntimeError(f"policy watcher did not start: {self._failure or 'timed out'}")
         return self
 
     def _run(self) -> None:
-        from watchfiles import watch
+        try:
+            self._watch()
+        except Exception as exc:  # e.g. no inotify watches left: make start() fail loudly
+            self._failure = type(exc).__name__
+            log.error("policy watcher stopped: %s", self._failure)
+            self._started.set()  # wake start() so it can report the failure
 
+    def _watch(self) -> None:
         folder = self.registry.path if self.registry.path.is_dir() else self.registry.path.parent
         it = watch(
             folder,

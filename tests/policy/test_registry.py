@@ -207,3 +207,25 @@ def test_current_is_always_the_last_valid_save(edits: list[int | None]) -> None:
             assert reg.current.policies["base"].doc.checks["length"]["sentence_max"] == serving
             assert reg.status().failures == failures
             assert reg.status().degraded is (limit is None)
+
+
+def test_an_unexpected_loader_error_is_rejected_too(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    reg = PolicyRegistry(folder)
+    good = reg.current
+
+    def boom(_: object) -> None:
+        raise ValueError("客户张飞的回复")  # a message that must not reach the status or the log
+
+    monkeypatch.setattr("guard.policy.registry.load_policy_set", boom)
+    outcome = reg.reload()
+    assert not outcome.ok and reg.current is good
+    assert outcome.problems == (f"{folder}: unexpected error while loading policies (ValueError)",)
+
+
+def test_a_watcher_that_cannot_start_says_so(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_watch(*_: object, **__: object) -> None:
+        raise OSError("inotify watch limit reached")
+
+    monkeypatch.setattr("guard.policy.registry.watch", no_watch)
+    with pytest.raises(RuntimeError, match="policy watcher did not start: OSError"):
+        PolicyWatcher(PolicyRegistry(folder)).start()
