@@ -24,7 +24,7 @@ from guard.policy.yamlsrc import YamlDoc, parse_yaml
 from guard.types import CustomerRecord, Decision
 from guard.validation import describe_validation_error
 
-__all__ = ["CaseResult", "CasesFile", "PolicyCase", "load_cases", "run_cases", "run_policy_tests"]
+__all__ = ["CaseResult", "CasesFile", "PolicyCase", "cases_path", "load_cases", "run_cases", "run_policy_tests"]
 
 
 class PolicyCase(BaseModel):
