@@ -7,7 +7,6 @@ honest by requiring every command to be documented in README.md.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from pydantic import ValidationError
 from guard.batch import run_batch
 from guard.engine import evaluate
 from guard.policy.commands import add_policy_command
+from guard.policy.dates import business_today
 from guard.policy.errors import PolicyError
 from guard.policy.loader import load_policy_set
 from guard.policy.model import PolicySet
@@ -80,10 +80,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         if args.text:
             raise CliError("give either --batch FILE or a reply text, not both")
         if args.batch == "-":
-            return run_batch(sys.stdin, policies, sys.stdout, today=dt.date.today())
+            return run_batch(sys.stdin, policies, sys.stdout, today=business_today())
         try:
             with open(args.batch, encoding="utf-8-sig") as fh:
-                return run_batch(fh, policies, sys.stdout, today=dt.date.today())
+                return run_batch(fh, policies, sys.stdout, today=business_today())
         except OSError as exc:
             raise CliError(f"cannot read {args.batch}: {exc.strerror}") from None
     record = _read_record(args)
@@ -92,7 +92,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         policy = policies.select(args.policy_name, record.segment)
     except KeyError as exc:
         raise CliError(str(exc.args[0])) from None
-    verdict = evaluate(policy, record, reply, today=dt.date.today())  # campaigns in force today
+    verdict = evaluate(policy, record, reply, today=business_today())  # campaigns in force today (Beijing date)
     if args.json:
         print(json.dumps(verdict.to_json(), ensure_ascii=False))
     else:

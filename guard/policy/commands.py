@@ -17,6 +17,7 @@ from typing import TextIO
 from pydantic import ValidationError
 
 from guard.policy.cases import run_policy_tests
+from guard.policy.dates import business_today
 from guard.policy.diff import diff_corpus, render_diff
 from guard.policy.errors import PolicyError, Problem
 from guard.policy.explain import explain, render_explanation
@@ -181,7 +182,7 @@ def add_policy_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     """Register `guard policy …` on the top-level subparsers."""
     p = sub.add_parser("policy", help="validate, test, diff and explain policies; list versions seen")
     psub = p.add_subparsers(dest="policy_command", required=True)
-    today = dt.date.today()
+    today = business_today()
 
     v = psub.add_parser("validate", help="validate a policy file or folder (exit 1 with file:line errors)")
     v.add_argument("path", nargs="?", help="policy file or folder (default: the shipped policies/)")
@@ -197,7 +198,7 @@ def add_policy_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     d.add_argument("old", help="the policy file or folder serving now")
     d.add_argument("new", help="the edited policy file or folder")
     d.add_argument("--corpus", required=True, metavar="FILE", help="JSON Lines of {id?, record, reply, policy?, today?}")
-    d.add_argument("--today", type=_date, default=today, help="date for campaigns (default: today)")
+    d.add_argument("--today", type=_date, default=today, help="date for campaigns (default: today in Beijing time)")
     d.add_argument("--json", action="store_true", help="print the report as JSON")
     d.set_defaults(func=_guarded(cmd_diff))
 
@@ -206,7 +207,7 @@ def add_policy_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     e.add_argument("--record", required=True, help="customer record JSON file ('-' for stdin)")
     e.add_argument("--policy", metavar="PATH", help="policy file or folder (default: the shipped policies/)")
     e.add_argument("--policy-name", metavar="NAME", help="pick a policy of the set by name")
-    e.add_argument("--today", type=_date, default=today, help="date for campaigns (default: today)")
+    e.add_argument("--today", type=_date, default=today, help="date for campaigns (default: today in Beijing time)")
     e.add_argument("--json", action="store_true", help="print the explanation as JSON")
     e.set_defaults(func=_guarded(cmd_explain))
 
