@@ -13,8 +13,8 @@ is blocked. So whatever the decision, the released text carries no finding that 
 A check that raises fails closed: the reply is blocked with a `guard.check_error` finding.
 
 Campaigns: the engine reads no clock, so the caller passes the date (`today=`); the policy's
-campaign variant in force on that date is used (`Policy.on`). Without `today` no campaign applies,
-which is the stricter base policy.
+campaign variant in force on that date is used (`Policy.on`). Without `today` no campaign applies:
+the base policy is evaluated.
 """
 
 from __future__ import annotations
