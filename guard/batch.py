@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable
 from typing import Any, TextIO
@@ -20,8 +21,8 @@ class CaseError(ValueError):
     """A batch line that cannot be processed; the message names what is wrong."""
 
 
-def check_case(case: Any, policies: PolicySet) -> dict[str, Any]:
-    """Evaluate one parsed batch line; raise `CaseError` when it is malformed."""
+def check_case(case: Any, policies: PolicySet, today: dt.date | None = None) -> dict[str, Any]:
+    """Evaluate one parsed batch line (campaigns in force on `today`); raise `CaseError` when malformed."""
     if not isinstance(case, dict):
         raise CaseError("a line must be a JSON object with record and reply")
     reply = case.get("reply")
@@ -40,11 +41,11 @@ def check_case(case: Any, policies: PolicySet) -> dict[str, Any]:
         policy = policies.select(name, record.segment)
     except KeyError as exc:
         raise CaseError(f"policy: {exc.args[0]}") from None
-    verdict = evaluate(policy, record, reply)
+    verdict = evaluate(policy, record, reply, today=today)
     return verdict.to_json(case.get("id"), with_id=True)
 
 
-def run_batch(lines: Iterable[str], policies: PolicySet, out: TextIO) -> int:
+def run_batch(lines: Iterable[str], policies: PolicySet, out: TextIO, *, today: dt.date | None = None) -> int:
     """Process every line; return 0 when all were processed, 2 when any was malformed."""
     status = 0
     for lineno, line in enumerate(lines, start=1):
@@ -56,7 +57,7 @@ def run_batch(lines: Iterable[str], policies: PolicySet, out: TextIO) -> int:
                 raise CaseError(f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
             if isinstance(case, dict):
                 case_id = case.get("id")
-            result = check_case(case, policies)
+            result = check_case(case, policies, today)
         except CaseError as exc:
             status = 2
             result = {"id": case_id, "error": str(exc)}

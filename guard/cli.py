@@ -1,4 +1,4 @@
-"""The `guard` command line: check | demo (serve, policy, audit and crm join as they land).
+"""The `guard` command line: check | demo | policy (serve, audit and crm join as they land).
 
 Commands are listed in `COMMANDS` (an explicit registry, like the checks); a test keeps the docs
 honest by requiring every command to be documented in README.md.
@@ -16,6 +16,8 @@ from pydantic import ValidationError
 
 from guard.batch import run_batch
 from guard.engine import evaluate
+from guard.policy.commands import add_policy_command
+from guard.policy.dates import business_today
 from guard.policy.errors import PolicyError
 from guard.policy.loader import load_policy_set
 from guard.policy.model import PolicySet
@@ -78,10 +80,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         if args.text:
             raise CliError("give either --batch FILE or a reply text, not both")
         if args.batch == "-":
-            return run_batch(sys.stdin, policies, sys.stdout)
+            return run_batch(sys.stdin, policies, sys.stdout, today=business_today())
         try:
             with open(args.batch, encoding="utf-8-sig") as fh:
-                return run_batch(fh, policies, sys.stdout)
+                return run_batch(fh, policies, sys.stdout, today=business_today())
         except OSError as exc:
             raise CliError(f"cannot read {args.batch}: {exc.strerror}") from None
     record = _read_record(args)
@@ -90,7 +92,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         policy = policies.select(args.policy_name, record.segment)
     except KeyError as exc:
         raise CliError(str(exc.args[0])) from None
-    verdict = evaluate(policy, record, reply)
+    verdict = evaluate(policy, record, reply, today=business_today())  # campaigns in force today (Beijing date)
     if args.json:
         print(json.dumps(verdict.to_json(), ensure_ascii=False))
     else:
@@ -124,6 +126,7 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 COMMANDS: dict[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = {
     "check": _add_check,
     "demo": _add_demo,
+    "policy": add_policy_command,
 }
 
 

@@ -11,10 +11,15 @@ Decision rules (contract §5), from the actions the policy gave each finding:
 A revised text is checked again with the same policy; if anything but a `warn` remains, the reply
 is blocked. So whatever the decision, the released text carries no finding that must not pass.
 A check that raises fails closed: the reply is blocked with a `guard.check_error` finding.
+
+Campaigns: the engine reads no clock, so the caller passes the date (`today=`); the policy's
+campaign variant in force on that date is used (`Policy.on`). Without `today` no campaign applies:
+the base policy is evaluated.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from guard.checks.base import CheckInput
@@ -105,12 +110,22 @@ def _block(policy: Policy, findings: tuple[Finding, ...], regenerate: bool) -> V
     )
 
 
-def evaluate(policy: Policy, record: CustomerRecord, reply: str, *, model_in_loop: bool = False) -> Verdict:
+def evaluate(
+    policy: Policy,
+    record: CustomerRecord,
+    reply: str,
+    *,
+    model_in_loop: bool = False,
+    today: dt.date | None = None,
+) -> Verdict:
     """Check `reply` against `record` under `policy` and decide what may be released.
 
     `model_in_loop`: the caller can ask the model to regenerate (the proxy); then findings whose
     action is `regenerate` set `Verdict.regenerate`. Without a model, they block.
+    `today`: the caller's date, selecting the campaign in force (the engine reads no clock).
     """
+    if today is not None:
+        policy = policy.on(today)
     sentences = split_sentences(reply)
     findings = tuple(run_checks(policy, record, reply, sentences))
     if any(f.action in _STOPPING for f in findings):

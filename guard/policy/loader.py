@@ -2,28 +2,33 @@
 
 `load_policy_file` loads one file; `load_policy_set` loads a folder (every `*.yaml` directly in
 it except `*.cases.yaml`), checks names are unique and exactly one policy is the default. A
-version is `sha256` of the policy file and every file its checks read, so any edit to a lexicon
-or fallback changes it.
+version is `sha256` of the policy file, the files it `extends`, and every file its checks read, so
+any edit to a lexicon, a base policy or the fallback changes it; the test-case file does not.
+
+`extends: base.yaml` inherits `scenario`, the fallback, `max_regenerations` and `campaigns` unless
+the file sets them, and merges `checks` key by key (the file's values win). Campaigns are built
+at load for every combination that is active together on some day (`Policy.variants`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
 from guard.checks.base import Check, CheckInput, ConfigError, PolicyContext
 from guard.checks.registry import REGISTRY
 from guard.policy.errors import PolicyError, Problem
-from guard.policy.model import Policy, PolicyDoc, PolicySet
+from guard.policy.model import Campaign, Policy, PolicyDoc, PolicySet, has_append, merge_checks
 from guard.policy.yamlsrc import YamlDoc, parse_yaml
 from guard.text.sentences import split_sentences
 from guard.types import Action, CustomerRecord
 
-__all__ = ["DEFAULT_POLICY_DIR", "load_policy_file", "load_policy_set", "policy_files"]
-
+__all__ = ["DEFAULT_POLICY_DIR", "load_policy_file", "load_policy_set", "merge_check_blocks", "policy_files"]
 
 
 def _default_policy_dir() -> Path:
@@ -34,6 +39,25 @@ def _default_policy_dir() -> Path:
 
 
 DEFAULT_POLICY_DIR = _default_policy_dir()
+
+
+def merge_check_blocks(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge `checks:` overrides (extends, campaigns) into a base `checks:` mapping.
+
+    Where an override appends (`name+: [...]`), the base block is first expanded to its full
+    settings, defaults included, so appending extends the default list rather than replacing it.
+    """
+    expanded = dict(base)
+    for name, block in override.items():
+        spec = REGISTRY.get(name)
+        if spec is None or not has_append(block):
+            continue
+        try:
+            expanded[name] = spec.config.model_validate(base.get(name) or {}).model_dump(mode="json")
+        except ValidationError:
+            continue  # the base block's own problems are reported where it is written
+    merged: dict[str, Any] = merge_checks(expanded, override)
+    return merged
 
 
 def _pydantic_problems(doc: YamlDoc, exc: ValidationError, prefix: tuple[str | int, ...]) -> list[Problem]:
@@ -63,16 +87,18 @@ def _hash(main: bytes, files: dict[str, bytes]) -> str:
 _FALLBACK_PROBE = CustomerRecord(customer_id="policy-load-probe", name="测试", gender="male")
 
 
-def _check_fallback(doc: YamlDoc, fallback: str | None, checks: tuple[Check, ...]) -> list[Problem]:
+def _check_fallback(doc: YamlDoc, pdoc: PolicyDoc, checks: tuple[Check, ...]) -> list[Problem]:
     """The fallback is released when everything else failed: it must pass the policy itself."""
+    fallback = pdoc.fallback
     if fallback is None:
         return []
+    where = "fallback_file" if pdoc.fallback_file is not None else "fallback"
     inp = CheckInput(fallback, _FALLBACK_PROBE, split_sentences(fallback))
     problems = []
     for check in checks:
         for f in check.run(inp):
             if f.action is not Action.WARN and not f.code.startswith("fact."):
-                problems.append(doc.problem(("fallback",), f"the fallback text itself violates {f.code}: {f.detail}"))
+                problems.append(doc.problem((where,), f"the fallback text itself violates {f.code}: {f.detail}"))
     return problems
 
 
@@ -98,9 +124,10 @@ def build_checks(
     return tuple(checks), problems
 
 
-def load_policy_file(path: str | Path) -> Policy:
-    """Load one policy file; raise `PolicyError` listing every problem found."""
-    path = Path(path)
+_INHERITED = ("scenario", "max_regenerations", "campaigns")
+
+
+def _parse_file(path: Path) -> tuple[bytes, YamlDoc]:
     label = str(path)
     try:
         raw = path.read_bytes()
@@ -113,25 +140,132 @@ def load_policy_file(path: str | Path) -> Policy:
     doc = parse_yaml(label, text)
     if not isinstance(doc.data, dict):
         raise PolicyError([Problem(label, 1, "", "a policy file must be a mapping of fields (name:, checks:, …)")])
+    return raw, doc
+
+
+def _effective_data(path: Path, doc: YamlDoc, files: dict[str, bytes], chain: tuple[Path, ...]) -> dict[str, Any]:
+    """The file's fields with `extends:` resolved: inherited fields filled in, `checks` merged.
+
+    Each base file's bytes are recorded in `files` (so the version changes when a base does).
+    """
+    data: dict[str, Any] = dict(doc.data)
+    base_name = data.pop("extends", None)
+    if base_name is None:
+        return data
+    if not isinstance(base_name, str) or not base_name or Path(base_name).name != base_name:
+        raise PolicyError([doc.problem(("extends",), "extends must name a policy file in the same folder, e.g. outbound_marketing.yaml")])
+    base_path = path.parent / base_name
+    if base_path.resolve() in chain:
+        raise PolicyError([doc.problem(("extends",), f"extends loops back to {base_name} (循环继承)")])
+    if not base_path.is_file():
+        raise PolicyError([doc.problem(("extends",), f"base policy file not found: {base_name}")])
+    base_raw, base_doc = _parse_file(base_path)
+    files[f"extends:{base_name}"] = base_raw
+    base = _effective_data(base_path, base_doc, files, (*chain, base_path.resolve()))
+    for key in _INHERITED:
+        if key not in data and key in base:
+            data[key] = base[key]
+    if "fallback" not in doc.data and "fallback_file" not in doc.data:
+        for key in ("fallback", "fallback_file"):  # the fallback is inherited in whichever form
+            data.pop(key, None)
+            if key in base:
+                data[key] = base[key]
+    base_checks = base.get("checks") or {}
+    if "checks" in data and not isinstance(data["checks"], dict):
+        return data  # let the schema report the wrong type at its line
+    data["checks"] = merge_check_blocks(base_checks, data.get("checks") or {})
+    return data
+
+
+def _active_sets(campaigns: tuple[Campaign, ...]) -> list[tuple[str, ...]]:
+    """Every distinct set of campaigns active together on some day (the sets only change at boundaries)."""
+    days = {c.starts_on for c in campaigns} | {c.ends_on + dt.timedelta(days=1) for c in campaigns if c.ends_on < dt.date.max}
+    out: list[tuple[str, ...]] = []
+    for day in sorted(days):
+        active = tuple(c.name for c in campaigns if c.active_on(day))
+        if active and active not in out:
+            out.append(active)
+    return out
+
+
+def _build_variants(
+    doc: YamlDoc, pdoc: PolicyDoc, ctx: PolicyContext
+) -> tuple[dict[tuple[str, ...], tuple[Check, ...]], list[Problem]]:
+    """Build the checks of every campaign combination; problems point at the (last) campaign's block."""
+    index = {c.name: i for i, c in enumerate(pdoc.campaigns)}
+    built: dict[tuple[str, ...], tuple[Check, ...]] = {}
+    problems: list[Problem] = []
+    for active in _active_sets(pdoc.campaigns):
+        merged: dict[str, Any] = pdoc.checks
+        for name in active:
+            merged = merge_check_blocks(merged, pdoc.campaigns[index[name]].checks)
+        checks, found = build_checks(doc, merged, ctx, ("campaigns", index[active[-1]], "checks"))
+        if not found:
+            found = [
+                Problem(p.file, p.line, p.field, f"during campaign {'+'.join(active)}: {p.message}")
+                for p in _check_fallback(doc, pdoc, checks)
+            ]
+        for p in found:
+            if p not in problems:
+                problems.append(p)
+        built[active] = checks
+    return built, problems
+
+
+def _read_fallback_file(
+    doc: YamlDoc, data: dict[str, Any], pdoc: PolicyDoc, ctx: PolicyContext
+) -> tuple[PolicyDoc, list[Problem]]:
+    """Resolve `fallback_file` into `fallback` (the file becomes part of the version)."""
+    if pdoc.fallback_file is None:
+        return pdoc, []
+    if "fallback" in data:
+        return pdoc, [doc.problem(("fallback_file",), "write either fallback or fallback_file, not both")]
     try:
-        pdoc = PolicyDoc.model_validate(doc.data)
+        text = ctx.read_text(pdoc.fallback_file, ("fallback_file",)).strip()
+    except ConfigError as exc:
+        return pdoc, [doc.problem(exc.field, exc.message)]
+    if not text:
+        return pdoc, [doc.problem(("fallback_file",), f"{pdoc.fallback_file} is empty (use fallback: null to release nothing)")]
+    return pdoc.model_copy(update={"fallback": text}), []
+
+
+def load_policy_file(path: str | Path) -> Policy:
+    """Load one policy file; raise `PolicyError` listing every problem found."""
+    path = Path(path)
+    raw, doc = _parse_file(path)
+    base_files: dict[str, bytes] = {}
+    data = _effective_data(path, doc, base_files, (path.resolve(),))
+    try:
+        pdoc = PolicyDoc.model_validate(data)
     except ValidationError as exc:
         raise PolicyError(_pydantic_problems(doc, exc, ())) from None
     ctx = PolicyContext(path.parent)
-    checks, problems = build_checks(doc, pdoc.checks, ctx)
+    pdoc, problems = _read_fallback_file(doc, data, pdoc, ctx)
+    checks, found = build_checks(doc, pdoc.checks, ctx)
+    problems.extend(found)
     if not problems:
-        problems.extend(_check_fallback(doc, pdoc.fallback, checks))
+        problems.extend(_check_fallback(doc, pdoc, checks))
+    variant_checks, variant_problems = _build_variants(doc, pdoc, ctx)
+    problems.extend(variant_problems)
     if pdoc.cases is not None and not (path.parent / pdoc.cases).is_file():
         problems.append(doc.problem(("cases",), f"test case file not found: {pdoc.cases}"))
     if problems:
         raise PolicyError(problems)
+    # The cases file is deliberately not hashed: adding a test must not change what serves.
+    version = _hash(raw, {**ctx.files, **base_files})
+    files = {**ctx.files, **base_files}
+    variants = {
+        active: Policy(pdoc.name, version, pdoc, vchecks, path, files, campaign="+".join(active))
+        for active, vchecks in variant_checks.items()
+    }
     return Policy(
         name=pdoc.name,
-        version=_hash(raw, ctx.files),
+        version=version,
         doc=pdoc,
         checks=checks,
         source=path,
-        files=dict(ctx.files),
+        files=files,
+        variants=variants,
     )
 
 
@@ -144,6 +278,24 @@ def policy_files(folder: Path) -> list[Path]:
     )
 
 
+def _extends_target(file: Path) -> Path | None:
+    """The file a policy extends, read leniently (loading reports any problem properly)."""
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    base = data.get("extends") if isinstance(data, dict) else None
+    return file.parent / base if isinstance(base, str) and base and Path(base).name == base else None
+
+
+def _extends_depth(file: Path, limit: int) -> int:
+    """How many bases stand above `file` (bases load first); a loop stops at `limit`."""
+    depth, cur = 0, _extends_target(file)
+    while cur is not None and depth < limit:
+        depth, cur = depth + 1, _extends_target(cur)
+    return depth
+
+
 def load_policy_set(path: str | Path | None = None) -> PolicySet:
     """Load a policy folder (or a single file) as a set; every file is validated before any is used."""
     root = Path(path) if path is not None else DEFAULT_POLICY_DIR
@@ -152,17 +304,26 @@ def load_policy_set(path: str | Path | None = None) -> PolicySet:
         raise PolicyError([Problem(str(root), None, "", "no policy files found (expected *.yaml)")])
     problems: list[Problem] = []
     policies: dict[str, Policy] = {}
-    for file in files:
+    failed: set[Path] = set()
+    for file in sorted(files, key=lambda f: _extends_depth(f, len(files))):
+        base = _extends_target(file)
+        if base is not None and base.resolve() in failed:
+            # The base's own problems are reported at its lines; do not repeat them here.
+            problems.append(Problem(str(file), None, "extends", f"not loaded because {base.name} has errors"))
+            failed.add(file.resolve())
+            continue
         try:
             policy = load_policy_file(file)
         except PolicyError as exc:
-            problems.extend(exc.problems)
+            problems.extend(p for p in exc.problems if p not in problems)
+            failed.add(file.resolve())
             continue
         if policy.name in policies:
             other = policies[policy.name].source
             problems.append(Problem(str(file), None, "name", f"policy name {policy.name!r} is also used by {other}"))
             continue
         policies[policy.name] = policy
+    problems.sort(key=lambda p: (p.file, p.line or 0))
     defaults = [p.name for p in policies.values() if p.doc.default]
     if not problems:
         if len(policies) == 1:
