@@ -12,9 +12,10 @@ from typing import Any
 
 from guard.checks.base import CheckSpec
 from guard.checks.length import LENGTH
+from guard.checks.lexicon import LEXICON
 
 __all__ = ["REGISTRY"]
 
-_SPECS: tuple[CheckSpec[Any], ...] = (LENGTH,)
+_SPECS: tuple[CheckSpec[Any], ...] = (LENGTH, LEXICON)
 
 REGISTRY: Mapping[str, CheckSpec[Any]] = MappingProxyType({spec.name: spec for spec in _SPECS})

@@ -1,0 +1,223 @@
+"""Evasion-tolerant lexicon matching: one Aho-Corasick automaton over normalised text.
+
+Both the entries and the reply are normalised the same way: NFKC (full-width → half-width),
+case folding, zero-width / format characters removed, traditional → simplified (OpenCC, per
+character), Chinese digit characters → ASCII digits, whitespace / punctuation / symbols / emoji
+removed, runs of one character collapsed. Each entry also gets alternative keys for phrase-level
+traditional spellings (OpenCC s2t/s2tw/s2hk/s2twp) and for the "100%" family (百分百 / 百分之百 /
+百分之一百 / 100%), so all spellings hit the same entry.
+
+The hot path scans `Normalizer.fast(text)` (one `str.translate`, no offset map). Only when
+something matched is the offset map built, and each hit verified:
+
+- gap: at most `max_gap` removed characters between two consecutive characters of the entry
+  (zero-width characters, variation selectors, skin-tone modifiers and keycaps do not count);
+- whole word: an entry that starts (ends) with a Latin letter or digit does not match when a
+  Latin letter or digit touches it on that side (`av` must not match `have`);
+- allow-list: a denied hit that overlaps an allowed hit is dropped (allow 风险提示, deny 无风险);
+- overlap: of overlapping denied hits the highest tier, then the longest, is kept.
+
+Every hit spans exactly the original characters of the word and any junk between them.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import ahocorasick_rs
+
+from guard.checks.lexicon.lexicon_file import LexiconEntry
+from guard.text.normalize import NormalizedText, NormalizeOptions, Normalizer
+
+__all__ = ["DEFAULT_MAX_GAP", "MATCH_OPTIONS", "LexiconHit", "LexiconMatcher"]
+
+DEFAULT_MAX_GAP = 6
+
+MATCH_OPTIONS = NormalizeOptions(
+    width=True, case=True, format_chars=True, t2s=True, junk=True, collapse_repeats=True, numerals=True
+)
+
+# Spellings of "one hundred percent" an entry may use; each is expanded to all the others.
+_PERCENT_FAMILY = ("百分之一百", "百分之100", "百分之百", "百分百", "100%", "100％")
+
+_OPENCC_VARIANTS = ("s2t", "s2tw", "s2hk", "s2twp")
+
+
+@lru_cache(maxsize=1)
+def _s2t_converters() -> tuple[Any, ...]:
+    import opencc
+
+    return tuple(opencc.OpenCC(name) for name in _OPENCC_VARIANTS)
+
+
+def _is_ascii_alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def _invisible(ch: str) -> bool:
+    """Characters that render as nothing or only modify their neighbour: never counted as a gap."""
+    cp = ord(ch)
+    return (
+        unicodedata.category(ch) == "Cf"
+        or 0xFE00 <= cp <= 0xFE0F
+        or 0x1F3FB <= cp <= 0x1F3FF
+        or cp in (0x034F, 0x20E3)
+        or 0xE0000 <= cp <= 0xE007F
+    )
+
+
+def _percent_follows(nt: NormalizedText, k: int) -> bool:
+    """Whether a percent sign sits between normalised character k and the next one."""
+    if k + 1 >= len(nt.text):
+        return False
+    gap = nt.original[nt.ends[k] : nt.starts[k + 1]]
+    return "%" in gap or "％" in gap or "﹪" in gap
+
+
+def _visible_count(s: str) -> int:
+    return sum(1 for ch in s if not _invisible(ch))
+
+
+@dataclass(frozen=True, slots=True)
+class LexiconHit:
+    """A verified match: the entry and its span of original code points."""
+
+    entry: LexiconEntry
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    entry: LexiconEntry
+    latin_left: bool
+    latin_right: bool
+    percent_at: int = -1  # key index after which the original text must hold a % sign (100%)
+
+
+class LexiconMatcher:
+    """Matches denied and allowed entries in a reply; build once per policy load."""
+
+    __slots__ = ("_ac", "_norm", "_patterns", "max_gap")
+
+    def __init__(
+        self,
+        deny: Mapping[str, LexiconEntry],
+        allow: Mapping[str, LexiconEntry],
+        *,
+        max_gap: int = DEFAULT_MAX_GAP,
+        normalizer: Normalizer | None = None,
+    ) -> None:
+        self._norm = normalizer or Normalizer(MATCH_OPTIONS)
+        self.max_gap = max_gap
+        keys: dict[str, _Pattern] = {}
+        # Primary keys first, so an alternative spelling never steals another entry's own key.
+        for table in (allow, deny):
+            for key, entry in table.items():
+                keys.setdefault(key, self._pattern(key, entry, -1))
+        for table in (allow, deny):
+            for entry in table.values():
+                for alt, percent_at in self.alternative_keys(entry.word).items():
+                    keys.setdefault(alt, self._pattern(alt, entry, percent_at))
+        self._patterns = list(keys.values())
+        self._ac = ahocorasick_rs.AhoCorasick(list(keys)) if keys else None
+
+    @staticmethod
+    def _pattern(key: str, entry: LexiconEntry, percent_at: int) -> _Pattern:
+        return _Pattern(entry, _is_ascii_alnum(key[0]), _is_ascii_alnum(key[-1]), percent_at)
+
+    def __len__(self) -> int:
+        return len(self._patterns)
+
+    def key(self, word: str) -> str:
+        """The normalised form an entry is matched by."""
+        return self._norm.fast(word)
+
+    def alternative_keys(self, word: str) -> dict[str, int]:
+        """Keys of other spellings of `word` (phrase-level traditional forms, the 100% family).
+
+        The value is -1, or for a "100%" spelling the key index of the last digit: the % sign is
+        removed with the other symbols, so the matcher checks the original text for it instead.
+        """
+        spellings = {word}
+        for member in _PERCENT_FAMILY:
+            if member in word:
+                spellings.update(word.replace(member, other) for other in _PERCENT_FAMILY)
+        for conv in _s2t_converters():
+            spellings.update([conv.convert(s) for s in spellings])
+        keys: dict[str, int] = {}
+        for spelling in sorted(spellings):
+            key = self.key(spelling)
+            if not key:
+                continue
+            percent_at = -1
+            for sign in ("100%", "100％"):
+                if sign in spelling:
+                    percent_at = len(self.key(spelling[: spelling.index(sign) + 3])) - 1
+            keys.setdefault(key, percent_at)
+        return keys
+
+    def find(self, text: str) -> list[LexiconHit]:
+        """Verified denied hits in `text`, in order of position."""
+        if self._ac is None:
+            return []
+        norm = self._norm.fast(text)
+        raw = self._ac.find_matches_as_indexes(norm, overlapping=True)
+        if not raw:
+            return []
+        patterns = self._patterns
+        if all(patterns[i].entry.allowed for i, _, _ in raw):
+            return []
+        nt = self._norm.map(text)
+        if nt.text != norm:  # pragma: no cover - fast() and map() share one table
+            raw = self._ac.find_matches_as_indexes(nt.text, overlapping=True)
+        return self._verify(nt, raw)
+
+    def _verify(self, nt: NormalizedText, raw: Sequence[tuple[int, int, int]]) -> list[LexiconHit]:
+        allowed: list[tuple[int, int]] = []
+        denied: list[tuple[int, int, LexiconEntry]] = []
+        for idx, s, e in raw:
+            p = self._patterns[idx]
+            if not self._gaps_ok(nt, s, e) or not self._word_bounds_ok(nt, s, e, p):
+                continue
+            if p.percent_at >= 0 and not _percent_follows(nt, s + p.percent_at):
+                continue
+            if p.entry.allowed:
+                allowed.append((s, e))
+            else:
+                denied.append((s, e, p.entry))
+        denied = [d for d in denied if not any(a_s < d[1] and d[0] < a_e for a_s, a_e in allowed)]
+        denied.sort(key=lambda d: (-(d[2].tier or 0), d[0] - d[1], d[0]))
+        kept: list[tuple[int, int, LexiconEntry]] = []
+        for d in denied:
+            if not any(k[0] < d[1] and d[0] < k[1] for k in kept):
+                kept.append(d)
+        kept.sort(key=lambda d: d[0])
+        out = []
+        for s, e, entry in kept:
+            start, end = nt.to_original(s, e)
+            out.append(LexiconHit(entry, start, end))
+        return out
+
+    def _gaps_ok(self, nt: NormalizedText, s: int, e: int) -> bool:
+        starts, ends, original = nt.starts, nt.ends, nt.original
+        for k in range(s, e - 1):
+            a, b = ends[k], starts[k + 1]
+            if b - a > self.max_gap and _visible_count(original[a:b]) > self.max_gap:
+                return False
+        return True
+
+    @staticmethod
+    def _word_bounds_ok(nt: NormalizedText, s: int, e: int, p: _Pattern) -> bool:
+        text, starts, ends, original = nt.text, nt.starts, nt.ends, nt.original
+        if p.latin_left and s > 0 and _is_ascii_alnum(text[s - 1]):
+            if _visible_count(original[ends[s - 1] : starts[s]]) == 0:
+                return False
+        if p.latin_right and e < len(text) and _is_ascii_alnum(text[e]):
+            if _visible_count(original[ends[e - 1] : starts[e]]) == 0:
+                return False
+        return True
