@@ -45,7 +45,7 @@ class LexiconConfig(CheckConfig):
     actions: dict[int, TierAction] = Field(
         default_factory=lambda: {1: "warn", 2: "regenerate", 3: "block"}, description="等级 → 处理动作"
     )
-    max_gap: int = Field(default=DEFAULT_MAX_GAP, ge=0, le=20, description="词条两个字之间最多允许夹杂几个符号")
+    max_gap: int = Field(default=DEFAULT_MAX_GAP, ge=0, le=50, description="词条两个字之间最多允许夹杂几个符号")
 
 
 class LexiconCheck:

@@ -35,7 +35,7 @@ from guard.text.normalize import NormalizedText, NormalizeOptions, Normalizer
 
 __all__ = ["DEFAULT_MAX_GAP", "MATCH_OPTIONS", "LexiconHit", "LexiconMatcher"]
 
-DEFAULT_MAX_GAP = 6
+DEFAULT_MAX_GAP = 10
 
 MATCH_OPTIONS = NormalizeOptions(
     width=True, case=True, format_chars=True, t2s=True, junk=True, collapse_repeats=True, numerals=True
