@@ -18,6 +18,7 @@ import csv
 import random
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from bench.common import REPO_ROOT, SHARED_DATA, summarize, time_each
 from guard.checks.base import CheckInput, PolicyContext
@@ -107,10 +108,7 @@ def default_check(extra: Sequence[ExtraList] = ()) -> LexiconCheck:
 
 
 def _entries(check: LexiconCheck) -> list[LexiconEntry]:
-    seen: dict[str, LexiconEntry] = {}
-    for p in check.matcher._patterns:
-        seen.setdefault(p.entry.source, p.entry)
-    return list(seen.values())
+    return check.matcher.entries()
 
 
 def _interleave(word: str, rng: random.Random, pick: Callable[[], str], every: bool = False) -> str:
@@ -161,7 +159,9 @@ def make_variant(word: str, kind: str, rng: random.Random) -> str:
     if kind == "traditional":
         return _traditional(word, rng)
     if kind == "zero_width":
-        return _interleave(word, rng, lambda: "".join(rng.choices(ZERO_WIDTH, k=rng.randint(1, 2))), every=True)
+        return _interleave(
+            word, rng, lambda: "".join(rng.choices(ZERO_WIDTH, k=rng.randint(1, 2))), every=True
+        )
     if kind == "repeats":
         return _repeat(word, rng)
     if kind == "emoji":
@@ -254,7 +254,9 @@ def false_positives(check: LexiconCheck, fwwdn: LexiconCheck | None) -> list[str
         for name, fn in matchers:
             flagged = sum(1 for t in texts if fn(t))
             print(f"{label:<20} {name:<32} {flagged:>6} / {len(texts):<6} = {flagged / len(texts):.3%}")
-    examples = [t for t in (sets[-1][1]) if fwwdn is not None and _blocks(fwwdn, 2)(t) and not _blocks(check, 2)(t)]
+    examples = [
+        t for t in (sets[-1][1]) if fwwdn is not None and _blocks(fwwdn, 2)(t) and not _blocks(check, 2)(t)
+    ]
     return examples[:5]
 
 
@@ -273,12 +275,20 @@ def latency(check: LexiconCheck, quick: bool) -> None:
     inputs = {t: CheckInput(t, record, split_sentences(t)) for t in replies + dirty}
     repeat = 20 if quick else 200
     print(f"\n## Latency per reply (replies cut to <= 50 characters; {repeat} rounds)")
-    for label, texts in (("clean", replies), ("with an evaded word", dirty), ("mixed 50/50", replies + dirty)):
+    for label, texts in (
+        ("clean", replies),
+        ("with an evaded word", dirty),
+        ("mixed 50/50", replies + dirty),
+    ):
         secs = time_each(lambda t: check.run(inputs[t]), texts, repeat=repeat)
         print(summarize(f"lexicon check, {label}", secs))
     words = [e.word for e in _entries(check)]
     ac = ahocorasick_rs.AhoCorasick(words)
-    print(summarize("baseline ahocorasick_rs raw scan", time_each(ac.find_matches_as_indexes, replies, repeat=repeat)))
+    print(
+        summarize(
+            "baseline ahocorasick_rs raw scan", time_each(ac.find_matches_as_indexes, replies, repeat=repeat)
+        )
+    )
     print(summarize("baseline naive substring loop", time_each(_naive(words), replies, repeat=repeat)))
     try:
         import ahocorasick
@@ -286,14 +296,27 @@ def latency(check: LexiconCheck, quick: bool) -> None:
         print("pyahocorasick not installed: skipped")
         return
     for n in (len(words), 20000):
-        A = ahocorasick.Automaton()
+        automaton = ahocorasick.Automaton()
         pool = words if n == len(words) else _synthetic_words(n)
         for i, w in enumerate(pool):
-            A.add_word(w, i)
-        A.make_automaton()
+            automaton.add_word(w, i)
+        automaton.make_automaton()
         big = ahocorasick_rs.AhoCorasick(pool)
-        print(summarize(f"pyahocorasick scan, {n} words", time_each(lambda t: list(A.iter(t)), replies, repeat=repeat)))
-        print(summarize(f"ahocorasick_rs scan, {n} words", time_each(big.find_matches_as_indexes, replies, repeat=repeat)))
+        scan = _py_scan(automaton)
+        print(summarize(f"pyahocorasick scan, {n} words", time_each(scan, replies, repeat=repeat)))
+        print(
+            summarize(
+                f"ahocorasick_rs scan, {n} words",
+                time_each(big.find_matches_as_indexes, replies, repeat=repeat),
+            )
+        )
+
+
+def _py_scan(automaton: Any) -> Callable[[str], object]:
+    def scan(text: str) -> object:
+        return list(automaton.iter(text))
+
+    return scan
 
 
 def _synthetic_words(n: int) -> list[str]:
@@ -313,8 +336,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     fwwdn = None
     if FWWDN.is_dir():
         extras = [
-            ExtraList(file=str(p), tier=2, category=f"fwwdn {p.stem}")
-            for p in sorted(FWWDN.glob("*.txt"))
+            ExtraList(file=str(p), tier=2, category=f"fwwdn {p.stem}") for p in sorted(FWWDN.glob("*.txt"))
         ]
         fwwdn = default_check(extras)
     evasion_recall(check, args.per_kind or (3 if args.quick else 20))

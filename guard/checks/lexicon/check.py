@@ -28,6 +28,10 @@ __all__ = ["ExtraList", "LexiconCheck", "LexiconConfig", "build_lexicon_check"]
 TierAction = Literal["warn", "mask", "regenerate", "block"]
 
 
+def _default_actions() -> dict[int, TierAction]:
+    return {1: "warn", 2: "regenerate", 3: "block"}
+
+
 class ExtraList(CheckConfig):
     """第三方纯词表（一行一个词），整体作为一个等级加入。"""
 
@@ -42,10 +46,10 @@ class LexiconConfig(CheckConfig):
 
     files: tuple[str, ...] = Field(default=(), description="词库文件（相对策略文件）")
     extra: tuple[ExtraList, ...] = Field(default=(), description="第三方纯词表（可选）")
-    actions: dict[int, TierAction] = Field(
-        default_factory=lambda: {1: "warn", 2: "regenerate", 3: "block"}, description="等级 → 处理动作"
+    actions: dict[int, TierAction] = Field(default_factory=_default_actions, description="等级 → 处理动作")
+    max_gap: int = Field(
+        default=DEFAULT_MAX_GAP, ge=0, le=50, description="词条两个字之间最多允许夹杂几个符号"
     )
-    max_gap: int = Field(default=DEFAULT_MAX_GAP, ge=0, le=50, description="词条两个字之间最多允许夹杂几个符号")
 
 
 class LexiconCheck:
@@ -114,4 +118,6 @@ def build_lexicon_check(cfg: LexiconConfig, ctx: PolicyContext) -> LexiconCheck:
     return LexiconCheck(matcher, {t: Action(a) for t, a in cfg.actions.items()})
 
 
-LEXICON: CheckSpec[LexiconConfig] = CheckSpec("lexicon", LexiconConfig, build_lexicon_check, "敏感词分级（防变形）")
+LEXICON: CheckSpec[LexiconConfig] = CheckSpec(
+    "lexicon", LexiconConfig, build_lexicon_check, "敏感词分级（防变形）"
+)

@@ -23,7 +23,14 @@ from dataclasses import dataclass
 __all__ = ["LexiconEntry", "LexiconFileError", "check_keys", "parse_lexicon", "parse_plain_list"]
 
 _DEFAULT_REASON = "该说法可能误导客户或不符合合规要求"
-_KEY_ALIASES = {"tier": "tier", "等级": "tier", "category": "category", "类别": "category", "reason": "reason", "原因": "reason"}
+_KEY_ALIASES = {
+    "tier": "tier",
+    "等级": "tier",
+    "category": "category",
+    "类别": "category",
+    "reason": "reason",
+    "原因": "reason",
+}
 _ALLOW_HEADERS = {"allow", "允许", "白名单"}
 _INLINE_COMMENT = re.compile(r"\s#.*$")
 
@@ -71,7 +78,9 @@ def _parse_header(
         key, value = key.strip(), value.strip()
         name = _KEY_ALIASES.get(key.lower())
         if not sep or name is None:
-            problems.append(f"{where}: 无法识别的段落设置「{part.strip()}」，应为 tier=… | category=… | reason=…，或 [allow]")
+            problems.append(
+                f"{where}: 无法识别的段落设置「{part.strip()}」，应为 tier=… | category=… | reason=…，或 [allow]"
+            )
             return None
         if name in fields:
             problems.append(f"{where}: 段落设置 {name} 写了两次")
@@ -118,7 +127,9 @@ def parse_lexicon(text: str, label: str, known_tiers: Collection[int]) -> list[L
             continue
         if section is None:
             if not broken_section:
-                problems.append(f"{where}: 词条「{line}」前面没有段落标题，请先写 [tier=… | category=…] 或 [allow]")
+                problems.append(
+                    f"{where}: 词条「{line}」前面没有段落标题，请先写 [tier=… | category=…] 或 [allow]"
+                )
                 broken_section = True  # one message per headless block is enough
             continue
         tier, category, reason = section
@@ -167,13 +178,17 @@ def check_keys(
         other = table.get(k)
         if other is not None:
             if strict(e):
-                problems.append(f"{e.source}: 词条「{e.word}」与 {other.source} 的「{other.word}」规范化后相同（重复）")
+                problems.append(
+                    f"{e.source}: 词条「{e.word}」与 {other.source} 的「{other.word}」规范化后相同（重复）"
+                )
             continue
         table[k] = e
     for k, e in allow_keys.items():
         deny = out.get(k)
         if deny is not None and (strict(e) or strict(deny)):
-            problems.append(f"{e.source}: 允许词「{e.word}」同时是 {deny.source} 的禁用词「{deny.word}」，请删掉其中一个")
+            problems.append(
+                f"{e.source}: 允许词「{e.word}」同时是 {deny.source} 的禁用词「{deny.word}」，请删掉其中一个"
+            )
     if problems:
         raise LexiconFileError(problems)
     return out, allow_keys

@@ -133,6 +133,13 @@ class LexiconMatcher:
     def __len__(self) -> int:
         return len(self._patterns)
 
+    def entries(self) -> list[LexiconEntry]:
+        """Every entry (denied and allowed) the automaton holds, once each."""
+        seen: dict[str, LexiconEntry] = {}
+        for p in self._patterns:
+            seen.setdefault(p.entry.source, p.entry)
+        return list(seen.values())
+
     def key(self, word: str) -> str:
         """The normalised form an entry is matched by."""
         return self._norm.fast(word)
@@ -214,10 +221,17 @@ class LexiconMatcher:
     @staticmethod
     def _word_bounds_ok(nt: NormalizedText, s: int, e: int, p: _Pattern) -> bool:
         text, starts, ends, original = nt.text, nt.starts, nt.ends, nt.original
-        if p.latin_left and s > 0 and _is_ascii_alnum(text[s - 1]):
-            if _visible_count(original[ends[s - 1] : starts[s]]) == 0:
-                return False
-        if p.latin_right and e < len(text) and _is_ascii_alnum(text[e]):
-            if _visible_count(original[ends[e - 1] : starts[e]]) == 0:
-                return False
-        return True
+        # A neighbour only counts when nothing visible separates it from the word.
+        if (
+            p.latin_left
+            and s > 0
+            and _is_ascii_alnum(text[s - 1])
+            and _visible_count(original[ends[s - 1] : starts[s]]) == 0
+        ):
+            return False
+        return not (
+            p.latin_right
+            and e < len(text)
+            and _is_ascii_alnum(text[e])
+            and _visible_count(original[ends[e - 1] : starts[e]]) == 0
+        )

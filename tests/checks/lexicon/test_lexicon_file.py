@@ -47,12 +47,20 @@ def test_same_word_in_allow_and_deny_sections_is_not_a_plain_duplicate() -> None
         ("duplicate.txt", ["duplicate.txt:5: 重复词条「稳赚」（第 3 行已有）"]),
         ("unknown_tier.txt", ["unknown_tier.txt:3: 未知等级 tier=9（策略里配置的等级：1、2、3）"]),
         ("tier_not_number.txt", ["tier_not_number.txt:1: 未知等级 tier=two（策略里配置的等级：1、2、3）"]),
-        ("no_header.txt", ["no_header.txt:1: 词条「稳赚」前面没有段落标题，请先写 [tier=… | category=…] 或 [allow]"]),
+        (
+            "no_header.txt",
+            ["no_header.txt:1: 词条「稳赚」前面没有段落标题，请先写 [tier=… | category=…] 或 [allow]"],
+        ),
         (
             "bad_header_key.txt",
-            ["bad_header_key.txt:1: 无法识别的段落设置「colour=红」，应为 tier=… | category=… | reason=…，或 [allow]"],
+            [
+                "bad_header_key.txt:1: 无法识别的段落设置「colour=红」，应为 tier=… | category=… | reason=…，或 [allow]"
+            ],
         ),
-        ("missing_category.txt", ["missing_category.txt:1: 段落缺少 category（类别），例如 category=收益承诺"]),
+        (
+            "missing_category.txt",
+            ["missing_category.txt:1: 段落缺少 category（类别），例如 category=收益承诺"],
+        ),
         ("unclosed_header.txt", ["unclosed_header.txt:1: 段落标题缺少右方括号 ]"]),
     ],
 )
@@ -70,7 +78,10 @@ def test_broken_files_report_file_and_line(fixture: str, expected: list[str]) ->
             "duplicate_normalised.txt",
             "duplicate_normalised.txt:3: 词条「穩賺」与 duplicate_normalised.txt:2 的「稳赚」规范化后相同（重复）",
         ),
-        ("empty_entry.txt", "empty_entry.txt:3: 词条「，。！」规范化后为空（只有空格、标点或符号），无法匹配"),
+        (
+            "empty_entry.txt",
+            "empty_entry.txt:3: 词条「，。！」规范化后为空（只有空格、标点或符号），无法匹配",
+        ),
         (
             "allow_and_deny.txt",
             "allow_and_deny.txt:4: 允许词「无风险」同时是 allow_and_deny.txt:2 的禁用词「无风险」，请删掉其中一个",
@@ -102,5 +113,9 @@ def test_missing_file_is_a_config_error_with_field() -> None:
 
 def test_plain_list_strips_commas_merges_repeats_and_skips_blanks() -> None:
     entries = parse_plain_list("兼职\n招聘,\n\n兼职\n,\n# c\nQQ，\n", "ad.txt", 1, "外部")
-    assert [(e.word, e.source) for e in entries] == [("兼职", "ad.txt:1"), ("招聘", "ad.txt:2"), ("QQ", "ad.txt:7")]
+    assert [(e.word, e.source) for e in entries] == [
+        ("兼职", "ad.txt:1"),
+        ("招聘", "ad.txt:2"),
+        ("QQ", "ad.txt:7"),
+    ]
     assert all(e.tier == 1 and e.category == "外部" for e in entries)
