@@ -185,30 +185,33 @@ class LexiconMatcher:
         return self._verify(nt, raw)
 
     def _verify(self, nt: NormalizedText, raw: Sequence[tuple[int, int, int]]) -> list[LexiconHit]:
+        patterns = self._patterns
         allowed: list[tuple[int, int]] = []
         denied: list[tuple[int, int, LexiconEntry]] = []
         for idx, s, e in raw:
-            p = self._patterns[idx]
-            if not self._gaps_ok(nt, s, e) or not self._word_bounds_ok(nt, s, e, p):
+            p = patterns[idx]
+            if e - s > 1 and not self._gaps_ok(nt, s, e):
+                continue
+            if (p.latin_left or p.latin_right) and not self._word_bounds_ok(nt, s, e, p):
                 continue
             if p.percent_at >= 0 and not _percent_follows(nt, s + p.percent_at):
                 continue
-            if p.entry.allowed:
+            if p.entry.tier is None:
                 allowed.append((s, e))
             else:
                 denied.append((s, e, p.entry))
-        denied = [d for d in denied if not any(a_s < d[1] and d[0] < a_e for a_s, a_e in allowed)]
-        denied.sort(key=lambda d: (-(d[2].tier or 0), d[0] - d[1], d[0]))
-        kept: list[tuple[int, int, LexiconEntry]] = []
-        for d in denied:
-            if not any(k[0] < d[1] and d[0] < k[1] for k in kept):
-                kept.append(d)
-        kept.sort(key=lambda d: d[0])
-        out = []
-        for s, e, entry in kept:
-            start, end = nt.to_original(s, e)
-            out.append(LexiconHit(entry, start, end))
-        return out
+        if allowed:
+            denied = [d for d in denied if not any(a_s < d[1] and d[0] < a_e for a_s, a_e in allowed)]
+        if len(denied) > 1:
+            denied.sort(key=lambda d: (-(d[2].tier or 0), d[0] - d[1], d[0]))
+            kept: list[tuple[int, int, LexiconEntry]] = []
+            for d in denied:
+                if not any(k[0] < d[1] and d[0] < k[1] for k in kept):
+                    kept.append(d)
+            kept.sort(key=lambda d: d[0])
+            denied = kept
+        starts, ends = nt.starts, nt.ends
+        return [LexiconHit(entry, starts[s], ends[e - 1]) for s, e, entry in denied]
 
     def _gaps_ok(self, nt: NormalizedText, s: int, e: int) -> bool:
         starts, ends, original = nt.starts, nt.ends, nt.original
