@@ -37,6 +37,7 @@ SPACES = (" ", "  ", "\u3000", "\t", "\u00a0")
 SYMBOLS = tuple("*-_.,|/~·、。!?#@&+=^'\"()[]<>…—：；")
 FULL_WIDTH_SYMBOLS = ("＊", "－", "＿", "｜", "　", "．", "，", "！", "＃", "＆")
 ZERO_WIDTH = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad")
+COMBINING = ("\u0336", "\u0332", "\u0338", "\u20dd")  # strike-through, underline, slash, circle
 EMOJI = ("😀", "👍", "👍🏻", "❤️", "🔥", "💰", "✅", "🙏", "😂", "⭐", "🇨🇳", "👨‍👩‍👧")
 
 CARRIERS = (
@@ -171,7 +172,7 @@ def make_variant(word: str, kind: str, rng: random.Random) -> str:
         if rng.random() < 0.5:
             w = _to_full_width(w)
         w = _repeat(w, rng) if rng.random() < 0.5 else w
-        pools = (SPACES, SYMBOLS, ZERO_WIDTH, EMOJI, FULL_WIDTH_SYMBOLS)
+        pools = (SPACES, SYMBOLS, ZERO_WIDTH, EMOJI, FULL_WIDTH_SYMBOLS, COMBINING)
         return _interleave(w, rng, lambda: rng.choice(rng.choice(pools)), every=rng.random() < 0.5)
     raise ValueError(kind)
 

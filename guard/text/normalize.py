@@ -61,6 +61,7 @@ class NormalizeOptions:
     junk: bool = False  # remove whitespace, punctuation and symbols (emoji included)
     collapse_repeats: bool = False  # 稳稳稳赚 → 稳赚 (a run of one character becomes one)
     numerals: bool = False  # Chinese digit characters → ASCII digits (零/〇 → 0, 一/壹 → 1, 两 → 2, …)
+    marks: bool = False  # remove combining marks (Mn, Me): 稳̶赚 (strike-through), 稳̲赚 (underline)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,8 @@ def _build_table(options: NormalizeOptions) -> dict[int, str | None]:
                 out = out.casefold()
             if t2s:
                 out = "".join(t2s.get(ord(c), c) for c in out)
+            if options.marks:
+                out = "".join(c for c in out if unicodedata.category(c) not in ("Mn", "Me"))
             if options.numerals:
                 out = "".join(NUMERAL_DIGITS.get(c, c) for c in out)
             if options.junk:

@@ -1,4 +1,4 @@
-"""The `numerals` normalisation option (Chinese digit characters → ASCII digits)."""
+"""The `numerals` and `marks` normalisation options."""
 
 from __future__ import annotations
 
@@ -32,3 +32,13 @@ def test_numerals_option(text: str, expected: str) -> None:
 def test_off_by_default_keeps_existing_behaviour() -> None:
     assert NormalizeOptions().numerals is False
     assert Normalizer().fast("零风险一二") == "零风险一二"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("稳\u0336赚", "稳赚"), ("保\u0332本", "保本"), ("秒\u20dd批", "秒批"), ("稳赚", "稳赚")],
+)
+def test_marks_option_removes_combining_marks(text: str, expected: str) -> None:
+    norm = Normalizer(NormalizeOptions(marks=True))
+    assert norm.fast(text) == expected
+    assert Normalizer().fast(text) == text  # off by default

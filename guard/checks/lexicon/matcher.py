@@ -3,9 +3,10 @@
 Both the entries and the reply are normalised the same way: NFKC (full-width → half-width),
 case folding, zero-width / format characters removed, traditional → simplified (OpenCC, per
 character), Chinese digit characters → ASCII digits, whitespace / punctuation / symbols / emoji
-removed, runs of one character collapsed. Each entry also gets alternative keys for phrase-level
-traditional spellings (OpenCC s2t/s2tw/s2hk/s2twp) and for the "100%" family (百分百 / 百分之百 /
-百分之一百 / 100%), so all spellings hit the same entry.
+and combining marks (strike-through, underline) removed, runs of one character collapsed. Each
+entry also gets alternative keys for phrase-level traditional spellings (OpenCC s2t/s2tw/s2hk/
+s2twp) and for the "100%" family (百分百 / 百分之百 / 百分之一百 / 100%), so all spellings hit
+the same entry.
 
 The hot path scans `Normalizer.fast(text)` (one `str.translate`, no offset map). Only when
 something matched is the offset map built, and each hit verified:
@@ -38,7 +39,14 @@ __all__ = ["DEFAULT_MAX_GAP", "MATCH_OPTIONS", "LexiconHit", "LexiconMatcher"]
 DEFAULT_MAX_GAP = 10
 
 MATCH_OPTIONS = NormalizeOptions(
-    width=True, case=True, format_chars=True, t2s=True, junk=True, collapse_repeats=True, numerals=True
+    width=True,
+    case=True,
+    format_chars=True,
+    t2s=True,
+    junk=True,
+    collapse_repeats=True,
+    numerals=True,
+    marks=True,
 )
 
 # Spellings of "one hundred percent" an entry may use; each is expanded to all the others.
@@ -62,7 +70,7 @@ def _invisible(ch: str) -> bool:
     """Characters that render as nothing or only modify their neighbour: never counted as a gap."""
     cp = ord(ch)
     return (
-        unicodedata.category(ch) == "Cf"
+        unicodedata.category(ch) in ("Cf", "Mn", "Me")
         or 0xFE00 <= cp <= 0xFE0F
         or 0x1F3FB <= cp <= 0x1F3FF
         or cp in (0x034F, 0x20E3)

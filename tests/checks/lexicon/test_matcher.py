@@ -67,6 +67,9 @@ def test_spaces(text: str, expected: list[tuple[str, str]]) -> None:
     ("无|风.险", [("无风险", "无|风.险")]),
     ("保、本", [("保本", "保、本")]),
     ("秒~_~批", [("秒批", "秒~_~批")]),
+    ("稳\u0336赚\u0336", [("稳赚", "稳\u0336赚")]),  # strike-through combining marks
+    ("保\u0332本", [("保本", "保\u0332本")]),  # underline
+    ("稳【】赚", [("稳赚", "稳【】赚")]),
 )
 def test_symbols_and_punctuation(text: str, expected: list[tuple[str, str]]) -> None:
     assert found(text) == expected
