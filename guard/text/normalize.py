@@ -16,7 +16,7 @@ from __future__ import annotations
 import operator
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -157,6 +157,11 @@ class Normalizer:
     def __init__(self, options: NormalizeOptions | None = None) -> None:
         self.options = options or NormalizeOptions()
         self._table = _build_table(self.options)
+
+    @property
+    def table(self) -> Mapping[int, str | None]:
+        """The `str.translate` table (read-only use): code point → replacement, None = removed."""
+        return self._table
 
     def fast(self, text: str) -> str:
         """The normalised string only (no offset map): for a first scan on the hot path."""

@@ -187,10 +187,40 @@ class LexiconMatcher:
         patterns = self._patterns
         if all(patterns[i].entry.allowed for i, _, _ in raw):
             return []
-        nt = self._norm.map(text)
-        if nt.text != norm:  # pragma: no cover - fast() and map() share one table
+        nt = self._map_prefix(text, max(e for _, _, e in raw))
+        if not norm.startswith(nt.text):  # pragma: no cover - fast() and the map share one table
+            nt = self._norm.map(text)
             raw = self._ac.find_matches_as_indexes(nt.text, overlapping=True)
         return self._verify(nt, raw)
+
+    def _map_prefix(self, text: str, limit: int) -> NormalizedText:
+        """`Normalizer.map(text)` cut after normalised character `limit` (hot path: hits only).
+
+        The map costs most of a hit's time; stopping after the last hit (plus one character, for
+        the whole-word check) saves the tail. Spans up to `limit` equal the full map's.
+        """
+        if not self._norm.options.collapse_repeats:
+            return self._norm.map(text)
+        get = self._norm.table.get
+        out: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        last = ""
+        for i, ch in enumerate(text):
+            rep = get(ord(ch), ch)
+            if not rep:
+                continue
+            for piece in rep:
+                if piece == last:
+                    ends[-1] = i + 1  # a repeat joins the previous character's span
+                    continue
+                if len(out) > limit:
+                    return NormalizedText(text, "".join(out), tuple(starts), tuple(ends))
+                out.append(piece)
+                starts.append(i)
+                ends.append(i + 1)
+                last = piece
+        return NormalizedText(text, "".join(out), tuple(starts), tuple(ends))
 
     def _verify(self, nt: NormalizedText, raw: Sequence[tuple[int, int, int]]) -> list[LexiconHit]:
         patterns = self._patterns

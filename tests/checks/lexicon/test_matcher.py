@@ -224,3 +224,15 @@ def test_span_covers_exactly_the_word_and_the_junk_inside_it(
     hits = M.find(text)
     assert [(h.entry.word, h.start, h.end) for h in hits] == [(word, len(prefix), len(prefix) + len(inside))]
     assert text[: hits[0].start] == prefix and text[hits[0].end :] == suffix
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="稳赚穩賺保本 *，。\u200b\u0336😀👍🏻ＡaB１00%〇零㍿ﬁ\t", max_size=30), st.integers(0, 40))
+def test_prefix_map_equals_the_full_map_up_to_the_limit(text: str, limit: int) -> None:
+    full = M._norm.map(text)
+    part = M._map_prefix(text, limit)
+    n = min(limit, len(full.text))
+    assert full.text.startswith(part.text) and len(part.text) >= n
+    assert part.starts[:n] == full.starts[:n] and part.ends[:n] == full.ends[:n]
+    if len(part.text) > limit:
+        assert part.starts[limit] == full.starts[limit]
