@@ -227,7 +227,10 @@ def test_span_covers_exactly_the_word_and_the_junk_inside_it(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet="稳赚穩賺保本 *，。\u200b\u0336😀👍🏻ＡaB１00%〇零㍿ﬁ\t", max_size=30), st.integers(0, 40))
+@given(
+    st.text(alphabet="稳赚穩賺保本 *，。\u200b\u0336😀👍🏻ＡaB１00%〇零㍿ﬁ\t", max_size=30),
+    st.integers(0, 40),
+)
 def test_prefix_map_equals_the_full_map_up_to_the_limit(text: str, limit: int) -> None:
     full = M._norm.map(text)
     part = M._map_prefix(text, limit)
