@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -275,7 +276,8 @@ def latency(check: LexiconCheck, quick: bool) -> None:
         dirty.append((r[:cut] + v + r[cut:])[:50] if len(v) < 40 else v)
     inputs = {t: CheckInput(t, record, split_sentences(t)) for t in replies + dirty}
     repeat = 20 if quick else 200
-    print(f"\n## Latency per reply (replies cut to <= 50 characters; {repeat} rounds)")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\n## Latency per reply (replies cut to <= 50 characters; {repeat} rounds; load average {load:.1f})")
     for label, texts in (
         ("clean", replies),
         ("with an evaded word", dirty),
