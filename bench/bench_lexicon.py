@@ -277,7 +277,9 @@ def latency(check: LexiconCheck, quick: bool) -> None:
     inputs = {t: CheckInput(t, record, split_sentences(t)) for t in replies + dirty}
     repeat = 20 if quick else 200
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"\n## Latency per reply (replies cut to <= 50 characters; {repeat} rounds; load average {load:.1f})")
+    print(
+        f"\n## Latency per reply (replies cut to <= 50 characters; {repeat} rounds; load average {load:.1f})"
+    )
     for label, texts in (
         ("clean", replies),
         ("with an evaded word", dirty),

@@ -163,7 +163,8 @@ def check_keys(
     """(deny, allow): each entry by its normalised key; report entries that are empty or collide.
 
     `strict(entry)` says whether a problem with that entry is an error (files risk officers own) or
-    is silently skipped (third-party plain lists). When two entries collide the first one wins.
+    is silently skipped (third-party plain lists). When two entries collide the first one wins; a
+    third-party word that one of our allow entries also names stays allowed.
     """
     problems: list[str] = []
     out: dict[str, LexiconEntry] = {}
@@ -185,7 +186,7 @@ def check_keys(
         table[k] = e
     for k, e in allow_keys.items():
         deny = out.get(k)
-        if deny is not None and (strict(e) or strict(deny)):
+        if deny is not None and strict(e) and strict(deny):
             problems.append(
                 f"{e.source}: 允许词「{e.word}」同时是 {deny.source} 的禁用词「{deny.word}」，请删掉其中一个"
             )

@@ -10,7 +10,7 @@ import pytest
 
 from bench.bench_lexicon import CLEAN_REPLIES, VARIANT_KINDS, default_check, make_variant
 from bench.common import SHARED_DATA
-from guard.checks.base import CheckInput, PolicyContext
+from guard.checks.base import CheckInput, ConfigError, PolicyContext
 from guard.checks.lexicon import LEXICON, ExtraList, LexiconConfig, build_lexicon_check
 from guard.checks.registry import REGISTRY
 from guard.engine import evaluate
@@ -152,3 +152,39 @@ def test_afqmc_false_positive_rate_is_below_half_a_percent() -> None:
     blocked = sum(1 for s in sentences if any((h.entry.tier or 0) >= 2 for h in CHECK.matcher.find(s)))
     assert blocked / len(sentences) <= 0.005
     assert blocked <= 40  # measured: 8; a jump means a new entry hits innocent questions
+
+
+def test_third_party_words_never_break_the_policy(tmp_path: Path) -> None:
+    # A plain-list word that our allow-list names stays allowed; one that repeats our own deny entry
+    # keeps our tier and category; words that normalise to nothing are skipped.
+    (tmp_path / "own.txt").write_text("[tier=3 | category=测试]\n稳赚\n[allow]\n风险提示\n", encoding="utf-8")
+    (tmp_path / "third.txt").write_text("风险提示\n稳赚,\n***\n", encoding="utf-8")
+    cfg = LexiconConfig(files=("own.txt",), extra=(ExtraList(file="third.txt", tier=1),))
+    check = build_lexicon_check(cfg, PolicyContext(tmp_path))
+    assert [(f.code, f.detail) for f in run("风险提示：稳赚", check)] == [
+        ("lexicon.tier3", "3级敏感词「稳赚」（测试）")
+    ]
+
+
+def test_extra_tier_must_have_an_action(tmp_path: Path) -> None:
+    (tmp_path / "third.txt").write_text("兼职\n", encoding="utf-8")
+    cfg = LexiconConfig(extra=(ExtraList(file="third.txt", tier=5),))
+    with pytest.raises(ConfigError) as exc:
+        build_lexicon_check(cfg, PolicyContext(tmp_path))
+    assert exc.value.field == ("extra", 0, "tier")
+
+
+@pytest.mark.parametrize(
+    ("cfg", "field"),
+    [
+        (LexiconConfig(files=("own.txt",), actions={0: "warn"}), ("actions",)),
+        (LexiconConfig(), ("files",)),
+    ],
+)
+def test_bad_configuration_is_a_config_error(
+    tmp_path: Path, cfg: LexiconConfig, field: tuple[str, ...]
+) -> None:
+    (tmp_path / "own.txt").write_text("[tier=1 | category=测试]\n亲爱的\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        build_lexicon_check(cfg, PolicyContext(tmp_path))
+    assert exc.value.field == field
