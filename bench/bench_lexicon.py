@@ -39,6 +39,13 @@ SYMBOLS = tuple("*-_.,|/~·、。!?#@&+=^'\"()[]<>…—：；")
 FULL_WIDTH_SYMBOLS = ("＊", "－", "＿", "｜", "　", "．", "，", "！", "＃", "＆")
 ZERO_WIDTH = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad")
 COMBINING = ("\u0336", "\u0332", "\u0338", "\u20dd")  # strike-through, underline, slash, circle
+WIDE_JUNK = (
+    *SYMBOLS,
+    *"\n【】（）《》「」♥★☆→←↑↓✓✔✗♪♫※〜～",
+    *("🤣", "💯", "🔞", "⚠️", "👉", "🙂"),
+    *ZERO_WIDTH,
+    *COMBINING,
+)
 EMOJI = ("😀", "👍", "👍🏻", "❤️", "🔥", "💰", "✅", "🙏", "😂", "⭐", "🇨🇳", "👨‍👩‍👧")
 
 CARRIERS = (
@@ -168,6 +175,10 @@ def make_variant(word: str, kind: str, rng: random.Random) -> str:
         return _repeat(word, rng)
     if kind == "emoji":
         return _interleave(word, rng, lambda: rng.choice(EMOJI))
+    if kind == "wide_junk":
+        return _interleave(
+            word, rng, lambda: "".join(rng.choices(WIDE_JUNK, k=rng.randint(1, 4))), every=True
+        )
     if kind == "mixed":
         w = _random_case(_traditional(word, rng), rng)
         if rng.random() < 0.5:
@@ -178,7 +189,17 @@ def make_variant(word: str, kind: str, rng: random.Random) -> str:
     raise ValueError(kind)
 
 
-VARIANT_KINDS = ("spaces", "symbols", "full_width", "traditional", "zero_width", "repeats", "emoji", "mixed")
+VARIANT_KINDS = (
+    "spaces",
+    "symbols",
+    "full_width",
+    "traditional",
+    "zero_width",
+    "repeats",
+    "emoji",
+    "mixed",
+    "wide_junk",  # 1-4 characters in every gap from a wider pool (brackets, arrows, combining marks)
+)
 
 
 def _naive(words: Sequence[str]) -> Callable[[str], bool]:
@@ -224,8 +245,29 @@ def evasion_recall(check: LexiconCheck, per_kind: int, seed: int = 20261124) -> 
         naive_all += naive_found
         print(f"{kind:<12} {n:>6} {found / n:>9.2%} {exact / n:>11.2%} {naive_found / n:>16.2%}")
     print(f"{'all':<12} {total:>6} {found_all / total:>9.2%} {'':>11} {naive_all / total:>16.2%}")
+    _traditional_sentences(check, denied, naive)
     for m in misses:
         print("  miss:", m)
+
+
+def _traditional_sentences(
+    check: LexiconCheck, denied: Sequence[LexiconEntry], naive: Callable[[str], bool]
+) -> None:
+    """OpenCC applied to the whole carrier sentence (phrase-level conversion in context)."""
+    import opencc
+
+    n = found = naive_found = 0
+    for name in ("s2t", "s2tw", "s2hk", "s2twp"):
+        conv = opencc.OpenCC(name)
+        for e in denied:
+            for carrier in CARRIERS:
+                text = conv.convert(carrier.format(e.word))
+                n += 1
+                found += any((h.entry.tier or 0) >= 2 for h in check.matcher.find(text))
+                naive_found += naive(text)
+    print(
+        f"{'trad (whole sentence, s2t/s2tw/s2hk/s2twp)':<44} {n:>6} {found / n:>9.2%} {naive_found / n:>16.2%}"
+    )
 
 
 def afqmc_sentences() -> list[str]:

@@ -60,23 +60,31 @@ class LexiconCheck:
     def __init__(self, matcher: LexiconMatcher, actions: dict[int, Action]) -> None:
         self.matcher = matcher
         self.actions = MappingProxyType(dict(actions))
+        # Everything but the span is fixed per entry: build it once, not per reply.
+        self._templates = {e.source: self._template(e) for e in matcher.entries() if e.tier is not None}
+
+    def _template(self, e: LexiconEntry) -> tuple[str, int, str, Action, str]:
+        tier = e.tier or 1
+        action = self.actions.get(tier, Action.BLOCK)  # a tier the policy forgot fails closed
+        detail = f"{tier}级敏感词「{e.word}」（{e.category}）"
+        correction = f"请不要使用「{e.word}」或类似说法（{e.category}）：{e.reason}。请换成客观、合规的表述。"
+        return f"lexicon.tier{tier}", tier, detail, action, correction
 
     def run(self, inp: CheckInput) -> list[Finding]:
         out: list[Finding] = []
         for hit in self.matcher.find(inp.reply):
-            e = hit.entry
-            tier = e.tier or 1
-            action = self.actions.get(tier, Action.BLOCK)  # a tier the policy forgot fails closed
+            t = self._templates.get(hit.entry.source) or self._template(hit.entry)
+            code, tier, detail, action, correction = t
             out.append(
                 Finding(
-                    code=f"lexicon.tier{tier}",
+                    code=code,
                     start=hit.start,
                     end=hit.end,
-                    detail=f"{tier}级敏感词「{e.word}」（{e.category}）",
+                    detail=detail,
                     action=action,
                     tier=tier,
                     replacement="*" * (hit.end - hit.start) if action is Action.MASK else None,
-                    correction=f"请不要使用「{e.word}」或类似说法（{e.category}）：{e.reason}。请换成客观、合规的表述。",
+                    correction=correction,
                 )
             )
         return out
