@@ -27,6 +27,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import groupby
 from typing import Any
 
 import ahocorasick_rs
@@ -105,6 +106,7 @@ class _Pattern:
     latin_left: bool
     latin_right: bool
     percent_at: int = -1  # key index after which the original text must hold a % sign (100%)
+    doubled: tuple[int, ...] = ()  # key indices the entry writes twice (人人可贷): the text must too
 
 
 class LexiconMatcher:
@@ -126,17 +128,27 @@ class LexiconMatcher:
         # Primary keys first, so an alternative spelling never steals another entry's own key.
         for table in (allow, deny):
             for key, entry in table.items():
-                keys.setdefault(key, self._pattern(key, entry, -1))
+                _, percent_at, doubled = self._key_info(entry.word)
+                keys.setdefault(key, self._pattern(key, entry, percent_at, doubled))
         for table in (allow, deny):
             for entry in table.values():
-                for alt, percent_at in self.alternative_keys(entry.word).items():
-                    keys.setdefault(alt, self._pattern(alt, entry, percent_at))
+                for alt, (percent_at, doubled) in self.alternative_keys(entry.word).items():
+                    keys.setdefault(alt, self._pattern(alt, entry, percent_at, doubled))
         self._patterns = list(keys.values())
         self._ac = ahocorasick_rs.AhoCorasick(list(keys)) if keys else None
 
     @staticmethod
-    def _pattern(key: str, entry: LexiconEntry, percent_at: int) -> _Pattern:
-        return _Pattern(entry, _is_ascii_alnum(key[0]), _is_ascii_alnum(key[-1]), percent_at)
+    def _pattern(key: str, entry: LexiconEntry, percent_at: int, doubled: tuple[int, ...]) -> _Pattern:
+        return _Pattern(entry, _is_ascii_alnum(key[0]), _is_ascii_alnum(key[-1]), percent_at, doubled)
+
+    def _doubled(self, word: str) -> tuple[int, ...]:
+        """Indices of the collapsed key whose character the entry itself repeats (人人, 扣扣).
+
+        Collapsing repeats would turn 扣扣 into 扣 and match every 扣款; requiring the repeat in the
+        reply too keeps 扣扣 / 扣 扣 / 扣扣扣 and drops the plain 扣.
+        """
+        uncollapsed = word.translate(self._norm.table)
+        return tuple(k for k, (_, run) in enumerate(groupby(uncollapsed)) if len(list(run)) > 1)
 
     def __len__(self) -> int:
         return len(self._patterns)
@@ -152,11 +164,12 @@ class LexiconMatcher:
         """The normalised form an entry is matched by."""
         return self._norm.fast(word)
 
-    def alternative_keys(self, word: str) -> dict[str, int]:
+    def alternative_keys(self, word: str) -> dict[str, tuple[int, tuple[int, ...]]]:
         """Keys of other spellings of `word` (phrase-level traditional forms, the 100% family).
 
-        The value is -1, or for a "100%" spelling the key index of the last digit: the % sign is
-        removed with the other symbols, so the matcher checks the original text for it instead.
+        Each maps to (percent_at, doubled). `percent_at` is -1, or for a "100%" spelling the key
+        index of the last digit: the % sign is removed with the other symbols, so the matcher
+        checks the original text for it instead. `doubled`: see `_doubled`.
         """
         spellings = {word}
         for member in _PERCENT_FAMILY:
@@ -164,17 +177,21 @@ class LexiconMatcher:
                 spellings.update(word.replace(member, other) for other in _PERCENT_FAMILY)
         for conv in _s2t_converters():
             spellings.update([conv.convert(s) for s in spellings])
-        keys: dict[str, int] = {}
+        keys: dict[str, tuple[int, tuple[int, ...]]] = {}
         for spelling in sorted(spellings):
-            key = self.key(spelling)
-            if not key:
-                continue
-            percent_at = -1
-            for sign in ("100%", "100％"):
-                if sign in spelling:
-                    percent_at = len(self.key(spelling[: spelling.index(sign) + 3])) - 1
-            keys.setdefault(key, percent_at)
+            key, percent_at, doubled = self._key_info(spelling)
+            if key:
+                keys.setdefault(key, (percent_at, doubled))
         return keys
+
+    def _key_info(self, spelling: str) -> tuple[str, int, tuple[int, ...]]:
+        """(key, percent_at, doubled) of one spelling of an entry."""
+        key = self.key(spelling)
+        for sign in ("100%", "100％"):
+            if sign in spelling:
+                # The digits of 100 are not a doubled character; the % sign must follow them.
+                return key, len(self.key(spelling[: spelling.index(sign) + 3])) - 1, ()
+        return key, -1, self._doubled(spelling)
 
     def find(self, text: str) -> list[LexiconHit]:
         """Verified denied hits in `text`, in order of position."""
@@ -234,6 +251,8 @@ class LexiconMatcher:
                 continue
             if p.percent_at >= 0 and not _percent_follows(nt, s + p.percent_at):
                 continue
+            if p.doubled and not self._repeats_kept(nt, s, p.doubled):
+                continue
             if p.entry.tier is None:
                 allowed.append((s, e))
             else:
@@ -250,6 +269,14 @@ class LexiconMatcher:
             denied = kept
         starts, ends = nt.starts, nt.ends
         return [LexiconHit(entry, starts[s], ends[e - 1]) for s, e, entry in denied]
+
+    def _repeats_kept(self, nt: NormalizedText, s: int, doubled: tuple[int, ...]) -> bool:
+        table = self._norm.table
+        for k in doubled:
+            i = s + k
+            if nt.original[nt.starts[i] : nt.ends[i]].translate(table).count(nt.text[i]) < 2:
+                return False
+        return True
 
     def _gaps_ok(self, nt: NormalizedText, s: int, e: int) -> bool:
         starts, ends, original = nt.starts, nt.ends, nt.original

@@ -239,3 +239,26 @@ def test_prefix_map_equals_the_full_map_up_to_the_limit(text: str, limit: int) -
     assert part.starts[:n] == full.starts[:n] and part.ends[:n] == full.ends[:n]
     if len(part.text) > limit:
         assert part.starts[limit] == full.starts[limit]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("人人可贷", [("人人可贷", "人人可贷")]),
+        ("人 人 可 贷", [("人人可贷", "人 人 可 贷")]),
+        ("人人人可贷", [("人人可贷", "人人人可贷")]),
+        ("每个人可贷多少", []),  # the entry writes 人 twice: one 人 is not enough
+        ("扣扣号", [("扣扣", "扣扣")]),
+        ("扣款失败", []),
+    ],
+)
+def test_entries_with_a_doubled_character_need_it_doubled(text: str, expected: list[tuple[str, str]]) -> None:
+    m = build("[tier=2 | category=x]\n人人可贷\n扣扣\n")
+    assert found(text, m) == expected
+
+
+def test_a_100_percent_entry_keeps_all_spellings() -> None:
+    m = build("[tier=2 | category=x]\n100%通过\n")
+    for text in ("100%通过", "百分百通过", "百分之百通过", "1 0 0 ％ 通 过"):
+        assert [h.entry.word for h in m.find(text)] == ["100%通过"], text
+    assert m.find("100通过") == []
