@@ -42,3 +42,12 @@ def test_marks_option_removes_combining_marks(text: str, expected: str) -> None:
     norm = Normalizer(NormalizeOptions(marks=True))
     assert norm.fast(text) == expected
     assert Normalizer().fast(text) == text  # off by default
+
+
+@pytest.mark.parametrize("text", ["稳稳稳赚", "谢谢谢谢您", "", "a", "aab\n\nbb", "😀😀"])
+def test_collapse_repeats_output_is_unchanged(text: str) -> None:
+    import re
+
+    norm = Normalizer(NormalizeOptions(collapse_repeats=True))
+    assert norm.fast(text) == re.sub(r"(.)\1+", r"\1", text.translate(dict(norm.table)), flags=re.DOTALL)
+    assert norm.map(text).text == norm.fast(text)
