@@ -16,6 +16,8 @@ something matched is the offset map built, and each hit verified:
 - whole word: an entry that starts (ends) with a Latin letter or digit does not match when a
   Latin letter or digit touches it on that side (`av` must not match `have`);
 - allow-list: a denied hit that overlaps an allowed hit is dropped (allow 风险提示, deny 无风险);
+  an allowed phrase must not be split by clause punctuation (，。！？；…), so "不保证，百分百通过"
+  is not read as the allowed 不保证百分百;
 - overlap: of overlapping denied hits the highest tier, then the longest, is kept.
 
 Every hit spans exactly the original characters of the word and any junk between them.
@@ -85,6 +87,16 @@ def _percent_follows(nt: NormalizedText, k: int) -> bool:
         return False
     gap = nt.original[nt.ends[k] : nt.starts[k + 1]]
     return "%" in gap or "％" in gap or "﹪" in gap
+
+
+# An allowed phrase must be written as one phrase: "不保证，百分百通过！" must not pass as 不保证百分百.
+_CLAUSE_BREAKS = frozenset("，。！？；：、,.!?;:\n\r…")
+
+
+def _has_clause_break(nt: NormalizedText, s: int, e: int) -> bool:
+    """Whether clause punctuation sits between normalised characters s..e-1."""
+    gap = nt.original[nt.ends[s] : nt.starts[e - 1]] if e - s > 1 else ""
+    return any(ch in _CLAUSE_BREAKS for ch in gap)
 
 
 def _visible_count(s: str) -> int:
@@ -254,7 +266,8 @@ class LexiconMatcher:
             if p.doubled and not self._repeats_kept(nt, s, p.doubled):
                 continue
             if p.entry.tier is None:
-                allowed.append((s, e))
+                if not _has_clause_break(nt, s, e):
+                    allowed.append((s, e))
             else:
                 denied.append((s, e, p.entry))
         if allowed:

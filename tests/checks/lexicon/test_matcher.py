@@ -186,6 +186,9 @@ def test_gap_is_bounded(text: str, expected: list[tuple[str, str]]) -> None:
     ("这个无风险", [("无风险", "无风险")]),
     ("无风险，请看风险提示", [("无风险", "无风险")]),  # allow elsewhere does not hide it
     ("包过", [("包过", "包过")]),
+    ("风险 提示", []),  # spaces inside an allowed phrase are fine
+    ("无风险，提示", [("无风险", "无风险")]),  # clause punctuation splits the allowed phrase
+    ("确保，本金", [("保本", "保，本")]),
 )
 def test_allow_list_beats_deny_list_where_they_overlap(text: str, expected: list[tuple[str, str]]) -> None:
     assert found(text) == expected
