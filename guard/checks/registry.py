@@ -13,9 +13,10 @@ from typing import Any
 from guard.checks.base import CheckSpec
 from guard.checks.facts import FACTS
 from guard.checks.length import LENGTH
+from guard.checks.lexicon import LEXICON
 
 __all__ = ["REGISTRY"]
 
-_SPECS: tuple[CheckSpec[Any], ...] = (LENGTH, FACTS)
+_SPECS: tuple[CheckSpec[Any], ...] = (LENGTH, FACTS, LEXICON)
 
 REGISTRY: Mapping[str, CheckSpec[Any]] = MappingProxyType({spec.name: spec for spec in _SPECS})

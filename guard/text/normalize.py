@@ -13,13 +13,14 @@ map, so a check can scan first and build the map only when something matched.
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["NormalizeOptions", "NormalizedText", "Normalizer", "is_junk_char"]
+__all__ = ["NUMERAL_DIGITS", "NormalizeOptions", "NormalizedText", "Normalizer", "is_junk_char"]
 
 # Code points for which tables are built. Characters outside map to themselves.
 _TABLE_RANGES: tuple[tuple[int, int], ...] = (
@@ -59,6 +60,8 @@ class NormalizeOptions:
     t2s: bool = False  # traditional → simplified Chinese (OpenCC t2s, character level)
     junk: bool = False  # remove whitespace, punctuation and symbols (emoji included)
     collapse_repeats: bool = False  # 稳稳稳赚 → 稳赚 (a run of one character becomes one)
+    numerals: bool = False  # Chinese digit characters → ASCII digits (零/〇 → 0, 一/壹 → 1, 两 → 2, …)
+    marks: bool = False  # remove combining marks (Mn, Me): 稳̶赚 (strike-through), 稳̲赚 (underline)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,18 @@ class NormalizedText:
 
     def __len__(self) -> int:
         return len(self.text)
+
+
+# Digit characters only: positional characters (十百千万) have no one-character equivalent.
+NUMERAL_DIGITS: dict[str, str] = {
+    **dict.fromkeys("零〇", "0"),
+    **{c: str(i) for i, c in enumerate("零一二三四五六七八九") if i},
+    **{c: str(i) for i, c in enumerate("零壹贰叁肆伍陆柒捌玖") if i},
+    "两": "2",
+    "兩": "2",
+    "貳": "2",
+    "陸": "6",
+}
 
 
 def _t2s_map(codepoints: list[int]) -> dict[int, str]:
@@ -117,6 +132,10 @@ def _build_table(options: NormalizeOptions) -> dict[int, str | None]:
                 out = out.casefold()
             if t2s:
                 out = "".join(t2s.get(ord(c), c) for c in out)
+            if options.marks:
+                out = "".join(c for c in out if unicodedata.category(c) not in ("Mn", "Me"))
+            if options.numerals:
+                out = "".join(NUMERAL_DIGITS.get(c, c) for c in out)
             if options.junk:
                 out = "".join(c for c in out if not is_junk_char(c))
             elif options.format_chars:
@@ -127,6 +146,7 @@ def _build_table(options: NormalizeOptions) -> dict[int, str | None]:
 
 
 _REPEAT = re.compile(r"(.)\1+", re.DOTALL)
+_FIRST_OF_RUN = operator.methodcaller("group", 1)  # a callable is faster than the template r"\1"
 
 
 class Normalizer:
@@ -138,11 +158,16 @@ class Normalizer:
         self.options = options or NormalizeOptions()
         self._table = _build_table(self.options)
 
+    @property
+    def table(self) -> Mapping[int, str | None]:
+        """The `str.translate` table (read-only use): code point → replacement, None = removed."""
+        return self._table
+
     def fast(self, text: str) -> str:
         """The normalised string only (no offset map): for a first scan on the hot path."""
         out = text.translate(self._table)
         if self.options.collapse_repeats:
-            out = _REPEAT.sub(r"\1", out)
+            out = _REPEAT.sub(_FIRST_OF_RUN, out)
         return out
 
     def map(self, text: str) -> NormalizedText:
