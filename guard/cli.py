@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from guard.audit.cli import add_audit_command
 from guard.batch import run_batch
 from guard.engine import evaluate
 from guard.policy.errors import PolicyError
@@ -124,6 +125,7 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 COMMANDS: dict[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = {
     "check": _add_check,
     "demo": _add_demo,
+    "audit": add_audit_command,
 }
 
 
