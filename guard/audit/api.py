@@ -100,7 +100,9 @@ class NullAuditor:
         self.records: list[DecisionRecord] = []
 
     @contextlib.contextmanager
-    def call(self, *, caller: str | None, customer_id: str | None, model: str | None, stream: bool) -> Iterator[_NullCall]:
+    def call(
+        self, *, caller: str | None, customer_id: str | None, model: str | None, stream: bool
+    ) -> Iterator[_NullCall]:
         c = _NullCall()
         try:
             yield c

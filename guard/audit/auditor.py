@@ -36,7 +36,19 @@ SCHEMA_VERSION = 1
 _MAX_ATTR = 256
 # Keys whose values would be text the model or the caller wrote: never put on a span.
 _TEXT_KEYS = frozenset(
-    {"prompt", "messages", "message", "content", "reply", "text", "body", "completion", "input", "output", "released"}
+    {
+        "prompt",
+        "messages",
+        "message",
+        "content",
+        "reply",
+        "text",
+        "body",
+        "completion",
+        "input",
+        "output",
+        "released",
+    }
 )
 # Friendly keyword -> OTel semantic-convention attribute for the upstream span.
 _SEMCONV = {
@@ -112,7 +124,9 @@ class _Attempt:
 class _OtelCall:
     trace_id: str
 
-    def __init__(self, auditor: OtelAuditor, root: Span, model: str | None, sensitive: Sequence[str] = ()) -> None:
+    def __init__(
+        self, auditor: OtelAuditor, root: Span, model: str | None, sensitive: Sequence[str] = ()
+    ) -> None:
         self._a = auditor
         self._root = root
         self._ctx = trace.set_span_in_context(root)
@@ -129,7 +143,11 @@ class _OtelCall:
         for k, v in attributes.items():
             if k.lower() in _TEXT_KEYS or v is None:
                 continue
-            key = _SEMCONV.get(k) or (k if k.startswith(("gen_ai.", "guard.", "http.", "server.", "error.")) else f"guard.upstream.{k}")
+            key = _SEMCONV.get(k) or (
+                k
+                if k.startswith(("gen_ai.", "guard.", "http.", "server.", "error."))
+                else f"guard.upstream.{k}"
+            )
             if _scalar(v):
                 out[key] = red.text(v, self._sensitive)[:_MAX_ATTR] if isinstance(v, str) else v
             elif isinstance(v, list | tuple) and all(_scalar(x) for x in v):
@@ -145,7 +163,10 @@ class _OtelCall:
         attrs.update(self.safe_attributes(attributes))
         name = f"chat {self._model}" if self._model else "chat"
         span = self._a.tracer.start_span(name, context=self._ctx, kind=SpanKind.CLIENT, attributes=attrs)
-        summary: dict[str, Any] = {"attempt": attempt, **{k: v for k, v in attrs.items() if k != "gen_ai.operation.name"}}
+        summary: dict[str, Any] = {
+            "attempt": attempt,
+            **{k: v for k, v in attrs.items() if k != "gen_ai.operation.name"},
+        }
         t0 = time.perf_counter()
         try:
             yield _Attempt(self, span, summary)
@@ -180,7 +201,9 @@ class _OtelCall:
         entry = build_entry(record, redactor=a.redactor, attempts=self.attempts)
         now = time.time_ns()
         self._check_spans(record, now)
-        counts = Counter(record.codes) if record.codes else Counter(str(v.get("code")) for v in record.violations)
+        counts = (
+            Counter(record.codes) if record.codes else Counter(str(v.get("code")) for v in record.violations)
+        )
         attrs: dict[str, Any] = {
             "guard.decision": record.decision,
             "guard.policy.name": record.policy,
@@ -236,7 +259,10 @@ class _OtelCall:
             code = str(v.get("code", ""))
             check = str(v.get("check") or "")
             if not check:
-                check = next((c for c in record.check_ms if c == _family(code) or c.startswith(_family(code))), _family(code))
+                check = next(
+                    (c for c in record.check_ms if c == _family(code) or c.startswith(_family(code))),
+                    _family(code),
+                )
             by_check.setdefault(check, []).append(code)
         names = list(record.check_ms) + [c for c in by_check if c not in record.check_ms]
         # Lay the checks out back to back, ending now (the engine reports durations, not clocks).
@@ -252,7 +278,9 @@ class _OtelCall:
             }
             if name in record.check_ms:
                 attrs["guard.check.duration_ms"] = record.check_ms[name]
-            span = self._a.tracer.start_span(f"guard.check {name}", context=self._ctx, attributes=attrs, start_time=start)
+            span = self._a.tracer.start_span(
+                f"guard.check {name}", context=self._ctx, attributes=attrs, start_time=start
+            )
             span.end(end_time=start + dur)
             start += dur
 

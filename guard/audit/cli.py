@@ -56,7 +56,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         recs = show(ledger, args.trace_id)
     if not recs:
         raise AuditCliError(f"no record for trace {args.trace_id}")
-    sys.stdout.write(json.dumps(recs, ensure_ascii=False, indent=2) + "\n" if args.json else render_show(recs))
+    sys.stdout.write(
+        json.dumps(recs, ensure_ascii=False, indent=2) + "\n" if args.json else render_show(recs)
+    )
     return EXIT_OK
 
 
@@ -96,7 +98,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--ledger", metavar="PATH_OR_DSN", help="SQLite file or postgresql:// DSN (default: $GUARD_LEDGER or ./var/guard-ledger.db)"
+        "--ledger",
+        metavar="PATH_OR_DSN",
+        help="SQLite file or postgresql:// DSN (default: $GUARD_LEDGER or ./var/guard-ledger.db)",
     )
 
 
@@ -139,13 +143,18 @@ def add_audit_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     q.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table")
     q.set_defaults(func=_run(cmd_query))
 
-    s = asub.add_parser("show", help="the whole decision of one trace: attempts, checks, violations, masked original vs released")
+    s = asub.add_parser(
+        "show",
+        help="the whole decision of one trace: attempts, checks, violations, masked original vs released",
+    )
     _common(s)
     s.add_argument("trace_id")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_run(cmd_show))
 
-    v = asub.add_parser("verify", help="walk the hash chain; exit 1 and name the first broken link if it is broken")
+    v = asub.add_parser(
+        "verify", help="walk the hash chain; exit 1 and name the first broken link if it is broken"
+    )
     _common(v)
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=_run(cmd_verify))

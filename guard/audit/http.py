@@ -13,7 +13,7 @@ GET /v1/audit/export             JSON Lines (default) or CSV, streamed
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import StreamingResponse
@@ -33,7 +33,7 @@ def _filters(
     policy_version: str | None = None,
     customer_id: str | None = None,
     caller: str | None = None,
-    limit: int | None = Query(default=None, ge=1, le=100_000),
+    limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
 ) -> LedgerFilters:
     try:
         return LedgerFilters(
@@ -51,12 +51,15 @@ def _filters(
         raise HTTPException(status_code=400, detail=str(exc)) from None
 
 
+Filters = Annotated[LedgerFilters, Depends(_filters)]
+
+
 def build_audit_router(ledger: AuditLedger, dependency: Callable[..., Any]) -> APIRouter:
     """The audit API on `ledger`; every route depends on `dependency` (the app's role check)."""
     router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[Depends(dependency)])
 
     @router.get("/records")
-    def records(f: LedgerFilters = Depends(_filters)) -> dict[str, Any]:
+    def records(f: Filters) -> dict[str, Any]:
         rows = [r.to_json() for r in ledger.rows(f)]
         return {"count": len(rows), "records": rows}
 
@@ -72,13 +75,11 @@ def build_audit_router(ledger: AuditLedger, dependency: Callable[..., Any]) -> A
         return verify(ledger).to_json()
 
     @router.get("/stats")
-    def stats_view(
-        bucket: Literal["hour", "day", "month", "all"] = "day", f: LedgerFilters = Depends(_filters)
-    ) -> dict[str, Any]:
+    def stats_view(f: Filters, bucket: Literal["hour", "day", "month", "all"] = "day") -> dict[str, Any]:
         return stats(ledger, bucket=bucket, filters=f).to_json()
 
     @router.get("/export")
-    def export_view(format: Literal["jsonl", "csv"] = "jsonl", f: LedgerFilters = Depends(_filters)) -> StreamingResponse:
+    def export_view(f: Filters, format: Literal["jsonl", "csv"] = "jsonl") -> StreamingResponse:
         media = "application/x-ndjson" if format == "jsonl" else "text/csv"
 
         def body() -> Iterator[str]:

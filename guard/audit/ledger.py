@@ -42,9 +42,7 @@ __all__ = [
 
 GENESIS_HASH = "0" * 64
 TABLE = "guard_audit"
-COLUMNS = (
-    "seq, trace_id, ts, caller, customer_id, model, policy, policy_version, decision, codes, body, prev_hash, hash"
-)
+COLUMNS = "seq, trace_id, ts, caller, customer_id, model, policy, policy_version, decision, codes, body, prev_hash, hash"
 # Columns copied out of the body for indexed queries; `verify` checks they still equal the body.
 INDEXED_FIELDS = ("trace_id", "ts", "caller", "customer_id", "model", "policy", "policy_version", "decision")
 

@@ -23,18 +23,36 @@ class GuardMetrics:
     def __init__(self, meter_provider: MeterProvider | None = None) -> None:
         mp = meter_provider or metrics.get_meter_provider()
         m = mp.get_meter("guard.audit")
-        self.decisions = m.create_counter("guard.decisions", unit="{decision}", description="Guarded decisions by outcome")
-        self.violations = m.create_counter("guard.violations", unit="{violation}", description="Violations by code and action")
-        self.check_duration = m.create_histogram("guard.check.duration", unit="ms", description="Run time of one check")
-        self.decision_duration = m.create_histogram("guard.call.duration", unit="ms", description="Guarded call latency")
-        self.upstream_errors = m.create_counter("guard.upstream.errors", unit="{error}", description="Failed upstream attempts")
-        self.upstream_duration = m.create_histogram(
-            "gen_ai.client.operation.duration", unit="s", description="GenAI operation duration (upstream attempt)"
+        self.decisions = m.create_counter(
+            "guard.decisions", unit="{decision}", description="Guarded decisions by outcome"
         )
-        self.ledger_duration = m.create_histogram("guard.ledger.write.duration", unit="ms", description="Ledger commit wait")
-        self.ledger_errors = m.create_counter("guard.ledger.errors", unit="{error}", description="Failed ledger writes")
+        self.violations = m.create_counter(
+            "guard.violations", unit="{violation}", description="Violations by code and action"
+        )
+        self.check_duration = m.create_histogram(
+            "guard.check.duration", unit="ms", description="Run time of one check"
+        )
+        self.decision_duration = m.create_histogram(
+            "guard.call.duration", unit="ms", description="Guarded call latency"
+        )
+        self.upstream_errors = m.create_counter(
+            "guard.upstream.errors", unit="{error}", description="Failed upstream attempts"
+        )
+        self.upstream_duration = m.create_histogram(
+            "gen_ai.client.operation.duration",
+            unit="s",
+            description="GenAI operation duration (upstream attempt)",
+        )
+        self.ledger_duration = m.create_histogram(
+            "guard.ledger.write.duration", unit="ms", description="Ledger commit wait"
+        )
+        self.ledger_errors = m.create_counter(
+            "guard.ledger.errors", unit="{error}", description="Failed ledger writes"
+        )
         self.policy_reload_failures = m.create_counter(
-            "guard.policy.reload_failures", unit="{failure}", description="Policy reloads rejected (old policy kept)"
+            "guard.policy.reload_failures",
+            unit="{failure}",
+            description="Policy reloads rejected (old policy kept)",
         )
 
     def decision(
@@ -50,7 +68,11 @@ class GuardMetrics:
         self.decisions.add(1, {"guard.decision": decision, "guard.policy.name": policy})
         for v in violations:
             self.violations.add(
-                1, {"guard.violation.code": str(v.get("code", "")), "guard.violation.action": str(v.get("action", ""))}
+                1,
+                {
+                    "guard.violation.code": str(v.get("code", "")),
+                    "guard.violation.action": str(v.get("action", "")),
+                },
             )
         if latency_ms is not None:
             self.decision_duration.record(latency_ms, {"guard.decision": decision})

@@ -26,7 +26,9 @@ class PostgresLedger(AuditLedger):
 
     placeholder = "%s"
 
-    def __init__(self, dsn: str, *, max_batch: int = 512, create: bool = True, connect_timeout: int = 10) -> None:
+    def __init__(
+        self, dsn: str, *, max_batch: int = 512, create: bool = True, connect_timeout: int = 10
+    ) -> None:
         super().__init__(max_batch=max_batch)
         self.dsn = dsn
         self._connect_timeout = connect_timeout
@@ -38,7 +40,7 @@ class PostgresLedger(AuditLedger):
             with self._conn.transaction():
                 self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (ADVISORY_LOCK_KEY,))
                 for stmt in SCHEMA:
-                    self._conn.execute(stmt)  # type: ignore[arg-type]  # constant SQL
+                    self._conn.execute(stmt)
 
     def _write_batch(self, entries: Sequence[dict[str, Any]]) -> list[int]:
         conn = self._conn
@@ -46,22 +48,22 @@ class PostgresLedger(AuditLedger):
             conn = self._conn = psycopg.connect(self.dsn, connect_timeout=self._connect_timeout)
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (ADVISORY_LOCK_KEY,))
-            last = conn.execute(self._sql(_LAST)).fetchone()  # type: ignore[arg-type]
+            last = conn.execute(self._sql(_LAST)).fetchone()
             rows = self._chain(entries, *(last if last else (0, GENESIS_HASH)))
             with conn.cursor() as cur:
-                cur.executemany(self._sql(_INSERT), rows)  # type: ignore[arg-type]
+                cur.executemany(self._sql(_INSERT), rows)
         return [r[0] for r in rows]
 
     def _read(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         with psycopg.connect(self.dsn, connect_timeout=self._connect_timeout) as conn:
             conn.read_only = True
-            cur = conn.execute(sql, list(params))  # type: ignore[arg-type]
+            cur = conn.execute(sql, list(params))
             yield from cur
 
     def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run one statement outside the chain (tests use it to tamper with rows)."""
         with self._gc.commit_lock, self._conn.transaction():
-            self._conn.execute(sql, list(params))  # type: ignore[arg-type]
+            self._conn.execute(sql, list(params))
 
     def close(self) -> None:
         super().close()

@@ -15,7 +15,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, TextIO
 
-from guard.audit.ledger import GENESIS_HASH, INDEXED_FIELDS, AuditLedger, LedgerFilters, LedgerRow, canonical_json, chain_hash
+from guard.audit.ledger import (
+    GENESIS_HASH,
+    INDEXED_FIELDS,
+    AuditLedger,
+    LedgerFilters,
+    LedgerRow,
+    canonical_json,
+    chain_hash,
+)
 
 __all__ = [
     "CSV_FIELDS",
@@ -92,7 +100,11 @@ class VerifyReport:
 def _check_row(row: LedgerRow, expected_seq: int, prev_hash: str) -> str | None:
     if row.seq != expected_seq:
         if row.seq > expected_seq:
-            missing = f"record {expected_seq}" if row.seq == expected_seq + 1 else f"records {expected_seq}..{row.seq - 1}"
+            missing = (
+                f"record {expected_seq}"
+                if row.seq == expected_seq + 1
+                else f"records {expected_seq}..{row.seq - 1}"
+            )
             return f"{missing} missing (sequence jumps to {row.seq})"
         return f"sequence out of order (expected {expected_seq})"
     if row.prev_hash != prev_hash:
@@ -121,7 +133,9 @@ def verify(ledger: AuditLedger) -> VerifyReport:
     for row in ledger.rows():
         reason = _check_row(row, expected, prev_hash)
         if reason is not None:
-            return VerifyReport(False, checked, last_seq, prev_hash, BrokenLink(row.seq, row.trace_id, reason))
+            return VerifyReport(
+                False, checked, last_seq, prev_hash, BrokenLink(row.seq, row.trace_id, reason)
+            )
         prev_hash, expected, checked, last_seq = row.hash, row.seq + 1, checked + 1, row.seq
     return VerifyReport(True, checked, last_seq, prev_hash)
 
@@ -151,7 +165,17 @@ def _flat(row: LedgerRow) -> dict[str, Any]:
 
 
 def _table(rows: Iterable[LedgerRow]) -> str:
-    cols = ("seq", "time", "trace_id", "decision", "codes", "policy", "policy_version", "customer_id", "caller")
+    cols = (
+        "seq",
+        "time",
+        "trace_id",
+        "decision",
+        "codes",
+        "policy",
+        "policy_version",
+        "customer_id",
+        "caller",
+    )
     data = [{k: "" if v is None else str(v) for k, v in _flat(r).items()} for r in rows]
     widths = {c: max([len(c)] + [len(d[c]) for d in data]) for c in cols}
     lines = ["  ".join(c.ljust(widths[c]) for c in cols)]
@@ -182,7 +206,13 @@ def format_rows(rows: Iterable[LedgerRow], fmt: Literal["table", "json", "jsonl"
         raise ValueError(f"unknown format {fmt!r}")
 
 
-def export(ledger: AuditLedger, out: TextIO, *, fmt: Literal["jsonl", "csv"] = "jsonl", filters: LedgerFilters | None = None) -> int:
+def export(
+    ledger: AuditLedger,
+    out: TextIO,
+    *,
+    fmt: Literal["jsonl", "csv"] = "jsonl",
+    filters: LedgerFilters | None = None,
+) -> int:
     """Write matching records (with their chain fields) to `out`; return how many."""
     n = 0
 
@@ -216,7 +246,9 @@ def render_show(records: list[dict[str, Any]]) -> str:
         ]
         for a in rec.get("attempts") or []:
             extra = {k: v for k, v in a.items() if k not in ("attempt", "duration_ms")}
-            out.append(f"  上游 attempt {a.get('attempt')}: {a.get('duration_ms')} ms {canonical_json(extra)}")
+            out.append(
+                f"  上游 attempt {a.get('attempt')}: {a.get('duration_ms')} ms {canonical_json(extra)}"
+            )
         for name, ms in (rec.get("check_ms") or {}).items():
             out.append(f"  检查 check {name}: {ms} ms")
         if rec.get("violations"):
@@ -224,7 +256,9 @@ def render_show(records: list[dict[str, Any]]) -> str:
             for v in rec["violations"]:
                 ev = f" «{v['evidence']}»" if v.get("evidence") else ""
                 tier = f" tier{v['tier']}" if v.get("tier") is not None else ""
-                out.append(f"  - {v.get('code')}{tier} [{v.get('start')}:{v.get('end')}] {v.get('action')}{ev}")
+                out.append(
+                    f"  - {v.get('code')}{tier} [{v.get('start')}:{v.get('end')}] {v.get('action')}{ev}"
+                )
         else:
             out.append("违规 violations: 无")
         out.append(f"原文（已脱敏） original (masked): {rec.get('original_masked')}")
@@ -255,7 +289,8 @@ class Stats:
             "decisions": dict(self.decisions),
             "codes": dict(self.codes),
             "by_bucket": {
-                k: {"decisions": dict(v["decisions"]), "codes": dict(v["codes"])} for k, v in sorted(self.by_bucket.items())
+                k: {"decisions": dict(v["decisions"]), "codes": dict(v["codes"])}
+                for k, v in sorted(self.by_bucket.items())
             },
         }
 
@@ -263,11 +298,20 @@ class Stats:
 _BUCKET_FMT = {"hour": "%Y-%m-%dT%H:00Z", "day": "%Y-%m-%d", "month": "%Y-%m"}
 
 
-def stats(ledger: AuditLedger, *, bucket: Literal["hour", "day", "month", "all"] = "day", filters: LedgerFilters | None = None) -> Stats:
+def stats(
+    ledger: AuditLedger,
+    *,
+    bucket: Literal["hour", "day", "month", "all"] = "day",
+    filters: LedgerFilters | None = None,
+) -> Stats:
     """Counts of decisions and violation codes, overall and per time bucket."""
     s = Stats(bucket)
     for r in ledger.rows(filters):
-        key = "all" if bucket == "all" else dt.datetime.fromtimestamp(r.ts, dt.UTC).strftime(_BUCKET_FMT[bucket])
+        key = (
+            "all"
+            if bucket == "all"
+            else dt.datetime.fromtimestamp(r.ts, dt.UTC).strftime(_BUCKET_FMT[bucket])
+        )
         b = s.by_bucket.setdefault(key, {"decisions": Counter(), "codes": Counter()})
         s.total += 1
         s.decisions[r.decision] += 1
@@ -280,7 +324,10 @@ def stats(ledger: AuditLedger, *, bucket: Literal["hour", "day", "month", "all"]
 
 def render_stats(s: Stats) -> str:
     """A readable table of `stats`."""
-    lines = [f"记录 records: {s.total}", "决定 decisions: " + ", ".join(f"{k}={v}" for k, v in s.decisions.most_common())]
+    lines = [
+        f"记录 records: {s.total}",
+        "决定 decisions: " + ", ".join(f"{k}={v}" for k, v in s.decisions.most_common()),
+    ]
     lines.append("违规 codes: " + (", ".join(f"{k}={v}" for k, v in s.codes.most_common()) or "无"))
     lines.append(f"按{s.bucket} per {s.bucket}:")
     for key, b in sorted(s.by_bucket.items()):

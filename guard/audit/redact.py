@@ -60,13 +60,17 @@ class Redactor:
             return [self.value(x, values) for x in v]
         return v
 
-    def reply(self, text: str | None, violations: Iterable[Mapping[str, Any]], values: Sequence[str] = ()) -> str | None:
+    def reply(
+        self, text: str | None, violations: Iterable[Mapping[str, Any]], values: Sequence[str] = ()
+    ) -> str | None:
         """A reply with the spans of its `pii.*` violations masked, then `text()` applied."""
         if text is None:
             return None
         spans = [
             (int(v["start"]), int(v["end"]))
             for v in violations
-            if str(v.get("code", "")).startswith("pii.") and isinstance(v.get("start"), int) and isinstance(v.get("end"), int)
+            if str(v.get("code", "")).startswith("pii.")
+            and isinstance(v.get("start"), int)
+            and isinstance(v.get("end"), int)
         ]
         return self.text(mask_spans(text, spans) if spans else text, values)

@@ -20,10 +20,16 @@ __all__ = ["run_and_kill"]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_and_kill(cmd: Sequence[str], *, min_acks: int, timeout: float = 60.0, env: dict[str, str] | None = None) -> list[str]:
+def run_and_kill(
+    cmd: Sequence[str], *, min_acks: int, timeout: float = 60.0, env: dict[str, str] | None = None
+) -> list[str]:
     """Run `cmd`, SIGKILL it once it printed `min_acks` lines, return all lines it printed."""
     proc = subprocess.Popen(
-        list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO_ROOT, env={**os.environ, **(env or {})}
+        list(cmd),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO_ROOT,
+        env={**os.environ, **(env or {})},
     )
     assert proc.stdout is not None
     acks: list[str] = []

@@ -1,6 +1,6 @@
 """Writes decisions through OtelAuditor into a ledger forever, printing each trace id once durable.
 
-    python -m tests.audit.ledger_writer LEDGER [THREADS]
+python -m tests.audit.ledger_writer LEDGER [THREADS]
 """
 
 from __future__ import annotations

@@ -108,7 +108,9 @@ class RotelCollector:
         wait_port(self.grpc_port)
         return self
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._proc is not None:
             self._proc.send_signal(signal.SIGTERM)
             try:
@@ -162,13 +164,17 @@ class RotelCollector:
             if predicate(spans):
                 return spans
             if time.monotonic() > deadline:
-                raise TimeoutError(f"collector did not receive the expected spans; got {[s.name for s in spans]}")
+                raise TimeoutError(
+                    f"collector did not receive the expected spans; got {[s.name for s in spans]}"
+                )
             time.sleep(0.1)
 
 
 def _pg_bin(name: str) -> str | None:
     for d in (None, "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/17/bin"):
-        found = shutil.which(name) if d is None else (f"{d}/{name}" if os.path.exists(f"{d}/{name}") else None)
+        found = (
+            shutil.which(name) if d is None else (f"{d}/{name}" if os.path.exists(f"{d}/{name}") else None)
+        )
         if found:
             return found
     return None
@@ -204,10 +210,24 @@ class PostgresCluster:
     def __enter__(self) -> PostgresCluster:
         self._run(self.initdb, "-D", str(self.data), "-A", "trust", "-U", "guard", "-E", "UTF8", "--no-sync")
         opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c shared_buffers=16MB -c max_connections=40"
-        self._run(self.pg_ctl, "-D", str(self.data), "-o", opts, "-l", str(self.dir / "log"), "-w", "-t", "60", "start")
+        self._run(
+            self.pg_ctl,
+            "-D",
+            str(self.data),
+            "-o",
+            opts,
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         return self
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             self._run(self.pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop")
         finally:

@@ -21,7 +21,9 @@ NAME = "王小明"
 PLANTED = (PHONE, ID_CARD, EMAIL, NAME)
 
 
-def make_record(trace_id: str, *, decision: str = "allow", codes: tuple[str, ...] = (), **kw: Any) -> DecisionRecord:
+def make_record(
+    trace_id: str, *, decision: str = "allow", codes: tuple[str, ...] = (), **kw: Any
+) -> DecisionRecord:
     """A plain decision record; keyword arguments override fields."""
     fields: dict[str, Any] = {
         "trace_id": trace_id,
@@ -50,13 +52,36 @@ def pii_record(trace_id: str) -> DecisionRecord:
         decision="revise",
         codes=("pii.person", "pii.phone", "pii.id_card", "pii.email"),
         violations=(
-            {"code": "pii.person", "start": start, "end": start + len(NAME), "action": "mask", "evidence": NAME},
-            {"code": "pii.phone", "start": reply.index(PHONE), "end": reply.index(PHONE) + 11, "action": "mask", "evidence": PHONE},
-            {"code": "pii.id_card", "start": reply.index(ID_CARD), "end": reply.index(ID_CARD) + 18, "action": "mask",
-             "evidence": ID_CARD, "detail": f"身份证号 {ID_CARD}"},
-            {"code": "pii.email", "start": reply.index(EMAIL), "end": reply.index(EMAIL) + len(EMAIL), "action": "mask",
-             "evidence": EMAIL},
-        ),  # fmt: skip
+            {
+                "code": "pii.person",
+                "start": start,
+                "end": start + len(NAME),
+                "action": "mask",
+                "evidence": NAME,
+            },
+            {
+                "code": "pii.phone",
+                "start": reply.index(PHONE),
+                "end": reply.index(PHONE) + 11,
+                "action": "mask",
+                "evidence": PHONE,
+            },
+            {
+                "code": "pii.id_card",
+                "start": reply.index(ID_CARD),
+                "end": reply.index(ID_CARD) + 18,
+                "action": "mask",
+                "evidence": ID_CARD,
+                "detail": f"身份证号 {ID_CARD}",
+            },
+            {
+                "code": "pii.email",
+                "start": reply.index(EMAIL),
+                "end": reply.index(EMAIL) + len(EMAIL),
+                "action": "mask",
+                "evidence": EMAIL,
+            },
+        ),
         original_masked=reply,
         released=f"{NAME}您好，请拨打{PHONE}。",
         error=f"upstream said: {EMAIL}",

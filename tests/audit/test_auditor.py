@@ -28,7 +28,9 @@ class Harness:
         tp.add_span_processor(SimpleSpanProcessor(self.spans))
         self.reader = InMemoryMetricReader()
         self.ledger = SqliteLedger(tmp_path / "l.db")
-        self.auditor = OtelAuditor(self.ledger, tracer_provider=tp, meter_provider=MeterProvider(metric_readers=[self.reader]))
+        self.auditor = OtelAuditor(
+            self.ledger, tracer_provider=tp, meter_provider=MeterProvider(metric_readers=[self.reader])
+        )
 
     def by_name(self) -> dict[str, ReadableSpan]:
         return {s.name: s for s in self.spans.get_finished_spans()}
@@ -71,17 +73,35 @@ def test_one_trace_with_attempt_check_and_decision_spans(h: Harness) -> None:
         )  # fmt: skip
         call.decision(rec)
     spans = h.by_name()
-    assert set(spans) == {"guard.call", "chat qwen", "guard.check facts", "guard.check length", "guard.decision"}
+    assert set(spans) == {
+        "guard.call",
+        "chat qwen",
+        "guard.check facts",
+        "guard.check length",
+        "guard.decision",
+    }
     root = spans["guard.call"]
     assert root.parent is None and root.kind == SpanKind.SERVER
     trace_ids = {s.context.trace_id for s in h.spans.get_finished_spans()}
     assert trace_ids == {root.context.trace_id}
     assert format(root.context.trace_id, "032x") == call.trace_id
-    assert all(s.parent is not None and s.parent.span_id == root.context.span_id for n, s in spans.items() if n != "guard.call")
+    assert all(
+        s.parent is not None and s.parent.span_id == root.context.span_id
+        for n, s in spans.items()
+        if n != "guard.call"
+    )
     ra = dict(root.attributes or {})
-    assert ra["guard.caller"] == "svc-a" and ra["guard.customer_id"] == "C1" and ra["gen_ai.request.model"] == "qwen"
+    assert (
+        ra["guard.caller"] == "svc-a"
+        and ra["guard.customer_id"] == "C1"
+        and ra["gen_ai.request.model"] == "qwen"
+    )
     assert ra["guard.decision"] == "block" and ra["guard.policy.version"] == "sha256:abc123"
-    assert ra["guard.violation.count"] == 3 and ra["guard.regenerations"] == 1 and ra["guard.latency_ms"] == 812.5
+    assert (
+        ra["guard.violation.count"] == 3
+        and ra["guard.regenerations"] == 1
+        and ra["guard.latency_ms"] == 812.5
+    )
     d = dict(spans["guard.decision"].attributes or {})
     assert d["guard.violations.fact.credit_line"] == 2 and d["guard.violations.length.sentence"] == 1
     assert list(d["guard.violation.codes"]) == ["fact.credit_line", "length.sentence"]  # type: ignore[arg-type]
@@ -123,7 +143,10 @@ def test_check_spans_come_from_code_families_without_timings(h: Harness) -> None
 
 def test_ledger_failure_propagates_and_marks_the_trace(h: Harness) -> None:
     h.ledger.close()
-    with pytest.raises(LedgerError), h.auditor.call(caller="a", customer_id="C1", model="m", stream=False) as call:
+    with (
+        pytest.raises(LedgerError),
+        h.auditor.call(caller="a", customer_id="C1", model="m", stream=False) as call,
+    ):
         call.decision(make_record(call.trace_id))
     spans = h.by_name()
     assert spans["guard.decision"].status.status_code == StatusCode.ERROR

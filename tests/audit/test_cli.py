@@ -45,7 +45,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
         (["--policy-version", "nope"], []),
     ],
 )
-def test_query_json(capsys: pytest.CaptureFixture[str], ledger_path: Path, args: list[str], seqs: list[int]) -> None:
+def test_query_json(
+    capsys: pytest.CaptureFixture[str], ledger_path: Path, args: list[str], seqs: list[int]
+) -> None:
     status, out, _ = run(capsys, "query", "--ledger", str(ledger_path), "--format", "json", *args)
     assert status == 0
     assert [r["seq"] for r in json.loads(out)] == seqs
@@ -53,7 +55,10 @@ def test_query_json(capsys: pytest.CaptureFixture[str], ledger_path: Path, args:
 
 def test_query_formats(capsys: pytest.CaptureFixture[str], ledger_path: Path) -> None:
     _, table, _ = run(capsys, "query", "--ledger", str(ledger_path))
-    assert table.splitlines()[0].split()[:4] == ["seq", "time", "trace_id", "decision"] and len(table.splitlines()) == 6
+    assert (
+        table.splitlines()[0].split()[:4] == ["seq", "time", "trace_id", "decision"]
+        and len(table.splitlines()) == 6
+    )
     _, csv_text, _ = run(capsys, "query", "--ledger", str(ledger_path), "--format", "csv", "--limit", "2")
     assert len(csv_text.splitlines()) == 3
 
@@ -81,7 +86,9 @@ def test_verify_exit_status(capsys: pytest.CaptureFixture[str], ledger_path: Pat
 
 def test_export_and_stats(capsys: pytest.CaptureFixture[str], ledger_path: Path, tmp_path: Path) -> None:
     target = tmp_path / "out.jsonl"
-    status, _, err = run(capsys, "export", "--ledger", str(ledger_path), "-o", str(target), "--decision", "block")
+    status, _, err = run(
+        capsys, "export", "--ledger", str(ledger_path), "-o", str(target), "--decision", "block"
+    )
     assert status == 0 and "exported 2 records" in err
     assert [json.loads(x)["seq"] for x in target.read_text(encoding="utf-8").splitlines()] == [2, 4]
     status, out, _ = run(capsys, "stats", "--ledger", str(ledger_path), "--json", "--bucket", "day")

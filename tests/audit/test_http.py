@@ -28,7 +28,9 @@ def ledger(tmp_path: Path) -> SqliteLedger:
     led = SqliteLedger(tmp_path / "l.db")
     for i in range(1, 5):
         codes = ("pii.phone",) if i % 2 else ()
-        rec = make_record(f"{i:032x}", decision="revise" if codes else "allow", codes=codes, timestamp=1_790_000_000.0 + i)
+        rec = make_record(
+            f"{i:032x}", decision="revise" if codes else "allow", codes=codes, timestamp=1_790_000_000.0 + i
+        )
         led.append(build_entry(rec, redactor=Redactor()))
     return led
 
@@ -43,7 +45,9 @@ def client(ledger: SqliteLedger) -> TestClient:
 @pytest.mark.parametrize("path", ["/v1/audit/records", "/v1/audit/verify", "/v1/audit/stats", "/v1/audit/export",
                                   f"/v1/audit/records/{1:032x}"])  # fmt: skip
 @pytest.mark.parametrize(("headers", "status"), [({}, 401), ({"Authorization": "Bearer caller-key"}, 403)])
-def test_every_route_needs_the_auditor_role(ledger: SqliteLedger, path: str, headers: dict[str, str], status: int) -> None:
+def test_every_route_needs_the_auditor_role(
+    ledger: SqliteLedger, path: str, headers: dict[str, str], status: int
+) -> None:
     app = FastAPI()
     app.include_router(build_audit_router(ledger, require_auditor))
     assert TestClient(app).get(path, headers=headers).status_code == status
@@ -62,7 +66,10 @@ def test_query_show_verify_stats_export(client: TestClient, ledger: SqliteLedger
     assert one["records"][0]["decision"] == "revise" and "hash" in one["records"][0]
     assert client.get(f"/v1/audit/records/{99:032x}").status_code == 404
     assert client.get("/v1/audit/verify").json()["ok"] is True
-    assert client.get("/v1/audit/stats", params={"bucket": "all"}).json()["decisions"] == {"revise": 2, "allow": 2}
+    assert client.get("/v1/audit/stats", params={"bucket": "all"}).json()["decisions"] == {
+        "revise": 2,
+        "allow": 2,
+    }
     lines = client.get("/v1/audit/export").text.splitlines()
     assert [json.loads(x)["seq"] for x in lines] == [1, 2, 3, 4]
     csv_text = client.get("/v1/audit/export", params={"format": "csv"}).text

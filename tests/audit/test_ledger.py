@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Callable
@@ -37,7 +38,7 @@ def test_chain_links_each_record_to_the_previous(make_ledger: Callable[[], Audit
     assert seqs == [1, 2, 3, 4, 5]
     rows = list(led.rows())
     assert rows[0].prev_hash == GENESIS_HASH
-    for prev, row in zip(rows, rows[1:], strict=False):
+    for prev, row in itertools.pairwise(rows):
         assert row.prev_hash == prev.hash
         assert row.hash == chain_hash(row.prev_hash, row.body)
         assert json.loads(row.body)["seq"] == row.seq
@@ -75,8 +76,21 @@ def test_query_filters(make_ledger: Callable[[], AuditLedger]) -> None:
     led = make_ledger()
     led.append(_entry(1, decision="allow", timestamp=1000.0))
     led.append(_entry(2, decision="block", codes=("fact.credit_line",), timestamp=2000.0))
-    led.append(_entry(3, decision="revise", codes=("pii.phone", "length.sentence"), timestamp=3000.0, customer_id="C9"))
-    led.append(_entry(4, decision="block", codes=("fact.credit_line",), timestamp=4000.0, caller="svc-b", policy_version="v2"))
+    led.append(
+        _entry(
+            3, decision="revise", codes=("pii.phone", "length.sentence"), timestamp=3000.0, customer_id="C9"
+        )
+    )
+    led.append(
+        _entry(
+            4,
+            decision="block",
+            codes=("fact.credit_line",),
+            timestamp=4000.0,
+            caller="svc-b",
+            policy_version="v2",
+        )
+    )
     cases = [
         (LedgerFilters(), [1, 2, 3, 4]),
         (LedgerFilters(decision="block"), [2, 4]),
@@ -131,7 +145,11 @@ def test_sqlite_is_in_wal_mode_with_the_chosen_sync(tmp_path: Path, sync: str) -
     led.close()
 
 
-@given(st.dictionaries(st.text(max_size=5), st.one_of(st.integers(), st.text(max_size=8), st.booleans(), st.none())))
+@given(
+    st.dictionaries(
+        st.text(max_size=5), st.one_of(st.integers(), st.text(max_size=8), st.booleans(), st.none())
+    )
+)
 def test_canonical_json_is_stable_under_a_round_trip(d: dict[str, object]) -> None:
     s = canonical_json(d)
     assert canonical_json(json.loads(s)) == s

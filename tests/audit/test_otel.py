@@ -21,7 +21,9 @@ _VARS = (
 
 
 @pytest.mark.parametrize(("env", "traces", "metrics"), CASES)
-def test_exporter_choice(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], traces: str, metrics: str) -> None:
+def test_exporter_choice(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], traces: str, metrics: str
+) -> None:
     for v in _VARS:
         monkeypatch.delenv(v, raising=False)
     for k, v in env.items():

@@ -34,11 +34,19 @@ def test_spans_and_metrics_arrive_with_their_attributes(
     _configure(monkeypatch, collector, protocol)
     tel = setup_telemetry(set_global=False)
     assert tel.traces_exporter == "otlp" and tel.metrics_exporter == "otlp"
-    auditor = OtelAuditor(SqliteLedger(tmp_path / "l.db"), tracer_provider=tel.tracer_provider, meter_provider=tel.meter_provider)
-    with auditor.call(caller="svc-outbound", customer_id="C20261124001", model="qwen2.5-7b", stream=False) as call:
+    auditor = OtelAuditor(
+        SqliteLedger(tmp_path / "l.db"),
+        tracer_provider=tel.tracer_provider,
+        meter_provider=tel.meter_provider,
+    )
+    with auditor.call(
+        caller="svc-outbound", customer_id="C20261124001", model="qwen2.5-7b", stream=False
+    ) as call:
         with call.upstream_attempt(1, provider="openai"):
             pass
-        call.decision(make_record(call.trace_id, decision="block", codes=("fact.credit_line",), check_ms={"facts": 0.2}))
+        call.decision(
+            make_record(call.trace_id, decision="block", codes=("fact.credit_line",), check_ms={"facts": 0.2})
+        )
     tel.shutdown()
     auditor.close()
 
@@ -62,21 +70,33 @@ def test_spans_and_metrics_arrive_with_their_attributes(
     assert spans["guard.decision"].attributes["guard.violations.fact.credit_line"] == "Int(1)"
     text = collector.text()
     assert "service.name: Str(guard-test)" in text
-    for metric in ("guard.decisions", "guard.violations", "guard.ledger.write.duration", "gen_ai.client.operation.duration"):
+    for metric in (
+        "guard.decisions",
+        "guard.violations",
+        "guard.ledger.write.duration",
+        "gen_ai.client.operation.duration",
+    ):
         assert f"Name: {metric}" in text, metric
 
 
 def test_no_planted_pii_in_anything_exported(
-    monkeypatch: pytest.MonkeyPatch, collector: RotelCollector, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch,
+    collector: RotelCollector,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     _configure(monkeypatch, collector, "http/protobuf")
     tel = setup_telemetry(set_global=False)
     ledger_path = tmp_path / "l.db"
-    auditor = OtelAuditor(SqliteLedger(ledger_path), tracer_provider=tel.tracer_provider, meter_provider=tel.meter_provider)
+    auditor = OtelAuditor(
+        SqliteLedger(ledger_path), tracer_provider=tel.tracer_provider, meter_provider=tel.meter_provider
+    )
     ids = []
     for _ in range(3):
-        with auditor.call(caller="svc", customer_id="C1", model="qwen", stream=False, sensitive_values=(PLANTED[3],)) as call:
+        with auditor.call(
+            caller="svc", customer_id="C1", model="qwen", stream=False, sensitive_values=(PLANTED[3],)
+        ) as call:
             with call.upstream_attempt(1, prompt=f"call {PLANTED[0]}", user=PLANTED[2]) as at:
                 at.set_attributes(note=f"id {PLANTED[1]}")
             call.set_attributes(customer_phone=PLANTED[0])
@@ -84,7 +104,9 @@ def test_no_planted_pii_in_anything_exported(
             ids.append(call.trace_id)
     tel.shutdown()
     auditor.close()
-    spans = collector.wait_for(lambda ss: sum(s.name == "guard.decision" and s.trace_id in ids for s in ss) == 3)
+    spans = collector.wait_for(
+        lambda ss: sum(s.name == "guard.decision" and s.trace_id in ids for s in ss) == 3
+    )
     assert any(s.attributes.get("guard.violation.evidence") for s in spans)  # masked evidence did arrive
 
     exported = io.StringIO()

@@ -32,14 +32,26 @@ def _raw(led: AuditLedger, sql: str) -> None:
 # (tampering SQL, first broken seq, words in the reason)
 TAMPER = [
     (f"UPDATE {TABLE} SET decision = 'allow' WHERE seq = 2", 2, "column decision"),
-    (f"UPDATE {TABLE} SET body = replace(body, '\"block\"', '\"allow\"') WHERE seq = 4", 4, "hash does not match"),
-    (f"UPDATE {TABLE} SET body = replace(body, '审核通过', '审核拒绝') WHERE seq = 3", 3, "hash does not match"),
+    (
+        f"UPDATE {TABLE} SET body = replace(body, '\"block\"', '\"allow\"') WHERE seq = 4",
+        4,
+        "hash does not match",
+    ),
+    (
+        f"UPDATE {TABLE} SET body = replace(body, '审核通过', '审核拒绝') WHERE seq = 3",
+        3,
+        "hash does not match",
+    ),
     (f"DELETE FROM {TABLE} WHERE seq = 3", 4, "record 3 missing"),
     (f"DELETE FROM {TABLE} WHERE seq = 1", 2, "record 1 missing"),
     (f"DELETE FROM {TABLE} WHERE seq IN (2, 3)", 4, "records 2..3 missing"),
     # reorder: swap the contents of records 2 and 3 (their seq column stays)
-    (f"UPDATE {TABLE} SET seq = -2 WHERE seq = 2; UPDATE {TABLE} SET seq = 2 WHERE seq = 3; "
-     f"UPDATE {TABLE} SET seq = 3 WHERE seq = -2", 2, "prev_hash"),  # fmt: skip
+    (
+        f"UPDATE {TABLE} SET seq = -2 WHERE seq = 2; UPDATE {TABLE} SET seq = 2 WHERE seq = 3; "
+        f"UPDATE {TABLE} SET seq = 3 WHERE seq = -2",
+        2,
+        "prev_hash",
+    ),
     # re-hash an edited record: the next record's prev_hash no longer matches
     (f"UPDATE {TABLE} SET hash = 'f' || substr(hash, 2) WHERE seq = 2", 2, "hash does not match"),
     (f"UPDATE {TABLE} SET codes = '[]' WHERE seq = 2", 2, "column codes"),
@@ -47,7 +59,9 @@ TAMPER = [
 
 
 @pytest.mark.parametrize(("sql", "seq", "reason"), TAMPER)
-def test_verify_names_the_first_broken_link(make_ledger: Callable[[], AuditLedger], sql: str, seq: int, reason: str) -> None:
+def test_verify_names_the_first_broken_link(
+    make_ledger: Callable[[], AuditLedger], sql: str, seq: int, reason: str
+) -> None:
     led = make_ledger()
     _fill(led)
     assert verify(led).ok
@@ -61,7 +75,9 @@ def test_verify_names_the_first_broken_link(make_ledger: Callable[[], AuditLedge
     assert rep.head_seq < seq
 
 
-def test_reordered_bodies_are_detected_even_with_a_consistent_prev_hash(make_ledger: Callable[[], AuditLedger]) -> None:
+def test_reordered_bodies_are_detected_even_with_a_consistent_prev_hash(
+    make_ledger: Callable[[], AuditLedger],
+) -> None:
     led = make_ledger()
     _fill(led, 3)
     rows = list(led.rows())
@@ -90,7 +106,9 @@ def test_export_jsonl_and_csv_carry_chain_fields(make_ledger: Callable[[], Audit
     assert export(led, out, fmt="jsonl") == 4
     lines = [json.loads(x) for x in out.getvalue().splitlines()]
     assert [x["seq"] for x in lines] == [1, 2, 3, 4]
-    assert all({"hash", "prev_hash", "policy_version", "released", "original_masked"} <= x.keys() for x in lines)
+    assert all(
+        {"hash", "prev_hash", "policy_version", "released", "original_masked"} <= x.keys() for x in lines
+    )
     assert lines[1]["prev_hash"] == lines[0]["hash"]
     out = io.StringIO()
     export(led, out, fmt="csv")

@@ -39,7 +39,11 @@ def test_named_values_and_pii_spans() -> None:
 
 
 def test_nested_values_keep_keys_and_numbers() -> None:
-    assert R.value({"phone": PHONE, "n": 3, "l": [EMAIL, 1.5]}) == {"phone": "*" * 11, "n": 3, "l": ["*" * len(EMAIL), 1.5]}
+    assert R.value({"phone": PHONE, "n": 3, "l": [EMAIL, 1.5]}) == {
+        "phone": "*" * 11,
+        "n": 3,
+        "l": ["*" * len(EMAIL), 1.5],
+    }
 
 
 @given(st.text(max_size=60), st.lists(st.tuples(st.integers(-5, 70), st.integers(-5, 70)), max_size=4))
