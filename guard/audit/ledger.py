@@ -5,9 +5,10 @@ spaces, UTF-8) including its own `seq`; its `hash` is SHA-256 over the previous 
 newline and the body. Editing, deleting or reordering rows therefore breaks the chain at the first
 row touched, which `guard.audit.query.verify` names.
 
-Writes use group commit with a leader/follower hand-off: the first caller to find no commit in
-progress commits everything queued so far in one transaction (one fsync); callers that arrive
-meanwhile wait for the next commit. `append` returns only once its row is committed.
+Writes use group commit with a leader/follower hand-off: a caller that finds no commit in flight
+becomes the leader and commits everything queued so far in one transaction (one fsync); callers
+that arrive meanwhile queue up and are committed together by the next leader. `append` returns
+only once its own row is committed (or raises).
 
 Sync policy (SQLite, WAL mode): `sync="full"` (default) fsyncs the WAL at every commit, so a
 committed record survives a process kill *and* a power loss; `sync="normal"` survives a process
@@ -143,12 +144,16 @@ class LedgerFilters:
         return (" WHERE " + " AND ".join(parts) if parts else ""), params
 
 
-@dataclass(slots=True)
 class _Pending:
-    entry: dict[str, Any]
-    seq: int = 0
-    error: BaseException | None = None
-    done: bool = False
+    __slots__ = ("done", "entry", "error", "seq", "wake")
+
+    def __init__(self, entry: dict[str, Any]) -> None:
+        self.entry = entry
+        self.seq = 0
+        self.error: BaseException | None = None
+        self.done = False
+        self.wake = threading.Lock()
+        self.wake.acquire()
 
 
 @dataclass
@@ -158,7 +163,8 @@ class _GroupCommit:
     max_batch: int = 512
     queue: list[_Pending] = field(default_factory=list)
     mutex: threading.Lock = field(default_factory=threading.Lock)
-    commit_lock: threading.Lock = field(default_factory=threading.Lock)
+    leader: bool = False  # a caller is committing a batch right now (or has been handed the turn)
+    commit_lock: threading.Lock = field(default_factory=threading.Lock)  # guards the write connection
 
 
 class AuditLedger:
@@ -182,21 +188,38 @@ class AuditLedger:
         gc = self._gc
         with gc.mutex:
             gc.queue.append(p)
-        while not p.done:
+            lead = not gc.leader
+            gc.leader = True
+        if not lead:
+            p.wake.acquire()  # released when our record is committed, or when we are the next leader
+            if p.done:
+                return self._result(p)
+        # Leader: commit what is queued (our record is first), wake its owners, hand over.
+        with gc.mutex:
+            batch = gc.queue[: gc.max_batch]
+            del gc.queue[: gc.max_batch]
+        try:
             with gc.commit_lock:
-                if p.done:
-                    break
-                with gc.mutex:
-                    batch = gc.queue[: gc.max_batch]
-                    del gc.queue[: gc.max_batch]
-                try:
-                    seqs = self._write_batch([b.entry for b in batch])
-                except BaseException as exc:
-                    for b in batch:
-                        b.error, b.done = exc, True
+                seqs = self._write_batch([b.entry for b in batch])
+        except BaseException as exc:
+            for b in batch:
+                b.error, b.done = exc, True
+        else:
+            for b, s in zip(batch, seqs, strict=True):
+                b.seq, b.done = s, True
+        finally:
+            for b in batch:
+                if b is not p:
+                    b.wake.release()
+            with gc.mutex:
+                if gc.queue:
+                    gc.queue[0].wake.release()  # the next leader
                 else:
-                    for b, s in zip(batch, seqs, strict=True):
-                        b.seq, b.done = s, True
+                    gc.leader = False
+        return self._result(p)
+
+    @staticmethod
+    def _result(p: _Pending) -> int:
         if p.error is not None:
             raise LedgerError(f"ledger write failed: {type(p.error).__name__}") from p.error
         return p.seq
@@ -313,8 +336,6 @@ SCHEMA = (
     f"CREATE INDEX IF NOT EXISTS {TABLE}_trace ON {TABLE} (trace_id)",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_ts ON {TABLE} (ts)",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_customer ON {TABLE} (customer_id, ts)",
-    f"CREATE INDEX IF NOT EXISTS {TABLE}_decision ON {TABLE} (decision, ts)",
-    f"CREATE INDEX IF NOT EXISTS {TABLE}_policy ON {TABLE} (policy_version, ts)",
 )
 
 _INSERT = f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -335,6 +356,7 @@ class SqliteLedger(AuditLedger):
         sync: Literal["full", "normal"] = "full",
         max_batch: int = 512,
         create: bool = True,
+        checkpoint_interval: float = 0.5,
     ) -> None:
         super().__init__(max_batch=max_batch)
         if sync not in ("full", "normal"):
@@ -352,6 +374,29 @@ class SqliteLedger(AuditLedger):
         if create:
             for stmt in SCHEMA:
                 self._conn.execute(stmt)
+        # Checkpoints (copying the WAL into the main file) run in a background thread, not in
+        # the commit of whichever decision happens to cross the WAL size threshold.
+        self._conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._stop = threading.Event()
+        self._dirty = threading.Event()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, args=(checkpoint_interval,), name="guard-ledger-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
+
+    def _checkpoint_loop(self, interval: float) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        try:
+            conn.execute(f"PRAGMA synchronous={self.sync.upper()}")
+            while not self._stop.wait(interval):
+                if self._dirty.is_set():
+                    self._dirty.clear()
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            pass  # the next writer's open or checkpoint catches up; the WAL stays valid
+        finally:
+            conn.close()
 
     def _write_batch(self, entries: Sequence[dict[str, Any]]) -> list[int]:
         conn = self._conn
@@ -364,6 +409,7 @@ class SqliteLedger(AuditLedger):
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        self._dirty.set()
         return [r[0] for r in rows]
 
     def _read(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
@@ -379,7 +425,11 @@ class SqliteLedger(AuditLedger):
             self._conn.execute(sql, list(params))
 
     def close(self) -> None:
+        if self._closed:
+            return
         super().close()
+        self._stop.set()
+        self._checkpointer.join(timeout=30)
         with self._gc.commit_lock:
             self._conn.close()
 
