@@ -165,17 +165,27 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-ledger-", dir=args.dir) as d:
         root = Path(d)
         b = baseline(root / "base.db", args.n)
-        print(_line("baseline: plain INSERT+COMMIT, sync=FULL", b, f"  {1000 / (sum(b) / len(b)):8.0f} rec/s"))
+        print(
+            _line("baseline: plain INSERT+COMMIT, sync=FULL", b, f"  {1000 / (sum(b) / len(b)):8.0f} rec/s")
+        )
         for sync in ("full", "normal"):
             s = single(root / f"single-{sync}.db", args.n, sync)  # type: ignore[arg-type]
             res[sync] = s
-            print(_line(f"ledger.append, 1 writer, sync={sync.upper()}", s, f"  {1000 / (sum(s) / len(s)):8.0f} rec/s"))
+            print(
+                _line(
+                    f"ledger.append, 1 writer, sync={sync.upper()}",
+                    s,
+                    f"  {1000 / (sum(s) / len(s)):8.0f} rec/s",
+                )
+            )
         dd = decisions(root / "decisions.db", args.n)
         print(_line("OtelAuditor decision(), 1 writer, FULL", dd))
         lat, rate = concurrent(root / "group.db", args.threads, per_thread=args.n // args.threads)
         print(_line(f"ledger.append, {args.threads} writers (group commit)", lat, f"  {rate:8.0f} rec/s"))
         for sync in ("full", "normal"):
-            lat, rate = concurrent(root / f"sustained-{sync}.db", args.sustained_threads, seconds=args.seconds, sync=sync)  # type: ignore[arg-type]
+            lat, rate = concurrent(
+                root / f"sustained-{sync}.db", args.sustained_threads, seconds=args.seconds, sync=sync
+            )  # type: ignore[arg-type]
             label = f"sustained {args.seconds:.0f}s, {args.sustained_threads} writers, {sync.upper()}"
             print(_line(label, lat, f"  {rate:8.0f} rec/s"))
         over = percentile(res["full"], 99) - percentile(b, 99)

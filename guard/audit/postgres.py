@@ -40,7 +40,7 @@ class PostgresLedger(AuditLedger):
             with self._conn.transaction():
                 self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (ADVISORY_LOCK_KEY,))
                 for stmt in SCHEMA:
-                    self._conn.execute(stmt)
+                    self._conn.execute(stmt.replace("{seq_type}", "BIGINT"))
 
     def _write_batch(self, entries: Sequence[dict[str, Any]]) -> list[int]:
         conn = self._conn

@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,31 @@ def test_sqlite_is_in_wal_mode_with_the_chosen_sync(tmp_path: Path, sync: str) -
 def test_canonical_json_is_stable_under_a_round_trip(d: dict[str, object]) -> None:
     s = canonical_json(d)
     assert canonical_json(json.loads(s)) == s
+
+
+def test_group_commit_batches_the_records_queued_during_a_commit(tmp_path: Path) -> None:
+    led = SqliteLedger(tmp_path / "l.db")
+    sizes: list[int] = []
+    inner = led._write_batch
+
+    def recording(entries: Sequence[dict[str, object]]) -> list[int]:
+        sizes.append(len(entries))
+        return inner(entries)
+
+    led._write_batch = recording  # type: ignore[method-assign]
+    led._gc.commit_lock.acquire()  # hold the first commit until everybody queued
+    threads = [threading.Thread(target=led.append, args=(_entry(i),)) for i in range(5)]
+    threads[0].start()
+    deadline = time.monotonic() + 10
+    while not led._gc.leader and time.monotonic() < deadline:
+        time.sleep(0.001)
+    for t in threads[1:]:
+        t.start()
+    while len(led._gc.queue) < 4 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    led._gc.commit_lock.release()
+    for t in threads:
+        t.join(timeout=10)
+    assert sizes == [1, 4]
+    assert verify(led).ok and led.count() == 5
+    led.close()

@@ -154,3 +154,21 @@ def test_parse_time(text: str, expected: float) -> None:
 def test_parse_time_rejects_garbage() -> None:
     with pytest.raises(ValueError, match="not a time"):
         parse_time("yesterday-ish")
+
+
+def test_an_export_verifies_without_the_guard(make_ledger: Callable[[], AuditLedger]) -> None:
+    """The recipe in docs/audit.md: plain hashlib + json over a JSONL export."""
+    import hashlib
+
+    led = make_ledger()
+    _fill(led, 4)
+    out = io.StringIO()
+    export(led, out, fmt="jsonl")
+    prev = "0" * 64
+    for line in out.getvalue().splitlines():
+        rec = json.loads(line)
+        h, p = rec.pop("hash"), rec.pop("prev_hash")
+        body = json.dumps(rec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert p == prev and hashlib.sha256(f"{p}\n{body}".encode()).hexdigest() == h, rec["seq"]
+        prev = h
+    assert prev == (led.head() or pytest.fail("empty")).hash
