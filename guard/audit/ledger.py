@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -440,16 +441,20 @@ class SqliteLedger(AuditLedger):
 
 def default_ledger_target() -> str:
     """GUARD_LEDGER, or ./var/guard-ledger.db."""
-    import os
-
     return os.environ.get("GUARD_LEDGER") or str(Path("var") / "guard-ledger.db")
 
 
 def open_ledger(target: str | None = None, *, create: bool = True, **options: Any) -> AuditLedger:
-    """A ledger from a SQLite path or a PostgreSQL DSN (`postgresql://…`)."""
+    """A ledger from a SQLite path or a PostgreSQL DSN (`postgresql://…`).
+
+    SQLite's sync policy comes from `sync=` or GUARD_LEDGER_SYNC (`full`, the default, or `normal`).
+    """
     t = target or default_ledger_target()
     if t.startswith(("postgresql://", "postgres://")) or t.startswith("host=") or " dbname=" in t:
         from guard.audit.postgres import PostgresLedger
 
         return PostgresLedger(t, create=create, **options)
-    return SqliteLedger(t, create=create, **options)
+    sync = options.pop("sync", None) or os.environ.get("GUARD_LEDGER_SYNC", "full").strip().lower()
+    if sync not in ("full", "normal"):
+        raise LedgerError(f"GUARD_LEDGER_SYNC must be full or normal, not {sync!r}")
+    return SqliteLedger(t, create=create, sync="full" if sync == "full" else "normal", **options)

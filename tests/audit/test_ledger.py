@@ -182,3 +182,22 @@ def test_group_commit_batches_the_records_queued_during_a_commit(tmp_path: Path)
     assert sizes == [1, 4]
     assert verify(led).ok and led.count() == 5
     led.close()
+
+
+@pytest.mark.parametrize(("env", "expected"), [(None, "full"), ("normal", "normal"), ("FULL", "full")])
+def test_sync_policy_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: str | None, expected: str
+) -> None:
+    if env is None:
+        monkeypatch.delenv("GUARD_LEDGER_SYNC", raising=False)
+    else:
+        monkeypatch.setenv("GUARD_LEDGER_SYNC", env)
+    led = open_ledger(str(tmp_path / "l.db"))
+    assert isinstance(led, SqliteLedger) and led.sync == expected
+    led.close()
+
+
+def test_bad_sync_policy_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUARD_LEDGER_SYNC", "off")
+    with pytest.raises(LedgerError, match="GUARD_LEDGER_SYNC"):
+        open_ledger(str(tmp_path / "l.db"))
