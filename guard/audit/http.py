@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from guard.audit.ledger import AuditLedger, LedgerFilters
 from guard.audit.query import format_rows, parse_time, show, stats, verify
 
-__all__ = ["build_audit_router"]
+__all__ = ["build_audit_router", "build_metrics_router"]
 
 
 def _filters(
@@ -86,5 +86,22 @@ def build_audit_router(ledger: AuditLedger, dependency: Callable[..., Any]) -> A
             yield from format_rows(ledger.rows(f), format)
 
         return StreamingResponse(body(), media_type=f"{media}; charset=utf-8")
+
+    return router
+
+
+def build_metrics_router(dependency: Callable[..., Any] | None = None) -> APIRouter:
+    """`GET /metrics` in the Prometheus text format.
+
+    Serves what the Prometheus reader collects: start telemetry with
+    `OTEL_METRICS_EXPORTER=prometheus` (or `otlp,prometheus`). `dependency` guards it if given.
+    """
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+    router = APIRouter(tags=["metrics"], dependencies=[Depends(dependency)] if dependency is not None else [])
+
+    @router.get("/metrics")
+    def scrape() -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return router

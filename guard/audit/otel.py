@@ -1,7 +1,9 @@
 """OpenTelemetry set-up from the standard `OTEL_*` variables.
 
 - `OTEL_SDK_DISABLED=true`: no export at all (trace ids are still generated).
-- `OTEL_TRACES_EXPORTER` / `OTEL_METRICS_EXPORTER`: `otlp`, `console` or `none`. When unset, OTLP
+- `OTEL_TRACES_EXPORTER`: `otlp`, `console` or `none`; `OTEL_METRICS_EXPORTER`: a comma list of
+  `otlp`, `console`, `prometheus` (a pull reader served by `guard.audit.http.build_metrics_router`)
+  or `none`. When unset, OTLP
   export is on only if an endpoint is configured (`OTEL_EXPORTER_OTLP_ENDPOINT` or the
   per-signal `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `..._METRICS_ENDPOINT`), so a guard without
   a collector does not log connection errors.
@@ -24,6 +26,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
     MetricExporter,
+    MetricReader,
     PeriodicExportingMetricReader,
 )
 from opentelemetry.sdk.resources import Resource
@@ -40,7 +43,7 @@ class Telemetry:
     tracer_provider: TracerProvider
     meter_provider: MeterProvider
     traces_exporter: str
-    metrics_exporter: str
+    metrics_exporter: str  # comma-separated when several, e.g. "otlp,prometheus"
 
     def shutdown(self) -> None:
         """Flush and stop both providers."""
@@ -52,15 +55,20 @@ def _truthy(v: str | None) -> bool:
     return (v or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _choice(env: Mapping[str, str], signal: str) -> str:
+def _choices(env: Mapping[str, str], signal: str, allowed: tuple[str, ...]) -> list[str]:
     if _truthy(env.get("OTEL_SDK_DISABLED")):
-        return "none"
+        return []
     explicit = env.get(f"OTEL_{signal}_EXPORTER")
     if explicit:
-        first = explicit.split(",")[0].strip().lower()
-        return first if first in ("otlp", "console", "none") else "none"
+        names = [n.strip().lower() for n in explicit.split(",") if n.strip()]
+        unknown = [n for n in names if n not in (*allowed, "none")]
+        if unknown:
+            raise ValueError(
+                f"unsupported OTEL_{signal}_EXPORTER value(s) {unknown} (use {', '.join(allowed)} or none)"
+            )
+        return [n for n in dict.fromkeys(names) if n != "none"]
     has_endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT")
-    return "otlp" if has_endpoint else "none"
+    return ["otlp"] if has_endpoint else []
 
 
 def _protocol(env: Mapping[str, str], signal: str) -> str:
@@ -111,15 +119,25 @@ def setup_telemetry(service_name: str = "guard", *, set_global: bool = True) -> 
     """Build tracer and meter providers from the `OTEL_*` environment (see the module docstring)."""
     env = os.environ
     resource = Resource.create({} if env.get("OTEL_SERVICE_NAME") else {"service.name": service_name})
-    t_kind, m_kind = _choice(env, "TRACES"), _choice(env, "METRICS")
+    t_kinds = _choices(env, "TRACES", ("otlp", "console"))[:1]
+    m_kinds = _choices(env, "METRICS", ("otlp", "console", "prometheus"))
     tp = TracerProvider(resource=resource)
-    span_exporter = _span_exporter(t_kind, env)
-    if span_exporter is not None:
-        tp.add_span_processor(BatchSpanProcessor(span_exporter))
-    metric_exporter = _metric_exporter(m_kind, env)
-    readers = [PeriodicExportingMetricReader(metric_exporter)] if metric_exporter is not None else []
+    for kind in t_kinds:
+        span_exporter = _span_exporter(kind, env)
+        if span_exporter is not None:
+            tp.add_span_processor(BatchSpanProcessor(span_exporter))
+    readers: list[MetricReader] = []
+    for kind in m_kinds:
+        if kind == "prometheus":
+            from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+            readers.append(PrometheusMetricReader())
+            continue
+        metric_exporter = _metric_exporter(kind, env)
+        if metric_exporter is not None:
+            readers.append(PeriodicExportingMetricReader(metric_exporter))
     mp = MeterProvider(resource=resource, metric_readers=readers)
     if set_global:
         trace.set_tracer_provider(tp)
         metrics.set_meter_provider(mp)
-    return Telemetry(tp, mp, t_kind, m_kind)
+    return Telemetry(tp, mp, ",".join(t_kinds) or "none", ",".join(m_kinds) or "none")

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from guard.audit.auditor import OtelAuditor
+from guard.audit.http import build_metrics_router
+from guard.audit.ledger import SqliteLedger
 from guard.audit.otel import setup_telemetry
+from tests.audit.records import make_record
 
 CASES = [
     ({}, "none", "none"),
@@ -39,3 +47,37 @@ def test_unknown_protocol_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
     with pytest.raises(ValueError, match="unsupported OTLP protocol"):
         setup_telemetry(set_global=False)
+
+
+def test_unknown_metrics_exporter_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "otlp,statsd")
+    with pytest.raises(ValueError, match="statsd"):
+        setup_telemetry(set_global=False)
+
+
+def test_prometheus_scrape_endpoint_serves_guard_metrics(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for v in _VARS:
+        monkeypatch.delenv(v, raising=False)
+    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "prometheus")
+    tel = setup_telemetry(set_global=False)
+    assert tel.metrics_exporter == "prometheus"
+    auditor = OtelAuditor(
+        SqliteLedger(tmp_path / "l.db"),
+        tracer_provider=tel.tracer_provider,
+        meter_provider=tel.meter_provider,
+    )
+    with auditor.call(caller="svc", customer_id="C1", model="m", stream=False) as call:
+        call.decision(make_record(call.trace_id, decision="block", codes=("fact.credit_line",)))
+    app = FastAPI()
+    app.include_router(build_metrics_router())
+    try:
+        text = TestClient(app).get("/metrics").text
+    finally:
+        tel.shutdown()
+        auditor.close()
+    assert 'guard_decisions_total{guard_decision="block",guard_policy_name="outbound_marketing"' in text
+    assert (
+        'guard_violations_total{guard_violation_action="warn",guard_violation_code="fact.credit_line"' in text
+    )
