@@ -39,3 +39,22 @@ def test_sqlite_survives_kill_9(tmp_path: Path) -> None:
 def test_postgres_survives_kill_9(pg_dsn: str) -> None:
     acks = run_and_kill(writer_command(pg_dsn), min_acks=200)
     _check(acks, lambda: PostgresLedger(pg_dsn, create=False), 200)
+
+
+def test_two_processes_sharing_one_sqlite_file_survive_kill_9(tmp_path: Path) -> None:
+    """Two guard processes on one host, one ledger file: one chain, nothing acknowledged lost."""
+    import threading
+
+    path = tmp_path / "shared.db"
+    SqliteLedger(path).close()  # create the schema before both start
+    results: list[list[str]] = [[], []]
+
+    def run(k: int) -> None:
+        results[k] = run_and_kill(writer_command(str(path), threads=2), min_acks=150)
+
+    workers = [threading.Thread(target=run, args=(k,)) for k in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    _check(results[0] + results[1], lambda: SqliteLedger(path, create=False), 300)

@@ -8,6 +8,8 @@ import json
 from collections.abc import Callable
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from guard.audit.auditor import build_entry
 from guard.audit.ledger import TABLE, AuditLedger, SqliteLedger
@@ -172,3 +174,20 @@ def test_an_export_verifies_without_the_guard(make_ledger: Callable[[], AuditLed
         assert p == prev and hashlib.sha256(f"{p}\n{body}".encode()).hexdigest() == h, rec["seq"]
         prev = h
     assert prev == (led.head() or pytest.fail("empty")).hash
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_single_edit_of_a_body_is_found_at_that_record(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    led = SqliteLedger(tmp_path_factory.mktemp("prop") / "l.db")
+    _fill(led, 6)
+    seq = data.draw(st.integers(1, 6))
+    body = next(r.body for r in led.rows() if r.seq == seq)
+    i = data.draw(st.integers(0, len(body) - 1))
+    new_char = data.draw(st.characters(codec="utf-8").filter(lambda c: c != body[i] and c != "\x00"))
+    led.execute_raw(f"UPDATE {TABLE} SET body = ? WHERE seq = ?", (body[:i] + new_char + body[i + 1 :], seq))
+    rep = verify(led)
+    led.close()
+    assert rep.broken is not None and rep.broken.seq == seq
