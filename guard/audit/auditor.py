@@ -77,9 +77,10 @@ def build_entry(
     *,
     redactor: Redactor,
     attempts: Sequence[Mapping[str, Any]] = (),
+    sensitive_values: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The ledger entry of one decision: the record, masked again, plus its upstream attempts."""
-    vals = record.sensitive_values
+    vals = (*record.sensitive_values, *sensitive_values)
     return {
         "schema": SCHEMA_VERSION,
         "trace_id": record.trace_id,
@@ -198,7 +199,9 @@ class _OtelCall:
         """Write the record to the ledger (returns once committed) and close the trace's spans."""
         a = self._a
         vals = tuple(record.sensitive_values) + self._sensitive
-        entry = build_entry(record, redactor=a.redactor, attempts=self.attempts)
+        entry = build_entry(
+            record, redactor=a.redactor, attempts=self.attempts, sensitive_values=self._sensitive
+        )
         now = time.time_ns()
         self._check_spans(record, now)
         counts = (

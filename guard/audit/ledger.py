@@ -418,7 +418,7 @@ class SqliteLedger(AuditLedger):
         return [r[0] for r in rows]
 
     def _read(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
-        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30.0)
+        conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
         try:
             yield from conn.execute(sql, list(params))
         finally:

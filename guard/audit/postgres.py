@@ -57,8 +57,9 @@ class PostgresLedger(AuditLedger):
     def _read(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         with psycopg.connect(self.dsn, connect_timeout=self._connect_timeout) as conn:
             conn.read_only = True
-            cur = conn.execute(sql, list(params))
-            yield from cur
+            with conn.cursor(name="guard_audit_read") as cur:  # server-side: streams large ledgers
+                cur.execute(sql, list(params))
+                yield from cur
 
     def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run one statement outside the chain (tests use it to tamper with rows)."""
