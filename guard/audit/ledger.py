@@ -369,13 +369,17 @@ class SqliteLedger(AuditLedger):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.sync = sync
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(f"PRAGMA synchronous={sync.upper()}")
-        self._conn.execute("PRAGMA busy_timeout=30000")
-        if create:
-            for stmt in SCHEMA:
-                # INTEGER PRIMARY KEY: seq is the rowid itself (one b-tree less per commit).
-                self._conn.execute(stmt.replace("{seq_type}", "INTEGER"))
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(f"PRAGMA synchronous={sync.upper()}")
+            self._conn.execute("PRAGMA busy_timeout=30000")
+            if create:
+                for stmt in SCHEMA:
+                    # INTEGER PRIMARY KEY: seq is the rowid itself (one b-tree less per commit).
+                    self._conn.execute(stmt.replace("{seq_type}", "INTEGER"))
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from None
         # Checkpoints (copying the WAL into the main file) run in a background thread, not in
         # the commit of whichever decision happens to cross the WAL size threshold.
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
@@ -421,6 +425,8 @@ class SqliteLedger(AuditLedger):
         conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
         try:
             yield from conn.execute(sql, list(params))
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot read the ledger {self.path}: {exc}") from None
         finally:
             conn.close()
 

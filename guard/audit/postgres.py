@@ -58,8 +58,11 @@ class PostgresLedger(AuditLedger):
         with psycopg.connect(self.dsn, connect_timeout=self._connect_timeout) as conn:
             conn.read_only = True
             with conn.cursor(name="guard_audit_read") as cur:  # server-side: streams large ledgers
-                cur.execute(sql, list(params))
-                yield from cur
+                try:
+                    cur.execute(sql, list(params))
+                    yield from cur
+                except psycopg.Error as exc:
+                    raise LedgerError(f"cannot read the PostgreSQL ledger: {type(exc).__name__}") from None
 
     def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run one statement outside the chain (tests use it to tamper with rows)."""

@@ -103,3 +103,15 @@ def test_missing_ledger_and_env_default(capsys: pytest.CaptureFixture[str], tmp_
     monkeypatch.setenv("GUARD_LEDGER", str(ledger_path))
     status, out, _ = run(capsys, "verify")
     assert status == 0 and "5 records" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [(b"not a database at all" * 100, "cannot open"), (b"", "cannot read")]
+)
+def test_a_file_that_is_not_a_ledger(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "other.db"
+    path.write_bytes(content)
+    status, _, err = run(capsys, "query", "--ledger", str(path))
+    assert status == 2 and message in err
