@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from guard.audit.cli import add_audit_command
 from guard.batch import run_batch
 from guard.engine import evaluate
 from guard.policy.commands import add_policy_command
@@ -127,6 +128,7 @@ COMMANDS: dict[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser
     "check": _add_check,
     "demo": _add_demo,
     "policy": add_policy_command,
+    "audit": add_audit_command,
 }
 
 

@@ -46,6 +46,11 @@ class DecisionRecord:
     latency_ms: float | None = None
     error: str | None = None  # e.g. "upstream_timeout": why no model reply was checked
     extra: dict[str, Any] = field(default_factory=dict)
+    # Optional, for the audit trail: per-check run time in ms ({check name: ms}) -> one span per check.
+    check_ms: dict[str, float] = field(default_factory=dict)
+    # Optional: values the auditor must mask wherever they appear (e.g. the customer's name and
+    # phone). Used for masking only; never stored or exported.
+    sensitive_values: tuple[str, ...] = ()
 
 
 class CallAudit(Protocol):
@@ -53,7 +58,9 @@ class CallAudit(Protocol):
 
     trace_id: str
 
-    def upstream_attempt(self, attempt: int, **attributes: Any) -> contextlib.AbstractContextManager[None]: ...
+    def upstream_attempt(self, attempt: int, **attributes: Any) -> contextlib.AbstractContextManager[Any]:
+        """One child span per upstream attempt; the value entered may offer `set_attributes(**kw)`."""
+        ...
 
     def decision(self, record: DecisionRecord) -> None: ...
 
@@ -93,7 +100,9 @@ class NullAuditor:
         self.records: list[DecisionRecord] = []
 
     @contextlib.contextmanager
-    def call(self, *, caller: str | None, customer_id: str | None, model: str | None, stream: bool) -> Iterator[_NullCall]:
+    def call(
+        self, *, caller: str | None, customer_id: str | None, model: str | None, stream: bool
+    ) -> Iterator[_NullCall]:
         c = _NullCall()
         try:
             yield c

@@ -1,0 +1,196 @@
+"""Ledger write latency and throughput, against plain SQLite inserts measured in the same run.
+
+    python -m bench.bench_ledger [--n 3000] [--threads 8] [--seconds 3]
+
+- baseline: one plain INSERT + COMMIT per record into a WAL SQLite file with synchronous=FULL
+  (no chain, no canonical JSON, no group commit);
+- ledger, one writer: `SqliteLedger.append` (canonical JSON, SHA-256 chain, commit) per record;
+- decision, one writer: the whole `OtelAuditor` call (spans without an exporter, masking, the
+  ledger write) — what a guarded call pays for its audit;
+- group commit: `--threads` threads appending at once, per-append latency and records/s;
+- sustained: records/s over `--seconds` with `--sustained-threads` writers, sync FULL and NORMAL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from bench.common import percentile
+from guard.audit.api import DecisionRecord
+from guard.audit.auditor import OtelAuditor, build_entry
+from guard.audit.ledger import GENESIS_HASH, AuditLedger, SqliteLedger, canonical_json
+from guard.audit.redact import Redactor
+
+
+def _record(i: int) -> DecisionRecord:
+    return DecisionRecord(
+        trace_id=f"{i:032x}",
+        timestamp=time.time(),
+        caller="svc-outbound",
+        customer_id=f"C2026{i:08d}",
+        model="qwen2.5-7b",
+        policy="outbound_marketing",
+        policy_version="sha256:3f2a9c",
+        decision="revise",
+        codes=("pii.phone", "length.sentence"),
+        violations=(
+            {"code": "pii.phone", "start": 12, "end": 23, "action": "mask", "evidence": "139****5678"},
+            {"code": "length.sentence", "start": 0, "end": 58, "action": "warn"},
+        ),
+        original_masked="张先生您好，您的4000元额度已经审核通过了，如有疑问请拨打***********咨询。",
+        released="张先生您好，您的4000元额度已经审核通过了，如有疑问请拨打***********咨询。",
+        latency_ms=612.0,
+        check_ms={"facts": 0.21, "length": 0.02, "lexicon": 0.05, "pii": 0.11},
+    )
+
+
+def _line(label: str, ms: list[float], extra: str = "") -> str:
+    return (
+        f"{label:<46} n={len(ms):>6}  p50={percentile(ms, 50):7.3f} ms  p95={percentile(ms, 95):7.3f} ms"
+        f"  p99={percentile(ms, 99):7.3f} ms{extra}"
+    )
+
+
+def baseline(path: Path, n: int) -> list[float]:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, trace_id TEXT, body TEXT)")
+    body = canonical_json(build_entry(_record(0), redactor=Redactor()))
+    out = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO t (trace_id, body) VALUES (?, ?)", (f"{i:032x}", body))
+        conn.execute("COMMIT")
+        out.append((time.perf_counter() - t0) * 1000)
+    conn.close()
+    return out
+
+
+def chain_cpu(n: int) -> list[float]:
+    red = Redactor()
+    entries = [build_entry(_record(i), redactor=red) for i in range(n)]
+    out = []
+    for i, e in enumerate(entries):
+        t0 = time.perf_counter()
+        AuditLedger._chain([e], i, GENESIS_HASH)
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def single(path: Path, n: int, sync: Literal["full", "normal"]) -> list[float]:
+    led = SqliteLedger(path, sync=sync)
+    red = Redactor()
+    entries = [build_entry(_record(i), redactor=red) for i in range(n)]
+    out = []
+    for e in entries:
+        t0 = time.perf_counter()
+        led.append(e)
+        out.append((time.perf_counter() - t0) * 1000)
+    led.close()
+    return out
+
+
+def decisions(path: Path, n: int) -> list[float]:
+    auditor = OtelAuditor(SqliteLedger(path))
+    out = []
+    for i in range(n):
+        rec = _record(i)
+        with auditor.call(caller="svc", customer_id="C1", model="qwen2.5-7b", stream=False) as call:
+            t0 = time.perf_counter()
+            call.decision(rec)
+            out.append((time.perf_counter() - t0) * 1000)
+    auditor.close()
+    return out
+
+
+def concurrent(
+    path: Path,
+    threads: int,
+    *,
+    per_thread: int | None = None,
+    seconds: float | None = None,
+    sync: Literal["full", "normal"] = "full",
+) -> tuple[list[float], float]:
+    led = SqliteLedger(path, sync=sync)
+    red = Redactor()
+    lat: list[list[float]] = [[] for _ in range(threads)]
+    stop = threading.Event()
+    start = threading.Barrier(threads + 1)
+
+    def work(k: int) -> None:
+        entries = [build_entry(_record(k * 1_000_000 + i), redactor=red) for i in range(per_thread or 500)]
+        start.wait()
+        i = 0
+        while not stop.is_set() and (per_thread is None or i < per_thread):
+            e = entries[i % len(entries)]
+            t0 = time.perf_counter()
+            led.append(e)
+            lat[k].append((time.perf_counter() - t0) * 1000)
+            i += 1
+
+    ts = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+    for t in ts:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    if seconds is not None:
+        time.sleep(seconds)
+        stop.set()
+    for t in ts:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    led.close()
+    flat = [x for xs in lat for x in xs]
+    return flat, len(flat) / elapsed
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--n", type=int, default=3000, help="records per single-writer run")
+    ap.add_argument("--threads", type=int, default=8, help="writers in the group-commit run")
+    ap.add_argument("--sustained-threads", type=int, default=32, help="writers in the sustained runs")
+    ap.add_argument("--seconds", type=float, default=3.0)
+    res: dict[str, Any] = {}
+    ap.add_argument("--dir", default=None, help="where the SQLite files go (default: the system temp dir)")
+    args = ap.parse_args(argv)
+    print(_line("chain: canonical JSON + SHA-256, CPU only", chain_cpu(args.n)))
+    with tempfile.TemporaryDirectory(prefix="bench-ledger-", dir=args.dir) as d:
+        root = Path(d)
+        b = baseline(root / "base.db", args.n)
+        print(
+            _line("baseline: plain INSERT+COMMIT, sync=FULL", b, f"  {1000 / (sum(b) / len(b)):8.0f} rec/s")
+        )
+        for sync in ("full", "normal"):
+            s = single(root / f"single-{sync}.db", args.n, sync)  # type: ignore[arg-type]
+            res[sync] = s
+            print(
+                _line(
+                    f"ledger.append, 1 writer, sync={sync.upper()}",
+                    s,
+                    f"  {1000 / (sum(s) / len(s)):8.0f} rec/s",
+                )
+            )
+        dd = decisions(root / "decisions.db", args.n)
+        print(_line("OtelAuditor decision(), 1 writer, FULL", dd))
+        lat, rate = concurrent(root / "group.db", args.threads, per_thread=args.n // args.threads)
+        print(_line(f"ledger.append, {args.threads} writers (group commit)", lat, f"  {rate:8.0f} rec/s"))
+        for sync in ("full", "normal"):
+            lat, rate = concurrent(
+                root / f"sustained-{sync}.db", args.sustained_threads, seconds=args.seconds, sync=sync
+            )  # type: ignore[arg-type]
+            label = f"sustained {args.seconds:.0f}s, {args.sustained_threads} writers, {sync.upper()}"
+            print(_line(label, lat, f"  {rate:8.0f} rec/s"))
+        over = percentile(res["full"], 99) - percentile(b, 99)
+        print(f"ledger p99 minus baseline p99 (sync=FULL): {over:+.3f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,349 @@
+"""`OtelAuditor`: one OpenTelemetry trace per guarded call, and the durable ledger record.
+
+Trace shape (all children of the root):
+
+    guard.call                       root (SERVER): caller, customer id, model, decision, policy, latency
+    ├── chat {model}                 one per upstream attempt (CLIENT, OTel gen_ai.* conventions)
+    ├── guard.check {name}           one per check (from `DecisionRecord.check_ms`, else per code family)
+    └── guard.decision               decision, policy version, codes and counts, masked evidence, ledger seq
+
+No attribute, event or status message ever holds reply or prompt text: only codes, counts, ids,
+lengths, timings and evidence passed through `Redactor`. Exceptions are recorded by type name
+only (their messages may quote text).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from guard.audit.api import DecisionRecord
+from guard.audit.ledger import AuditLedger
+from guard.audit.metrics import GuardMetrics
+from guard.audit.redact import Redactor
+
+__all__ = ["OtelAuditor", "build_entry"]
+
+SCHEMA_VERSION = 1
+_MAX_ATTR = 256
+# Keys whose values would be text the model or the caller wrote: never put on a span.
+_TEXT_KEYS = frozenset(
+    {
+        "prompt",
+        "messages",
+        "message",
+        "content",
+        "reply",
+        "text",
+        "body",
+        "completion",
+        "input",
+        "output",
+        "released",
+    }
+)
+# Friendly keyword -> OTel semantic-convention attribute for the upstream span.
+_SEMCONV = {
+    "provider": "gen_ai.provider.name",
+    "system": "gen_ai.system",
+    "response_model": "gen_ai.response.model",
+    "response_id": "gen_ai.response.id",
+    "input_tokens": "gen_ai.usage.input_tokens",
+    "output_tokens": "gen_ai.usage.output_tokens",
+    "finish_reasons": "gen_ai.response.finish_reasons",
+    "temperature": "gen_ai.request.temperature",
+    "max_tokens": "gen_ai.request.max_tokens",
+    "server_address": "server.address",
+    "server_port": "server.port",
+    "status_code": "http.response.status_code",
+    "error": "error.type",
+}
+
+
+def _family(code: str) -> str:
+    return code.split(".", 1)[0]
+
+
+def build_entry(
+    record: DecisionRecord,
+    *,
+    redactor: Redactor,
+    attempts: Sequence[Mapping[str, Any]] = (),
+    sensitive_values: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The ledger entry of one decision: the record, masked again, plus its upstream attempts."""
+    vals = (*record.sensitive_values, *sensitive_values)
+    return {
+        "schema": SCHEMA_VERSION,
+        "trace_id": record.trace_id,
+        "ts": record.timestamp,
+        "caller": record.caller,
+        "customer_id": record.customer_id,
+        "model": record.model,
+        "policy": record.policy,
+        "policy_version": record.policy_version,
+        "decision": record.decision,
+        "codes": list(record.codes),
+        "violations": [redactor.value(dict(v), vals) for v in record.violations],
+        "original_masked": redactor.reply(record.original_masked, record.violations, vals),
+        "released": None if record.released is None else redactor.text(record.released, vals),
+        "regenerations": record.regenerations,
+        "stream": record.stream,
+        "latency_ms": record.latency_ms,
+        "error": None if record.error is None else redactor.text(record.error, vals),
+        "extra": redactor.value(dict(record.extra), vals),
+        "check_ms": dict(record.check_ms),
+        "attempts": [dict(a) for a in attempts],
+    }
+
+
+def _scalar(v: Any) -> bool:
+    return isinstance(v, str | bool | int | float)
+
+
+class _Attempt:
+    """The value of `with call.upstream_attempt(n):` — lets the proxy add safe attributes."""
+
+    def __init__(self, call: _OtelCall, span: Span, summary: dict[str, Any]) -> None:
+        self._call, self._span, self.summary = call, span, summary
+
+    def set_attributes(self, **attributes: Any) -> None:
+        """Add upstream attributes (token counts, finish reasons, status); text keys are dropped."""
+        safe = self._call.safe_attributes(attributes)
+        self._span.set_attributes(safe)
+        self.summary.update(safe)
+
+
+class _OtelCall:
+    trace_id: str
+
+    def __init__(
+        self, auditor: OtelAuditor, root: Span, model: str | None, sensitive: Sequence[str] = ()
+    ) -> None:
+        self._a = auditor
+        self._root = root
+        self._ctx = trace.set_span_in_context(root)
+        self._model = model
+        self._sensitive = tuple(sensitive)
+        self.trace_id = format(root.get_span_context().trace_id, "032x")
+        self.attempts: list[dict[str, Any]] = []
+        self.decided = False
+
+    def safe_attributes(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        """Attributes fit for a span: semantic-convention names, no text keys, redacted strings."""
+        out: dict[str, Any] = {}
+        red = self._a.redactor
+        for k, v in attributes.items():
+            if k.lower() in _TEXT_KEYS or v is None:
+                continue
+            key = _SEMCONV.get(k) or (
+                k
+                if k.startswith(("gen_ai.", "guard.", "http.", "server.", "error."))
+                else f"guard.upstream.{k}"
+            )
+            if _scalar(v):
+                out[key] = red.text(v, self._sensitive)[:_MAX_ATTR] if isinstance(v, str) else v
+            elif isinstance(v, list | tuple) and all(_scalar(x) for x in v):
+                out[key] = [red.text(x, self._sensitive)[:_MAX_ATTR] if isinstance(x, str) else x for x in v]
+        return out
+
+    @contextlib.contextmanager
+    def upstream_attempt(self, attempt: int, **attributes: Any) -> Iterator[_Attempt]:
+        """A CLIENT span `chat {model}` for one upstream attempt (OTel gen_ai conventions)."""
+        attrs: dict[str, Any] = {"gen_ai.operation.name": "chat", "guard.upstream.attempt": attempt}
+        if self._model:
+            attrs["gen_ai.request.model"] = self._model
+        attrs.update(self.safe_attributes(attributes))
+        name = f"chat {self._model}" if self._model else "chat"
+        span = self._a.tracer.start_span(name, context=self._ctx, kind=SpanKind.CLIENT, attributes=attrs)
+        summary: dict[str, Any] = {
+            "attempt": attempt,
+            **{k: v for k, v in attrs.items() if k != "gen_ai.operation.name"},
+        }
+        t0 = time.perf_counter()
+        try:
+            yield _Attempt(self, span, summary)
+        except BaseException as exc:
+            err = type(exc).__name__
+            span.set_attribute("error.type", err)
+            span.set_status(Status(StatusCode.ERROR, err))
+            summary["error.type"] = err
+            raise
+        finally:
+            seconds = time.perf_counter() - t0
+            summary["duration_ms"] = round(seconds * 1000, 3)
+            err_type = summary.get("error.type")
+            if err_type is not None:
+                self._a.metrics.upstream_errors.add(1, {"error.type": str(err_type)})
+                if span.is_recording():
+                    span.set_status(Status(StatusCode.ERROR, str(err_type)))
+            self._a.metrics.upstream_duration.record(
+                seconds, {"gen_ai.operation.name": "chat", "gen_ai.request.model": self._model or ""}
+            )
+            span.end()
+            self.attempts.append(summary)
+
+    def set_attributes(self, **attributes: Any) -> None:
+        """Add attributes to the root span (same filtering as upstream attributes)."""
+        self._root.set_attributes(self.safe_attributes(attributes))
+
+    def decision(self, record: DecisionRecord) -> None:
+        """Write the record to the ledger (returns once committed) and close the trace's spans."""
+        a = self._a
+        vals = tuple(record.sensitive_values) + self._sensitive
+        entry = build_entry(
+            record, redactor=a.redactor, attempts=self.attempts, sensitive_values=self._sensitive
+        )
+        now = time.time_ns()
+        self._check_spans(record, now)
+        counts = (
+            Counter(record.codes) if record.codes else Counter(str(v.get("code")) for v in record.violations)
+        )
+        attrs: dict[str, Any] = {
+            "guard.decision": record.decision,
+            "guard.policy.name": record.policy,
+            "guard.policy.version": record.policy_version,
+            "guard.violation.count": sum(counts.values()),
+            "guard.violation.codes": sorted(counts),
+            "guard.regenerations": record.regenerations,
+        }
+        for code, n in counts.items():
+            attrs[f"guard.violations.{code}"] = n
+        evidence = [
+            f"{v.get('code')}: {a.redactor.text(str(v['evidence']), vals)[:_MAX_ATTR]}"
+            for v in record.violations
+            if v.get("evidence")
+        ]
+        if evidence:
+            attrs["guard.violation.evidence"] = evidence
+        if record.error:
+            attrs["guard.error"] = a.redactor.text(record.error, vals)[:_MAX_ATTR]
+        span = a.tracer.start_span("guard.decision", context=self._ctx, attributes=attrs)
+        t0 = time.perf_counter()
+        try:
+            if a.ledger is not None:
+                seq = a.ledger.append(entry)
+                span.set_attribute("guard.ledger.seq", seq)
+        except BaseException as exc:
+            a.metrics.ledger_errors.add(1, {"error.type": type(exc).__name__})
+            span.set_status(Status(StatusCode.ERROR, "ledger_write_failed"))
+            raise
+        finally:
+            write_ms = (time.perf_counter() - t0) * 1000
+            span.set_attribute("guard.ledger.write_ms", round(write_ms, 3))
+            a.metrics.ledger_duration.record(write_ms)
+            span.end()
+        self.decided = True
+        root_attrs = {k: v for k, v in attrs.items() if not k.startswith("guard.violations.")}
+        if record.latency_ms is not None:
+            root_attrs["guard.latency_ms"] = record.latency_ms
+        self._root.set_attributes(root_attrs)
+        if record.error:
+            self._root.set_status(Status(StatusCode.ERROR, attrs["guard.error"]))
+        a.metrics.decision(
+            decision=record.decision,
+            policy=record.policy,
+            violations=record.violations,
+            latency_ms=record.latency_ms,
+            check_ms=record.check_ms,
+        )
+
+    def _check_spans(self, record: DecisionRecord, end_ns: int) -> None:
+        by_check: dict[str, list[str]] = {}
+        for v in record.violations:
+            code = str(v.get("code", ""))
+            check = str(v.get("check") or "")
+            if not check:
+                check = next(
+                    (c for c in record.check_ms if c == _family(code) or c.startswith(_family(code))),
+                    _family(code),
+                )
+            by_check.setdefault(check, []).append(code)
+        names = list(record.check_ms) + [c for c in by_check if c not in record.check_ms]
+        # Lay the checks out back to back, ending now (the engine reports durations, not clocks).
+        total_ns = sum(int(record.check_ms.get(n, 0.0) * 1e6) for n in names)
+        start = end_ns - total_ns
+        for name in names:
+            dur = int(record.check_ms.get(name, 0.0) * 1e6)
+            codes = by_check.get(name, [])
+            attrs: dict[str, Any] = {
+                "guard.check.name": name,
+                "guard.check.violation.count": len(codes),
+                "guard.violation.codes": sorted(set(codes)),
+            }
+            if name in record.check_ms:
+                attrs["guard.check.duration_ms"] = record.check_ms[name]
+            span = self._a.tracer.start_span(
+                f"guard.check {name}", context=self._ctx, attributes=attrs, start_time=start
+            )
+            span.end(end_time=start + dur)
+            start += dur
+
+
+class OtelAuditor:
+    """The production `Auditor`: OpenTelemetry traces and metrics plus the durable ledger.
+
+    `ledger=None` keeps traces and metrics only (no durability: not for production).
+    """
+
+    def __init__(
+        self,
+        ledger: AuditLedger | None,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self._own_tp = tracer_provider is None
+        # An SDK provider even without exporters, so every call gets a real trace id.
+        self.tracer_provider = tracer_provider or TracerProvider()
+        self.tracer = self.tracer_provider.get_tracer("guard.audit")
+        self.metrics = GuardMetrics(meter_provider)
+        self.redactor = redactor or Redactor()
+
+    @contextlib.contextmanager
+    def call(
+        self,
+        *,
+        caller: str | None,
+        customer_id: str | None,
+        model: str | None,
+        stream: bool,
+        sensitive_values: Sequence[str] = (),
+    ) -> Iterator[_OtelCall]:
+        """One trace: the root span lives as long as the `with` block."""
+        attrs: dict[str, Any] = {"guard.stream": stream, "gen_ai.operation.name": "chat"}
+        if caller is not None:
+            attrs["guard.caller"] = caller
+        if customer_id is not None:
+            attrs["guard.customer_id"] = customer_id
+        if model is not None:
+            attrs["gen_ai.request.model"] = model
+        root = self.tracer.start_span("guard.call", kind=SpanKind.SERVER, attributes=attrs)
+        c = _OtelCall(self, root, model, sensitive_values)
+        try:
+            yield c
+        except BaseException as exc:
+            root.set_attribute("error.type", type(exc).__name__)
+            root.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            raise
+        finally:
+            if not c.decided:
+                root.set_attribute("guard.decision", "none")
+            root.end()
+
+    def close(self) -> None:
+        """Flush spans (if this auditor owns its provider) and close the ledger."""
+        if self._own_tp:
+            self.tracer_provider.shutdown()
+        if self.ledger is not None:
+            self.ledger.close()

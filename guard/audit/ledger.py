@@ -1,0 +1,466 @@
+"""The decision ledger: durable, hash-chained, group-committed.
+
+Every decision is one row. A row's `body` is the canonical JSON of the record (sorted keys, no
+spaces, UTF-8) including its own `seq`; its `hash` is SHA-256 over the previous row's hash, a
+newline and the body. Editing, deleting or reordering rows therefore breaks the chain at the first
+row touched, which `guard.audit.query.verify` names.
+
+Writes use group commit with a leader/follower hand-off: a caller that finds no commit in flight
+becomes the leader and commits everything queued so far in one transaction (one fsync); callers
+that arrive meanwhile queue up and are committed together by the next leader. `append` returns
+only once its own row is committed (or raises).
+
+Sync policy (SQLite, WAL mode): `sync="full"` (default) fsyncs the WAL at every commit, so a
+committed record survives a process kill *and* a power loss; `sync="normal"` survives a process
+kill (kill -9) but a power loss may drop the last commits (the chain stays intact).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = [
+    "GENESIS_HASH",
+    "AuditLedger",
+    "LedgerError",
+    "LedgerFilters",
+    "LedgerRow",
+    "SqliteLedger",
+    "canonical_json",
+    "chain_hash",
+    "default_ledger_target",
+    "open_ledger",
+]
+
+GENESIS_HASH = "0" * 64
+TABLE = "guard_audit"
+COLUMNS = "seq, trace_id, ts, caller, customer_id, model, policy, policy_version, decision, codes, body, prev_hash, hash"
+# Columns copied out of the body for indexed queries; `verify` checks they still equal the body.
+INDEXED_FIELDS = ("trace_id", "ts", "caller", "customer_id", "model", "policy", "policy_version", "decision")
+
+
+class LedgerError(RuntimeError):
+    """The ledger could not commit or read a record (the caller must fail closed)."""
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, dt.date | dt.datetime):
+        return obj.isoformat()
+    if isinstance(obj, tuple | set | frozenset):
+        return list(obj)
+    raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
+
+
+def canonical_json(obj: Any) -> str:
+    """The one serialisation that is hashed: sorted keys, no whitespace, UTF-8 text."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+def chain_hash(prev_hash: str, body: str) -> str:
+    """SHA-256 (hex) of `prev_hash + "\\n" + body`."""
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One stored record as read back."""
+
+    seq: int
+    trace_id: str
+    ts: float
+    caller: str | None
+    customer_id: str | None
+    model: str | None
+    policy: str
+    policy_version: str
+    decision: str
+    codes: tuple[str, ...]
+    body: str
+    prev_hash: str
+    hash: str
+
+    def record(self) -> dict[str, Any]:
+        """The stored record (the parsed body)."""
+        out: dict[str, Any] = json.loads(self.body)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The record plus its chain fields: what export and the HTTP API hand out."""
+        return {**self.record(), "seq": self.seq, "prev_hash": self.prev_hash, "hash": self.hash}
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerFilters:
+    """Query filters; every field is optional and they combine with AND."""
+
+    since: float | None = None
+    until: float | None = None
+    decision: str | None = None
+    code: str | None = None
+    policy: str | None = None
+    policy_version: str | None = None
+    customer_id: str | None = None
+    caller: str | None = None
+    trace_id: str | None = None
+    limit: int | None = None
+    newest_first: bool = False
+
+    def where(self) -> tuple[str, list[Any]]:
+        """SQL WHERE clause (with `?` placeholders) and its parameters."""
+        parts: list[str] = []
+        params: list[Any] = []
+        for col, val in (
+            ("decision", self.decision),
+            ("policy", self.policy),
+            ("policy_version", self.policy_version),
+            ("customer_id", self.customer_id),
+            ("caller", self.caller),
+            ("trace_id", self.trace_id),
+        ):
+            if val is not None:
+                parts.append(f"{col} = ?")
+                params.append(val)
+        if self.since is not None:
+            parts.append("ts >= ?")
+            params.append(self.since)
+        if self.until is not None:
+            parts.append("ts < ?")
+            params.append(self.until)
+        if self.code is not None:
+            esc = self.code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            parts.append("codes LIKE ? ESCAPE '\\'")
+            params.append(f'%"{esc}"%')
+        return (" WHERE " + " AND ".join(parts) if parts else ""), params
+
+
+class _Pending:
+    __slots__ = ("done", "entry", "error", "seq", "wake")
+
+    def __init__(self, entry: dict[str, Any]) -> None:
+        self.entry = entry
+        self.seq = 0
+        self.error: BaseException | None = None
+        self.done = False
+        self.wake = threading.Lock()
+        self.wake.acquire()
+
+
+@dataclass
+class _GroupCommit:
+    """Leader/follower group commit shared by the SQLite and PostgreSQL ledgers."""
+
+    max_batch: int = 512
+    queue: list[_Pending] = field(default_factory=list)
+    mutex: threading.Lock = field(default_factory=threading.Lock)
+    leader: bool = False  # a caller is committing a batch right now (or has been handed the turn)
+    commit_lock: threading.Lock = field(default_factory=threading.Lock)  # guards the write connection
+
+
+class AuditLedger:
+    """Base of the ledgers: group commit, chain building, the read queries."""
+
+    placeholder = "?"
+
+    def __init__(self, *, max_batch: int = 512) -> None:
+        self._gc = _GroupCommit(max_batch=max_batch)
+        self._closed = False
+
+    # -- writing ---------------------------------------------------------------------------------
+    def append(self, entry: dict[str, Any]) -> int:
+        """Commit one record (a JSON-able dict with at least the indexed fields); return its seq.
+
+        Returns only after the record is committed. Raises `LedgerError` if it was not.
+        """
+        if self._closed:
+            raise LedgerError("ledger is closed")
+        p = _Pending(entry)
+        gc = self._gc
+        with gc.mutex:
+            gc.queue.append(p)
+            lead = not gc.leader
+            gc.leader = True
+        if not lead:
+            p.wake.acquire()  # released when our record is committed, or when we are the next leader
+            if p.done:
+                return self._result(p)
+        # Leader: commit what is queued (our record is first), wake its owners, hand over.
+        with gc.mutex:
+            batch = gc.queue[: gc.max_batch]
+            del gc.queue[: gc.max_batch]
+        try:
+            with gc.commit_lock:
+                seqs = self._write_batch([b.entry for b in batch])
+        except BaseException as exc:
+            for b in batch:
+                b.error, b.done = exc, True
+        else:
+            for b, s in zip(batch, seqs, strict=True):
+                b.seq, b.done = s, True
+        finally:
+            for b in batch:
+                if b is not p:
+                    b.wake.release()
+            with gc.mutex:
+                if gc.queue:
+                    gc.queue[0].wake.release()  # the next leader
+                else:
+                    gc.leader = False
+        return self._result(p)
+
+    @staticmethod
+    def _result(p: _Pending) -> int:
+        if p.error is not None:
+            raise LedgerError(f"ledger write failed: {type(p.error).__name__}") from p.error
+        return p.seq
+
+    @staticmethod
+    def _chain(entries: Sequence[dict[str, Any]], last_seq: int, last_hash: str) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
+        seq, prev = last_seq, last_hash
+        for e in entries:
+            seq += 1
+            body = canonical_json({**e, "seq": seq})
+            h = chain_hash(prev, body)
+            codes = canonical_json(list(e.get("codes") or ()))
+            rows.append(
+                (
+                    seq,
+                    str(e["trace_id"]),
+                    float(e["ts"]),
+                    e.get("caller"),
+                    e.get("customer_id"),
+                    e.get("model"),
+                    str(e["policy"]),
+                    str(e["policy_version"]),
+                    str(e["decision"]),
+                    codes,
+                    body,
+                    prev,
+                    h,
+                )
+            )
+            prev = h
+        return rows
+
+    def _write_batch(self, entries: Sequence[dict[str, Any]]) -> list[int]:
+        raise NotImplementedError
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _read(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+
+    def rows(self, filters: LedgerFilters | None = None) -> Iterator[LedgerRow]:
+        """Rows matching `filters`, in chain order (or newest first)."""
+        f = filters or LedgerFilters()
+        where, params = f.where()
+        sql = f"SELECT {COLUMNS} FROM {TABLE}{where} ORDER BY seq {'DESC' if f.newest_first else 'ASC'}"
+        if f.limit is not None:
+            sql += f" LIMIT {int(f.limit)}"
+        for r in self._read(self._sql(sql), params):
+            yield _row(r)
+
+    def get(self, trace_id: str) -> list[LedgerRow]:
+        """Every record of one trace (normally one)."""
+        return list(self.rows(LedgerFilters(trace_id=trace_id)))
+
+    def head(self) -> LedgerRow | None:
+        """The last record of the chain."""
+        last = list(self.rows(LedgerFilters(limit=1, newest_first=True)))
+        return last[0] if last else None
+
+    def count(self) -> int:
+        """Number of records."""
+        for (n,) in self._read(f"SELECT COUNT(*) FROM {TABLE}", ()):
+            return int(n)
+        return 0
+
+    def close(self) -> None:
+        """Release connections; further appends fail."""
+        self._closed = True
+
+    def __enter__(self) -> AuditLedger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _row(r: Sequence[Any]) -> LedgerRow:
+    return LedgerRow(
+        seq=int(r[0]),
+        trace_id=r[1],
+        ts=float(r[2]),
+        caller=r[3],
+        customer_id=r[4],
+        model=r[5],
+        policy=r[6],
+        policy_version=r[7],
+        decision=r[8],
+        codes=tuple(json.loads(r[9])),
+        body=r[10],
+        prev_hash=r[11],
+        hash=r[12],
+    )
+
+
+SCHEMA = (
+    f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+    seq {{seq_type}} PRIMARY KEY,
+    trace_id TEXT NOT NULL,
+    ts DOUBLE PRECISION NOT NULL,
+    caller TEXT,
+    customer_id TEXT,
+    model TEXT,
+    policy TEXT NOT NULL,
+    policy_version TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    codes TEXT NOT NULL,
+    body TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+)""",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_trace ON {TABLE} (trace_id)",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_ts ON {TABLE} (ts)",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_customer ON {TABLE} (customer_id, ts)",
+)
+
+_INSERT = f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_LAST = f"SELECT seq, hash FROM {TABLE} ORDER BY seq DESC LIMIT 1"
+
+
+class SqliteLedger(AuditLedger):
+    """The embedded ledger: one SQLite file in WAL mode (see the module docstring for `sync`).
+
+    Several processes may share the file: each commit reads the chain head inside its
+    `BEGIN IMMEDIATE` transaction, so the chain stays linear whoever writes.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        sync: Literal["full", "normal"] = "full",
+        max_batch: int = 512,
+        create: bool = True,
+        checkpoint_interval: float = 0.5,
+    ) -> None:
+        super().__init__(max_batch=max_batch)
+        if sync not in ("full", "normal"):
+            raise ValueError("sync must be 'full' or 'normal'")
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise LedgerError(f"no ledger at {self.path}")
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.sync = sync
+        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(f"PRAGMA synchronous={sync.upper()}")
+            self._conn.execute("PRAGMA busy_timeout=30000")
+            if create:
+                for stmt in SCHEMA:
+                    # INTEGER PRIMARY KEY: seq is the rowid itself (one b-tree less per commit).
+                    self._conn.execute(stmt.replace("{seq_type}", "INTEGER"))
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from None
+        # Checkpoints (copying the WAL into the main file) run in a background thread, not in
+        # the commit of whichever decision happens to cross the WAL size threshold.
+        self._conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._stop = threading.Event()
+        self._dirty = threading.Event()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop,
+            args=(checkpoint_interval,),
+            name="guard-ledger-checkpoint",
+            daemon=True,
+        )
+        self._checkpointer.start()
+
+    def _checkpoint_loop(self, interval: float) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        try:
+            conn.execute(f"PRAGMA synchronous={self.sync.upper()}")
+            while not self._stop.wait(interval):
+                if self._dirty.is_set():
+                    self._dirty.clear()
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            pass  # the next writer's open or checkpoint catches up; the WAL stays valid
+        finally:
+            conn.close()
+
+    def _write_batch(self, entries: Sequence[dict[str, Any]]) -> list[int]:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            last = conn.execute(_LAST).fetchone()
+            rows = self._chain(entries, *(last if last else (0, GENESIS_HASH)))
+            conn.executemany(_INSERT, rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._dirty.set()
+        return [r[0] for r in rows]
+
+    def _read(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+        conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+        try:
+            yield from conn.execute(sql, list(params))
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot read the ledger {self.path}: {exc}") from None
+        finally:
+            conn.close()
+
+    def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement outside the chain (tests use it to tamper with rows)."""
+        with self._gc.commit_lock:
+            self._conn.execute(sql, list(params))
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        super().close()
+        self._stop.set()
+        self._checkpointer.join(timeout=30)
+        with self._gc.commit_lock:
+            self._conn.close()
+
+
+def default_ledger_target() -> str:
+    """GUARD_LEDGER, or ./var/guard-ledger.db."""
+    return os.environ.get("GUARD_LEDGER") or str(Path("var") / "guard-ledger.db")
+
+
+def open_ledger(target: str | None = None, *, create: bool = True, **options: Any) -> AuditLedger:
+    """A ledger from a SQLite path or a PostgreSQL DSN (`postgresql://…`).
+
+    SQLite's sync policy comes from `sync=` or GUARD_LEDGER_SYNC (`full`, the default, or `normal`).
+    """
+    t = target or default_ledger_target()
+    if t.startswith(("postgresql://", "postgres://")) or t.startswith("host=") or " dbname=" in t:
+        from guard.audit.postgres import PostgresLedger
+
+        return PostgresLedger(t, create=create, **options)
+    sync = options.pop("sync", None) or os.environ.get("GUARD_LEDGER_SYNC", "full").strip().lower()
+    if sync not in ("full", "normal"):
+        raise LedgerError(f"GUARD_LEDGER_SYNC must be full or normal, not {sync!r}")
+    return SqliteLedger(t, create=create, sync="full" if sync == "full" else "normal", **options)

@@ -1,0 +1,182 @@
+"""OtelAuditor: the trace shape, its attributes, metrics, and fail-closed ledger errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from guard.audit.api import Auditor, NullAuditor
+from guard.audit.auditor import OtelAuditor
+from guard.audit.ledger import LedgerError, SqliteLedger
+from guard.audit.metrics import GuardMetrics
+from guard.audit.query import verify
+from tests.audit.records import make_record
+
+
+class Harness:
+    def __init__(self, tmp_path: Path) -> None:
+        self.spans = InMemorySpanExporter()
+        tp = TracerProvider()
+        tp.add_span_processor(SimpleSpanProcessor(self.spans))
+        self.reader = InMemoryMetricReader()
+        self.ledger = SqliteLedger(tmp_path / "l.db")
+        self.auditor = OtelAuditor(
+            self.ledger, tracer_provider=tp, meter_provider=MeterProvider(metric_readers=[self.reader])
+        )
+
+    def by_name(self) -> dict[str, ReadableSpan]:
+        return {s.name: s for s in self.spans.get_finished_spans()}
+
+    def metric_points(self) -> dict[str, list[Any]]:
+        data = self.reader.get_metrics_data()
+        out: dict[str, list[Any]] = {}
+        assert data is not None
+        for rm in data.resource_metrics:
+            for sm in rm.scope_metrics:
+                for m in sm.metrics:
+                    out[m.name] = list(m.data.data_points)
+        return out
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> Harness:
+    return Harness(tmp_path)
+
+
+def test_auditors_satisfy_the_protocol(h: Harness) -> None:
+    auditors: list[Auditor] = [h.auditor, NullAuditor()]
+    assert len(auditors) == 2
+
+
+def test_one_trace_with_attempt_check_and_decision_spans(h: Harness) -> None:
+    with h.auditor.call(caller="svc-a", customer_id="C1", model="qwen", stream=False) as call:
+        with pytest.raises(TimeoutError), call.upstream_attempt(1, server_address="llm.internal"):
+            raise TimeoutError("upstream slow")
+        with call.upstream_attempt(2) as at:
+            at.set_attributes(input_tokens=12, output_tokens=30, finish_reasons=["stop"], prompt="张先生您好")
+        rec = make_record(
+            call.trace_id, decision="block", codes=("fact.credit_line", "fact.credit_line", "length.sentence"),
+            violations=(
+                {"code": "fact.credit_line", "start": 5, "end": 10, "action": "regenerate", "evidence": "5000元"},
+                {"code": "fact.credit_line", "start": 20, "end": 25, "action": "regenerate", "evidence": "5000元"},
+                {"code": "length.sentence", "start": 0, "end": 60, "action": "warn"},
+            ),
+            regenerations=1, latency_ms=812.5, check_ms={"facts": 0.3, "length": 0.05},
+        )  # fmt: skip
+        call.decision(rec)
+    spans = h.by_name()
+    assert set(spans) == {
+        "guard.call",
+        "chat qwen",
+        "guard.check facts",
+        "guard.check length",
+        "guard.decision",
+    }
+    root = spans["guard.call"]
+    assert root.parent is None and root.kind == SpanKind.SERVER
+    trace_ids = {s.context.trace_id for s in h.spans.get_finished_spans()}
+    assert trace_ids == {root.context.trace_id}
+    assert format(root.context.trace_id, "032x") == call.trace_id
+    assert all(
+        s.parent is not None and s.parent.span_id == root.context.span_id
+        for n, s in spans.items()
+        if n != "guard.call"
+    )
+    ra = dict(root.attributes or {})
+    assert (
+        ra["guard.caller"] == "svc-a"
+        and ra["guard.customer_id"] == "C1"
+        and ra["gen_ai.request.model"] == "qwen"
+    )
+    assert ra["guard.decision"] == "block" and ra["guard.policy.version"] == "sha256:abc123"
+    assert (
+        ra["guard.violation.count"] == 3
+        and ra["guard.regenerations"] == 1
+        and ra["guard.latency_ms"] == 812.5
+    )
+    d = dict(spans["guard.decision"].attributes or {})
+    assert d["guard.violations.fact.credit_line"] == 2 and d["guard.violations.length.sentence"] == 1
+    assert list(d["guard.violation.codes"]) == ["fact.credit_line", "length.sentence"]  # type: ignore[arg-type]
+    assert list(d["guard.violation.evidence"]) == ["fact.credit_line: 5000元"] * 2  # type: ignore[arg-type]
+    assert d["guard.ledger.seq"] == 1
+    up = [s for s in h.spans.get_finished_spans() if s.name == "chat qwen"]
+    assert len(up) == 2 and all(s.kind == SpanKind.CLIENT for s in up)
+    failed, ok = sorted(up, key=lambda s: s.attributes["guard.upstream.attempt"])  # type: ignore[index]
+    assert failed.status.status_code == StatusCode.ERROR and failed.attributes["error.type"] == "TimeoutError"  # type: ignore[index]
+    assert failed.attributes["server.address"] == "llm.internal"  # type: ignore[index]
+    oa = dict(ok.attributes or {})
+    assert oa["gen_ai.operation.name"] == "chat" and oa["gen_ai.usage.input_tokens"] == 12
+    assert "guard.upstream.prompt" not in oa and "prompt" not in oa  # text keys are dropped
+    checks = dict(spans["guard.check facts"].attributes or {})
+    assert checks["guard.check.violation.count"] == 2 and checks["guard.check.duration_ms"] == 0.3
+    # the ledger record carries the attempts
+    rows = h.ledger.get(call.trace_id)
+    assert len(rows) == 1
+    body = rows[0].record()
+    assert [a["attempt"] for a in body["attempts"]] == [1, 2]
+    assert body["attempts"][0]["error.type"] == "TimeoutError"
+    points = h.metric_points()
+    assert sum(p.value for p in points["guard.decisions"]) == 1
+    assert {p.attributes["guard.violation.code"]: p.value for p in points["guard.violations"]} == {
+        "fact.credit_line": 2,
+        "length.sentence": 1,
+    }
+    assert sum(p.value for p in points["guard.upstream.errors"]) == 1
+    assert {p.attributes["guard.check.name"] for p in points["guard.check.duration"]} == {"facts", "length"}
+    assert sum(p.count for p in points["guard.ledger.write.duration"]) == 1
+
+
+def test_check_spans_come_from_code_families_without_timings(h: Harness) -> None:
+    with h.auditor.call(caller=None, customer_id=None, model=None, stream=True) as call:
+        call.decision(make_record(call.trace_id, decision="revise", codes=("pii.phone", "lexicon.tier2")))
+    names = set(h.by_name())
+    assert {"guard.check pii", "guard.check lexicon", "guard.decision", "guard.call"} == names
+
+
+def test_ledger_failure_propagates_and_marks_the_trace(h: Harness) -> None:
+    h.ledger.close()
+    with (
+        pytest.raises(LedgerError),
+        h.auditor.call(caller="a", customer_id="C1", model="m", stream=False) as call,
+    ):
+        call.decision(make_record(call.trace_id))
+    spans = h.by_name()
+    assert spans["guard.decision"].status.status_code == StatusCode.ERROR
+    assert spans["guard.call"].status.status_code == StatusCode.ERROR
+    assert spans["guard.call"].attributes["guard.decision"] == "none"  # type: ignore[index]
+    assert not spans["guard.call"].events  # exceptions are not recorded with their messages
+
+
+def test_every_decision_is_in_the_ledger_in_order(h: Harness) -> None:
+    ids = []
+    for _ in range(20):
+        with h.auditor.call(caller="a", customer_id="C1", model="m", stream=False) as call:
+            call.decision(make_record(call.trace_id))
+            ids.append(call.trace_id)
+    assert [r.trace_id for r in h.ledger.rows()] == ids
+    assert verify(h.ledger).ok
+
+
+def test_policy_reload_failures_are_counted() -> None:
+    reader = InMemoryMetricReader()
+    m = GuardMetrics(MeterProvider(metric_readers=[reader]))
+    m.policy_reload_failed("outbound_marketing", "PolicyError")
+    data = reader.get_metrics_data()
+    assert data is not None
+    pts = [
+        p
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for met in sm.metrics
+        if met.name == "guard.policy.reload_failures"
+        for p in met.data.data_points
+    ]
+    assert [(p.value, p.attributes["error.type"]) for p in pts] == [(1, "PolicyError")]

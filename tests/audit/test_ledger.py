@@ -1,0 +1,203 @@
+"""The ledger on SQLite and PostgreSQL: chain, group commit, concurrent writers and replicas."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from guard.audit.auditor import build_entry
+from guard.audit.ledger import (
+    GENESIS_HASH,
+    AuditLedger,
+    LedgerError,
+    LedgerFilters,
+    SqliteLedger,
+    canonical_json,
+    chain_hash,
+    open_ledger,
+)
+from guard.audit.query import verify
+from guard.audit.redact import Redactor
+from tests.audit.records import make_record
+
+
+def _entry(i: int, **kw: object) -> dict[str, object]:
+    return build_entry(make_record(f"{i:032x}", **kw), redactor=Redactor())  # type: ignore[arg-type]
+
+
+def test_chain_links_each_record_to_the_previous(make_ledger: Callable[[], AuditLedger]) -> None:
+    led = make_ledger()
+    seqs = [led.append(_entry(i)) for i in range(5)]
+    assert seqs == [1, 2, 3, 4, 5]
+    rows = list(led.rows())
+    assert rows[0].prev_hash == GENESIS_HASH
+    for prev, row in itertools.pairwise(rows):
+        assert row.prev_hash == prev.hash
+        assert row.hash == chain_hash(row.prev_hash, row.body)
+        assert json.loads(row.body)["seq"] == row.seq
+    assert led.count() == 5
+    head = led.head()
+    assert head is not None and head.seq == 5
+    assert verify(led).ok
+
+
+def test_concurrent_writers_and_replicas_keep_one_chain(make_ledger: Callable[[], AuditLedger]) -> None:
+    replicas = [make_ledger(), make_ledger()]  # two "replicas" sharing one store
+    n_threads, per_thread = 6, 25
+    seqs: list[int] = []
+    lock = threading.Lock()
+
+    def work(t: int) -> None:
+        led = replicas[t % 2]
+        for i in range(per_thread):
+            s = led.append(_entry(t * 1000 + i))
+            with lock:
+                seqs.append(s)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(n_threads)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    total = n_threads * per_thread
+    assert sorted(seqs) == list(range(1, total + 1))
+    rep = verify(replicas[0])
+    assert rep.ok and rep.checked == total, rep
+
+
+def test_query_filters(make_ledger: Callable[[], AuditLedger]) -> None:
+    led = make_ledger()
+    led.append(_entry(1, decision="allow", timestamp=1000.0))
+    led.append(_entry(2, decision="block", codes=("fact.credit_line",), timestamp=2000.0))
+    led.append(
+        _entry(
+            3, decision="revise", codes=("pii.phone", "length.sentence"), timestamp=3000.0, customer_id="C9"
+        )
+    )
+    led.append(
+        _entry(
+            4,
+            decision="block",
+            codes=("fact.credit_line",),
+            timestamp=4000.0,
+            caller="svc-b",
+            policy_version="v2",
+        )
+    )
+    cases = [
+        (LedgerFilters(), [1, 2, 3, 4]),
+        (LedgerFilters(decision="block"), [2, 4]),
+        (LedgerFilters(code="fact.credit_line"), [2, 4]),
+        (LedgerFilters(code="pii.phone"), [3]),
+        (LedgerFilters(code="pii"), []),  # whole codes only
+        (LedgerFilters(code="fact.credit%"), []),  # LIKE wildcards are escaped
+        (LedgerFilters(since=2000.0, until=4000.0), [2, 3]),
+        (LedgerFilters(customer_id="C9"), [3]),
+        (LedgerFilters(caller="svc-b"), [4]),
+        (LedgerFilters(policy_version="v2"), [4]),
+        (LedgerFilters(limit=2, newest_first=True), [4, 3]),
+        (LedgerFilters(trace_id=f"{2:032x}"), [2]),
+    ]
+    for f, expected in cases:
+        assert [r.seq for r in led.rows(f)] == expected, f
+
+
+def test_failed_write_raises_and_leaves_the_chain_intact(make_ledger: Callable[[], AuditLedger]) -> None:
+    led = make_ledger()
+    led.append(_entry(1))
+    bad = _entry(2)
+    bad["extra"] = {"x": object()}  # not JSON-serialisable
+    with pytest.raises(LedgerError):
+        led.append(bad)
+    assert led.append(_entry(3)) == 2
+    assert verify(led).ok
+
+
+def test_closed_ledger_refuses_writes(tmp_path: Path) -> None:
+    led = SqliteLedger(tmp_path / "l.db")
+    led.close()
+    with pytest.raises(LedgerError):
+        led.append(_entry(1))
+
+
+def test_open_ledger_without_create_needs_an_existing_file(tmp_path: Path) -> None:
+    with pytest.raises(LedgerError, match="no ledger"):
+        open_ledger(str(tmp_path / "missing.db"), create=False)
+    assert not (tmp_path / "missing.db").exists()
+
+
+@pytest.mark.parametrize("sync", ["full", "normal"])
+def test_sqlite_is_in_wal_mode_with_the_chosen_sync(tmp_path: Path, sync: str) -> None:
+    import sqlite3
+
+    led = SqliteLedger(tmp_path / "l.db", sync=sync)  # type: ignore[arg-type]
+    led.append(_entry(1))
+    conn = sqlite3.connect(tmp_path / "l.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+    led.close()
+
+
+@given(
+    st.dictionaries(
+        st.text(max_size=5), st.one_of(st.integers(), st.text(max_size=8), st.booleans(), st.none())
+    )
+)
+def test_canonical_json_is_stable_under_a_round_trip(d: dict[str, object]) -> None:
+    s = canonical_json(d)
+    assert canonical_json(json.loads(s)) == s
+
+
+def test_group_commit_batches_the_records_queued_during_a_commit(tmp_path: Path) -> None:
+    led = SqliteLedger(tmp_path / "l.db")
+    sizes: list[int] = []
+    inner = led._write_batch
+
+    def recording(entries: Sequence[dict[str, object]]) -> list[int]:
+        sizes.append(len(entries))
+        return inner(entries)
+
+    led._write_batch = recording  # type: ignore[method-assign]
+    led._gc.commit_lock.acquire()  # hold the first commit until everybody queued
+    threads = [threading.Thread(target=led.append, args=(_entry(i),)) for i in range(5)]
+    threads[0].start()
+    deadline = time.monotonic() + 10
+    while not led._gc.leader and time.monotonic() < deadline:
+        time.sleep(0.001)
+    for t in threads[1:]:
+        t.start()
+    while len(led._gc.queue) < 4 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    led._gc.commit_lock.release()
+    for t in threads:
+        t.join(timeout=10)
+    assert sizes == [1, 4]
+    assert verify(led).ok and led.count() == 5
+    led.close()
+
+
+@pytest.mark.parametrize(("env", "expected"), [(None, "full"), ("normal", "normal"), ("FULL", "full")])
+def test_sync_policy_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: str | None, expected: str
+) -> None:
+    if env is None:
+        monkeypatch.delenv("GUARD_LEDGER_SYNC", raising=False)
+    else:
+        monkeypatch.setenv("GUARD_LEDGER_SYNC", env)
+    led = open_ledger(str(tmp_path / "l.db"))
+    assert isinstance(led, SqliteLedger) and led.sync == expected
+    led.close()
+
+
+def test_bad_sync_policy_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUARD_LEDGER_SYNC", "off")
+    with pytest.raises(LedgerError, match="GUARD_LEDGER_SYNC"):
+        open_ledger(str(tmp_path / "l.db"))

@@ -1,0 +1,57 @@
+"""The audit's last-line PII masking."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from guard.audit.redact import Redactor, mask_spans
+from tests.audit.records import EMAIL, ID_CARD, NAME, PHONE
+
+R = Redactor()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"请拨打{PHONE}。", "请拨打***********。"),
+        ("电话+86 139 1234 5678", "电话" + "*" * 17),
+        (f"身份证{ID_CARD}号", "身份证" + "*" * 18 + "号"),
+        ("身份证11010519491231002x号", "身份证" + "*" * 18 + "号"),
+        (f"邮箱{EMAIL}谢谢", "邮箱" + "*" * len(EMAIL) + "谢谢"),
+        ("卡号6222021234567890123", "卡号" + "*" * 19),
+        ("您的4000元额度，30天免息", "您的4000元额度，30天免息"),  # amounts and days stay
+        ("订单号1391234567890", "订单号1391234567890"),  # 13 digits: not a mobile, not a card
+        ("C20261124001", "C20261124001"),
+    ],
+)
+def test_patterns(text: str, expected: str) -> None:
+    assert R.text(text) == expected
+
+
+def test_named_values_and_pii_spans() -> None:
+    reply = f"{NAME}您好"
+    assert R.text(reply, (NAME,)) == "***您好"
+    assert R.reply(reply, [{"code": "pii.person", "start": 0, "end": 3}]) == "***您好"
+    assert R.reply(reply, [{"code": "fact.name", "start": 0, "end": 3}]) == reply  # only pii.* spans
+    assert R.reply(None, []) is None
+
+
+def test_nested_values_keep_keys_and_numbers() -> None:
+    assert R.value({"phone": PHONE, "n": 3, "l": [EMAIL, 1.5]}) == {
+        "phone": "*" * 11,
+        "n": 3,
+        "l": ["*" * len(EMAIL), 1.5],
+    }
+
+
+@given(st.text(max_size=60), st.lists(st.tuples(st.integers(-5, 70), st.integers(-5, 70)), max_size=4))
+def test_masking_keeps_length(text: str, spans: list[tuple[int, int]]) -> None:
+    assert len(mask_spans(text, spans)) == len(text)
+    assert len(R.text(text)) == len(text)
+
+
+@given(st.text(alphabet="您好请拨打电话，。 abc", max_size=20), st.text(alphabet="您好，。 xyz", max_size=20))
+def test_planted_phone_never_survives(prefix: str, suffix: str) -> None:
+    assert PHONE not in R.text(prefix + PHONE + suffix)
