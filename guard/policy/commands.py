@@ -154,12 +154,29 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _ledger_rows(target: str | None) -> list[tuple[float, str, str]]:
+    from guard.audit.ledger import LedgerError, default_ledger_target, open_ledger
+
+    where = target or default_ledger_target()
+    try:
+        ledger = open_ledger(where, create=False)
+    except (LedgerError, OSError) as exc:
+        raise _UsageError(f"cannot open ledger {where}: {exc}") from None
+    try:
+        return [(r.ts, r.policy, r.policy_version) for r in ledger.rows()]
+    finally:
+        ledger.close()
+
+
 def cmd_history(args: argparse.Namespace) -> int:
-    with _open(args.records) as fh:
-        try:
-            history = version_history(read_jsonl_rows(fh))
-        except ValueError as exc:
-            raise _UsageError(str(exc)) from None
+    if args.records is None:
+        history = version_history(_ledger_rows(args.ledger))
+    else:
+        with _open(args.records) as fh:
+            try:
+                history = version_history(read_jsonl_rows(fh))
+            except ValueError as exc:
+                raise _UsageError(str(exc)) from None
     if args.json:
         print(json.dumps([h.to_json() for h in history], ensure_ascii=False))
     else:
@@ -212,6 +229,12 @@ def add_policy_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     e.set_defaults(func=_guarded(cmd_explain))
 
     h = psub.add_parser("history", help="policy versions seen in decision records: first/last seen, count")
-    h.add_argument("records", help="JSON Lines of decision records with timestamp, policy, policy_version ('-' for stdin)")
+    h.add_argument(
+        "records",
+        nargs="?",
+        help="JSON Lines of decision records with timestamp, policy, policy_version ('-' for stdin); "
+        "omitted: read the audit ledger",
+    )
+    h.add_argument("--ledger", metavar="PATH_OR_DSN", help="audit ledger (default: $GUARD_LEDGER or ./var/guard-ledger.db)")
     h.add_argument("--json", action="store_true", help="print as JSON")
     h.set_defaults(func=_guarded(cmd_history))
