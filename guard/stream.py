@@ -181,10 +181,12 @@ class StreamGuard:
     def outcome(self, upstream_finish_reason: str | None = "stop") -> StreamOutcome:
         """The decision for the whole stream (call after it is done)."""
         codes = self.verdict.codes if self.verdict is not None else []
+        finish: str | None
         if self.blocked:
             decision, finish = Decision.BLOCK, "content_filter"
         elif self.revised:
-            decision, finish = Decision.REVISE, "stop" if self.verdict and _truncates(self.verdict) else upstream_finish_reason
+            decision = Decision.REVISE
+            finish = "stop" if self.verdict and _truncates(self.verdict) else upstream_finish_reason
         else:
             decision, finish = Decision.ALLOW, upstream_finish_reason
         return StreamOutcome(

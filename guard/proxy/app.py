@@ -12,11 +12,11 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import httpx
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,6 +37,8 @@ from guard.proxy.upstream import Upstream, UpstreamError
 __all__ = ["build_record_source", "create_app"]
 
 log = logging.getLogger("guard.proxy")
+
+CallerDep = Annotated[Principal, Depends(require_role("caller"))]
 
 
 def build_record_source(settings: GuardSettings) -> RecordSource:
@@ -103,8 +105,8 @@ class BodyLimit:
         await JSONResponse(body, 413)(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(BaseException):
+    """Raised from `receive`; a BaseException so body parsers that catch Exception let it through."""
 
 
 class GuardedStream(Response):
@@ -214,15 +216,13 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
-    caller = require_role("caller")
-
     @app.post(
         "/v1/chat/completions",
         response_model=ChatCompletionResponse,
         responses={200: {"content": {"text/event-stream": {}}}},
     )
     async def chat_completions(
-        req: ChatCompletionRequest, principal: Principal = Depends(caller)
+        req: ChatCompletionRequest, principal: CallerDep
     ) -> Response:
         """The OpenAI Chat Completions API, guarded (contract §7)."""
         if req.stream:
@@ -238,7 +238,7 @@ def create_app(
         )
 
     @app.get("/v1/models")
-    async def models(principal: Principal = Depends(caller)) -> dict[str, Any]:
+    async def models(principal: CallerDep) -> dict[str, Any]:
         """The upstream's model list, relayed."""
         try:
             return await upstream.models()
@@ -246,7 +246,7 @@ def create_app(
             raise GuardHTTPError(exc.http_status, exc.message, f"upstream_{exc.kind}") from None
 
     @app.post("/v1/guard/check")
-    async def guard_check(body: CheckRequest, principal: Principal = Depends(caller)) -> dict[str, Any]:
+    async def guard_check(body: CheckRequest, principal: CallerDep) -> dict[str, Any]:
         """Check one reply against a record without a model (one batch output line, contract §6)."""
         return service.check(body.model_dump())
 

@@ -12,7 +12,7 @@ from guard.proxy.app import create_app
 from guard.proxy.settings import ApiKey, GuardSettings
 from guard.testing.scripted_upstream import ScriptedUpstream
 from guard.testing.server import serve_in_thread
-from tests.proxy.policies import test_policy_set
+from tests.proxy.policies import make_policy_set
 from tests.proxy.scenarios import SCENARIOS
 
 CALLER, AUDITOR, ADMIN = "sk-caller-test", "sk-auditor-test", "sk-admin-test"
@@ -59,7 +59,7 @@ def guarded(upstream: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory
     )
     auditor = NullAuditor()
     app = create_app(
-        settings, policies=test_policy_set(tmp / "policies"), auditor=auditor, crm=SqliteRecordSource(tmp / "crm.db")
+        settings, policies=make_policy_set(tmp / "policies"), auditor=auditor, crm=SqliteRecordSource(tmp / "crm.db")
     )
     with serve_in_thread(app) as url:
         yield Guarded(url, upstream, auditor)

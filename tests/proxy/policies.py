@@ -94,7 +94,7 @@ def write_yaml_policies(folder: Path) -> Path:
     return folder
 
 
-def test_policy_set(folder: Path) -> PolicySet:
+def make_policy_set(folder: Path) -> PolicySet:
     """Every YAML test policy plus the Python `words` policy; `strict` is the default."""
     loaded = load_policy_set(write_yaml_policies(folder))
     policies = {**loaded.policies, "words": words_policy()}

@@ -87,7 +87,7 @@ def test_warn_policy_releases_a_long_sentence_only_once_complete(client: OpenAI)
 
 
 def test_a_sentence_without_end_is_held_and_checked_when_too_long(client: OpenAI) -> None:
-    pieces, last, guard = stream(client, "no_terminator")
+    pieces, last, _guard = stream(client, "no_terminator")
     assert pieces == [FALLBACK]
     assert last.choices[0].finish_reason == "content_filter"
 
