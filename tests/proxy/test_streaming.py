@@ -138,3 +138,22 @@ async def test_async_stream(guarded: Guarded) -> None:
     pieces = [c.choices[0].delta.content async for c in chunks if c.choices and c.choices[0].delta.content]
     assert "".join(pieces) == OK
     await client.close()
+
+
+def test_client_going_away_is_audited(guarded: Guarded) -> None:
+    import time
+
+    body = {"model": "m", "messages": ask("slow"), "stream": True, "guard": {"record": RECORD}}
+    with httpx.stream("POST", guarded.v1 + "/chat/completions", json=body,
+                      headers={"authorization": f"Bearer {CALLER}"}) as r:
+        trace = r.headers["x-guard-trace-id"]
+        next(r.iter_raw())  # the first sentence, then hang up
+    deadline = time.monotonic() + 5
+    while not any(rec.trace_id == trace for rec in guarded.auditor.records):
+        assert time.monotonic() < deadline, "no decision recorded after the client went away"
+        time.sleep(0.05)
+    rec = next(rec for rec in guarded.auditor.records if rec.trace_id == trace)
+    # `released` may include the sentence that was ready when the hang-up was noticed: the ledger
+    # errs towards listing what may have reached the customer.
+    assert rec.error == "client_disconnected" and rec.decision == "error"
+    assert rec.released is not None and rec.released.startswith(FIRST)
