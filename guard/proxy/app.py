@@ -221,10 +221,8 @@ def create_app(
         response_model=ChatCompletionResponse,
         responses={200: {"content": {"text/event-stream": {}}}},
     )
-    async def chat_completions(
-        req: ChatCompletionRequest, principal: CallerDep
-    ) -> Response:
-        """The OpenAI Chat Completions API, guarded (contract §7)."""
+    async def chat_completions(principal: CallerDep, req: ChatCompletionRequest) -> Response:
+        """The OpenAI Chat Completions API, guarded (contract §7). Needs the caller role."""
         if req.stream:
             record, policy = await service.stream_prepare(req)
             trace: list[str] = []

@@ -16,7 +16,7 @@ from fastapi import Request
 from guard.proxy.errors import GuardHTTPError
 from guard.proxy.settings import ApiKey, Role
 
-__all__ = ["ANONYMOUS", "KeyStore", "Principal", "require_role"]
+__all__ = ["ANONYMOUS", "KeyStore", "Principal", "authorize", "require_role"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,16 @@ class KeyStore:
 _CHALLENGE = {"www-authenticate": "Bearer"}
 
 
+def authorize(request: Request, allowed: frozenset[str]) -> Principal:
+    """The request's principal if its role is in `allowed` (or admin); else 401 / 403."""
+    store: KeyStore = request.app.state.keys
+    principal = store.authenticate(request.headers.get("authorization"))
+    if principal.role != "admin" and principal.role not in allowed:
+        need = " or ".join(sorted(allowed))
+        raise GuardHTTPError(403, f"this key's role ({principal.role}) may not do this; needs {need}", "forbidden")
+    return principal
+
+
 def require_role(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
     """A FastAPI dependency: the request's principal, 401 without a valid key, 403 for other roles.
 
@@ -70,11 +80,6 @@ def require_role(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
     allowed = frozenset(roles)
 
     async def dependency(request: Request) -> Principal:
-        store: KeyStore = request.app.state.keys
-        principal = store.authenticate(request.headers.get("authorization"))
-        if principal.role != "admin" and principal.role not in allowed:
-            need = " or ".join(sorted(allowed))
-            raise GuardHTTPError(403, f"this key's role ({principal.role}) may not do this; needs {need}", "forbidden")
-        return principal
+        return authorize(request, allowed)
 
     return dependency

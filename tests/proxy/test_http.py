@@ -172,3 +172,9 @@ def test_not_ready_without_keys() -> None:
 
 def test_unknown_route_is_openai_shaped(guarded: Guarded) -> None:
     assert_openai_error(httpx.get(guarded.v1 + "/nothing"), 404)
+
+
+@pytest.mark.parametrize("path", ["/chat/completions", "/guard/check"])
+def test_auth_comes_before_validation(guarded: Guarded, path: str) -> None:
+    assert_openai_error(post(guarded, path, {"nonsense": True}, None), 401)
+    assert_openai_error(post(guarded, path, {"nonsense": True}, AUDITOR), 403)
