@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
+import anyio
 from pydantic import ValidationError
 
 from guard.audit.api import Auditor, CallAudit, DecisionRecord
@@ -320,6 +321,7 @@ class GuardService:
                 "model": req.model,
             }
             decided = False
+            reason = "client_disconnected"
             sent_role = False
             regenerations = 0
             attempt = 0
@@ -347,10 +349,13 @@ class GuardService:
                             out = sg.fail(f"upstream_{exc.kind}")
                         else:
                             out = ""
+                            if not sent_role:
+                                # Headers and the role chunk go out as soon as the upstream answered,
+                                # so the first sentence is not delayed by them; they carry no text.
+                                sent_role = True
+                                yield chunk({"role": "assistant", "content": ""})
                             try:
                                 async for obj in up.chunks():
-                                    if attempt == 1 and isinstance(obj.get("id"), str) and not sent_role:
-                                        meta["id"] = obj["id"]
                                     if obj.get("usage") is not None:
                                         usage = obj["usage"]
                                     for choice in obj.get("choices") or ():
@@ -366,9 +371,6 @@ class GuardService:
                                                 out = piece  # the last words wait for the decision
                                                 break
                                             if piece:
-                                                if not sent_role:
-                                                    sent_role = True
-                                                    yield chunk({"role": "assistant", "content": ""})
                                                 yield chunk({"content": piece})
                                     if sg.done:
                                         break
@@ -441,10 +443,14 @@ class GuardService:
                     final["usage"] = usage
                 yield _sse(final)
                 yield b"data: [DONE]\n\n"
+            except (GeneratorExit, anyio.get_cancelled_exc_class()):
+                reason = "client_disconnected"
+                raise
+            except Exception:
+                reason = "internal_error"
+                raise
             finally:
                 if not decided:
                     # The client went away (or something broke) before the decision: record what
                     # was released so far; nothing more will be.
-                    self._record_error(
-                        call, principal, record, req.model, policy, "client_disconnected", started, True, sg.released
-                    )
+                    self._record_error(call, principal, record, req.model, policy, reason, started, True, sg.released)
