@@ -327,6 +327,7 @@ class GuardService:
             attempt = 0
             usage: Any = None
             upstream_finish: str | None = None
+            previous: Verdict | None = None
             sg = StreamGuard(policy, record, model_in_loop=policy.max_regenerations > 0,
                              max_sentence_chars=self.max_sentence_chars)
 
@@ -391,11 +392,15 @@ class GuardService:
                                 {"role": "user", "content": correction_message(corrections)},
                             ],
                         }
+                        previous = sg.verdict
                         sg = StreamGuard(policy, record, model_in_loop=regenerations < policy.max_regenerations,
                                          max_sentence_chars=self.max_sentence_chars)
                         continue
                     break
                 outcome = sg.outcome(upstream_finish or "stop")
+                if outcome.verdict is None and previous is not None:
+                    # The regeneration attempt failed before any check: report what the last one found.
+                    outcome.verdict, outcome.codes = previous, previous.codes
                 verdict = outcome.verdict
                 findings = verdict.violations if verdict is not None else ()
                 call.decision(

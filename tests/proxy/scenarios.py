@@ -29,6 +29,7 @@ SCENARIOS: dict[str, Any] = {
     "disconnect": {"fault": "disconnect"},
     "regen_then_500": [LONG_SENTENCE, {"status": 500}],
     "no_terminator": {"reply": "好" * 60, "chunk_chars": 3},
+    "stall": {"reply": OK + OK, "chunks": [FIRST, "您的额度", "已经审核通过了。"], "chunk_delay": 1.3},
 }
 
 

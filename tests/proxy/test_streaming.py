@@ -93,7 +93,7 @@ def test_a_sentence_without_end_is_held_and_checked_when_too_long(client: OpenAI
 
 
 @pytest.mark.parametrize(("scenario", "error"), [("malformed", "upstream_malformed"), ("truncate", "upstream_truncated"),
-                                                 ("error_chunk", "upstream_status")])
+                                                 ("error_chunk", "upstream_status"), ("stall", "upstream_timeout")])
 def test_upstream_breaking_mid_stream_fails_closed(client: OpenAI, scenario: str, error: str) -> None:
     pieces, last, guard = stream(client, scenario)
     # The reply is OK+OK cut half way: only whole checked sentences, then the fallback.
@@ -157,3 +157,11 @@ def test_client_going_away_is_audited(guarded: Guarded) -> None:
     # errs towards listing what may have reached the customer.
     assert rec.error == "client_disconnected" and rec.decision == "error"
     assert rec.released is not None and rec.released.startswith(FIRST)
+
+
+def test_failed_stream_regeneration_releases_the_fallback(client: OpenAI) -> None:
+    pieces, last, guard = stream(client, "regen_then_500", "regen")
+    assert pieces == [FALLBACK]
+    assert guard["decision"] == "block" and guard["error"] == "upstream_status"
+    assert guard["violations"] == ["length.sentence"] and guard["regenerations"] == 1
+    assert last.choices[0].finish_reason == "content_filter"
