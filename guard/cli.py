@@ -1,4 +1,4 @@
-"""The `guard` command line: check | demo | policy (serve, audit and crm join as they land).
+"""The `guard` command line: check | demo | serve | crm | policy | audit.
 
 Commands are listed in `COMMANDS` (an explicit registry, like the checks); a test keeps the docs
 honest by requiring every command to be documented in README.md.
@@ -22,6 +22,7 @@ from guard.policy.dates import business_today
 from guard.policy.errors import PolicyError
 from guard.policy.loader import load_policy_set
 from guard.policy.model import PolicySet
+from guard.proxy.settings import GuardSettings
 from guard.types import CustomerRecord, Verdict
 from guard.validation import describe_validation_error
 
@@ -107,6 +108,73 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_offline_demo(_load_policies(args.policy), sys.stdout)
 
 
+def _serve_settings(args: argparse.Namespace) -> GuardSettings:
+    from guard.proxy.settings import load_settings
+
+    overrides = {
+        k: v
+        for k, v in {"host": args.host, "port": args.port, "policy_path": args.policy,
+                     "upstream_base_url": args.upstream}.items()
+        if v is not None
+    }
+    try:
+        return load_settings(args.config, **overrides)
+    except (ValidationError, ValueError, OSError) as exc:
+        raise CliError(f"invalid settings: {exc}") from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from guard.proxy.app import create_app
+
+    settings = _serve_settings(args)
+    if settings.auth_enabled and not settings.api_keys:
+        raise CliError("no API keys configured: set api_keys (see docs/operations.md), or auth_enabled: false for a local trial")
+    try:
+        app = create_app(settings)
+    except PolicyError as exc:
+        raise CliError(f"invalid policy:\n{exc}") from None
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False)
+    return EXIT_OK
+
+
+def cmd_crm_import(args: argparse.Namespace) -> int:
+    from guard.crm.sqlite import CrmImportError, import_records
+
+    db = args.db or _serve_settings(argparse.Namespace(config=args.config, host=None, port=None, policy=None,
+                                                        upstream=None)).crm_sqlite_path
+    try:
+        count = import_records(db, args.file)
+    except CrmImportError as exc:
+        raise CliError(f"nothing imported:\n{exc}") from None
+    except OSError as exc:
+        raise CliError(f"cannot import into {db}: {exc.strerror}") from None
+    print(f"imported {count} customer records into {db}")
+    return EXIT_OK
+
+
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("serve", help="run the OpenAI-compatible guard proxy (contract §7)")
+    p.add_argument("--config", metavar="FILE", help="settings file (YAML); default: $GUARD_CONFIG_FILE")
+    p.add_argument("--host", help="listen address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="listen port (default 8080)")
+    p.add_argument("--policy", metavar="PATH", help="policy file or folder (default: the shipped policies/)")
+    p.add_argument("--upstream", metavar="URL", help="upstream base URL, e.g. http://127.0.0.1:8000/v1")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(func=cmd_serve)
+
+
+def _add_crm(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("crm", help="manage the embedded CRM table")
+    crm = p.add_subparsers(dest="crm_command", required=True)
+    imp = crm.add_parser("import", help="import customers.csv or customers.jsonl (all rows valid, or nothing)")
+    imp.add_argument("file", help="a .csv (header row; coupons as JSON) or .jsonl file of customer records")
+    imp.add_argument("--db", metavar="PATH", help="SQLite file (default: the crm_sqlite_path setting)")
+    imp.add_argument("--config", metavar="FILE", help="settings file (YAML)")
+    imp.set_defaults(func=cmd_crm_import)
+
+
 def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("check", help="check one reply, or a JSONL batch (contract §6)")
     p.add_argument("text", nargs="?", help="the reply to check ('-' or omitted: read stdin)")
@@ -127,6 +195,8 @@ def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 COMMANDS: dict[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = {
     "check": _add_check,
     "demo": _add_demo,
+    "serve": _add_serve,
+    "crm": _add_crm,
     "policy": add_policy_command,
     "audit": add_audit_command,
 }

@@ -1,0 +1,427 @@
+"""Proxy benchmark: the guard's added latency and throughput over a pass-through relay.
+
+    python -m bench.bench_proxy [--requests 2000] [--duration 3] [--streams 100]
+
+Three processes answer HTTP on 127.0.0.1: the scripted upstream (a real OpenAI-compatible
+server), the guard (`create_app`, the shipped default policy, inline records, auth on) and a
+pass-through relay built from the same parts (FastAPI, uvicorn, the same pooled upstream
+client) that only forwards. The baseline is measured in the same run, interleaved:
+- added latency: sequential non-streamed requests alternating guard / pass-through, p50/p99;
+- throughput: non-streamed requests at concurrency 16 and 64, guard vs pass-through, in
+  alternating rounds (a raw asyncio HTTP/1.1 client generates the load);
+- release delay when streaming: per sentence, from the upstream sending the sentence's last
+  token to the client receiving the released sentence, minus the same for the pass-through
+  relaying that token (the upstream runs in this process so both clocks are one);
+- memory: resident set (VmRSS, VmHWM) of the guard process after the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import Request
+
+from bench.common import percentile
+
+REPLY = "张先生您好，我是小安金融的客服。您的借款申请已经审核通过了，现在可以随时在App里操作。如果有任何问题，欢迎随时联系我们，感谢您的接听！"
+RECORD = {"customer_id": "B1", "name": "张飞", "gender": "male", "credit_line": 4000}
+KEY = "sk-bench"
+
+
+# -- the two servers (run as subprocesses of this module) --------------------------------------
+
+
+def _guard_app(upstream: str, transport: httpx.AsyncBaseTransport | None = None) -> Any:
+    from guard.proxy.app import create_app
+    from guard.proxy.settings import ApiKey, GuardSettings
+
+    settings = GuardSettings(upstream_base_url=upstream, crm_source="none", api_keys=(ApiKey(name="bench", key=KEY),))
+    return create_app(settings, transport=transport)
+
+
+def _passthrough_app(upstream: str, transport: httpx.AsyncBaseTransport | None = None) -> Any:
+    from fastapi import FastAPI
+    from fastapi.responses import Response, StreamingResponse
+
+    from guard.proxy.settings import GuardSettings
+    from guard.proxy.upstream import Upstream
+
+    up = Upstream(GuardSettings(upstream_base_url=upstream, crm_source="none"), transport=transport)
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def relay(request: Request) -> Response:
+        body = await request.json()
+        body.pop("guard", None)
+        if body.get("stream"):
+            stream = await up.open_stream(body)
+
+            async def events() -> Any:
+                try:
+                    async for obj in stream.chunks():
+                        yield b"data: " + json.dumps(obj, ensure_ascii=False).encode() + b"\n\n"
+                    yield b"data: [DONE]\n\n"
+                finally:
+                    await stream.aclose()
+
+            return StreamingResponse(events(), media_type="text/event-stream")
+        data = await up.chat(body)
+        return Response(json.dumps(data, ensure_ascii=False).encode(), media_type="application/json")
+
+    return app
+
+
+def _serve(kind: str, port: int, upstream: str) -> None:
+    import uvicorn
+
+    app = _guard_app(upstream) if kind == "guard" else _passthrough_app(upstream)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, *args], stdout=subprocess.DEVNULL)
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server for {url} exited")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def _rss(pid: int) -> tuple[float, float]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def _body(stream: bool = False) -> dict[str, Any]:
+    return {"model": "bench", "messages": [{"role": "user", "content": "[[bench]] 你好"}], "stream": stream,
+            "guard": {"record": RECORD}}
+
+
+HEADERS = {"authorization": f"Bearer {KEY}"}
+
+
+class _RawClient:
+    """A minimal keep-alive HTTP/1.1 client on asyncio streams: the load generator.
+
+    httpx's pool itself slows down sharply at 64 concurrent connections on this machine (a
+    trivial `/healthz` drops from ~340 to ~50 requests/s), which would measure the client, not
+    the servers; this one costs a few microseconds per request.
+    """
+
+    def __init__(self, url: str) -> None:
+        rest = url.split("://", 1)[1]
+        hostport, _, path = rest.partition("/")
+        self.host, port = hostport.split(":")
+        self.port = int(port)
+        body = json.dumps(_body(), ensure_ascii=False).encode()
+        self.request = (
+            f"POST /{path} HTTP/1.1\r\nhost: {hostport}\r\ncontent-type: application/json\r\n"
+            f"authorization: Bearer {KEY}\r\ncontent-length: {len(body)}\r\n\r\n"
+        ).encode() + body
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(self.request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        await self.reader.readexactly(length)
+        return status
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def _throughput(url: str, concurrency: int, duration: float) -> float:
+    done = 0
+    stop = time.perf_counter() + duration
+
+    async def worker() -> None:
+        nonlocal done
+        client = _RawClient(url)
+        try:
+            while time.perf_counter() < stop:
+                assert await client.post() == 200
+                done += 1
+        finally:
+            await client.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done / (time.perf_counter() - t0)
+
+
+async def _latency(guard: str, relay: str, n: int) -> tuple[list[float], list[float]]:
+    g: list[float] = []
+    p: list[float] = []
+    clients = {guard: _RawClient(guard), relay: _RawClient(relay)}
+    for c in clients.values():  # warm-up: connections, first-call costs
+        for _ in range(50):
+            assert await c.post() == 200
+    clock = time.perf_counter
+    for i in range(n):
+        order = ((guard, g), (relay, p)) if i % 2 == 0 else ((relay, p), (guard, g))
+        for url, out in order:
+            t0 = clock()
+            status = await clients[url].post()
+            out.append(clock() - t0)
+            assert status == 200
+    for c in clients.values():
+        await c.close()
+    return g, p
+
+
+def _stream_delays(url: str, upstream: Any, pieces: list[str], n: int, guarded: bool) -> list[float]:
+    """Per sentence: receive time of its last character minus the upstream's send time of it."""
+    from guard.text.sentences import split_sentences
+
+    sentence_ends = {x.end for x in split_sentences(REPLY)}
+    ends = []
+    pos = 0
+    for piece in pieces:
+        pos += len(piece)
+        ends.append(pos)
+    delays: list[float] = []
+    with httpx.Client(headers=HEADERS, timeout=30) as client:
+        for _ in range(n):
+            upstream.send_times.clear()
+            received = 0
+            arrivals: list[tuple[float, int]] = []
+            with client.stream("POST", url, json=_body(stream=True)) as r:
+                r.raise_for_status()
+                for line in r.iter_lines():
+                    if not line.startswith("data: {"):
+                        continue
+                    obj = json.loads(line[6:])
+                    for choice in obj.get("choices") or ():
+                        text = (choice.get("delta") or {}).get("content")
+                        if text:
+                            received += len(text)
+                            arrivals.append((time.perf_counter(), received))
+            sent = list(upstream.send_times)
+            for t_recv, end in arrivals:
+                if end not in sentence_ends:
+                    continue  # compare like with like: the tokens that end a sentence
+                idx = next(i for i, e in enumerate(ends) if e >= end)
+                delays.append(t_recv - sent[idx][0])
+            if guarded:
+                assert received == len(REPLY), "the bench reply must pass the default policy unchanged"
+    return delays
+
+
+def _evaluate_cost() -> list[float]:
+    from guard.engine import evaluate
+    from guard.policy.loader import load_policy_set
+    from guard.types import CustomerRecord
+
+    policy = load_policy_set().select(None)
+    record = CustomerRecord.model_validate(RECORD)
+    out = []
+    for _ in range(200):
+        evaluate(policy, record, REPLY, model_in_loop=True)
+    for _ in range(2000):
+        t0 = time.perf_counter()
+        evaluate(policy, record, REPLY, model_in_loop=True)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+async def _in_process(n: int) -> tuple[list[float], list[float]]:
+    """Both apps called through ASGI with a canned upstream: the guard's own work, without sockets."""
+    canned = json.dumps({
+        "id": "x", "object": "chat.completion", "created": 1, "model": "bench",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": REPLY}, "finish_reason": "stop"}],
+    }, ensure_ascii=False).encode()
+    upstream = httpx.MockTransport(lambda r: httpx.Response(200, content=canned, headers={"content-type": "application/json"}))
+    apps = [_guard_app("http://up/v1", upstream), _passthrough_app("http://up/v1", upstream)]
+    clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t", headers=HEADERS) for a in apps]
+    out: tuple[list[float], list[float]] = ([], [])
+    clock = time.perf_counter
+    for i in range(n + 200):
+        for k in ((0, 1) if i % 2 == 0 else (1, 0)):
+            t0 = clock()
+            r = await clients[k].post("/v1/chat/completions", json=_body())
+            dt = clock() - t0
+            assert r.status_code == 200, r.text
+            if i >= 200:
+                out[k].append(dt)
+    for c in clients:
+        await c.aclose()
+    return out
+
+
+def _feed_cost() -> tuple[list[float], list[float]]:
+    """StreamGuard.feed per 2-character delta, in process: (deltas inside a sentence, deltas ending one)."""
+    from guard.policy.loader import load_policy_set
+    from guard.stream import StreamGuard
+    from guard.types import CustomerRecord
+
+    policy = load_policy_set().select(None)
+    record = CustomerRecord.model_validate(RECORD)
+    pieces = [REPLY[i : i + 2] for i in range(0, len(REPLY), 2)]
+    inside: list[float] = []
+    ending: list[float] = []
+    clock = time.perf_counter
+    for rep in range(600):
+        sg = StreamGuard(policy, record, model_in_loop=True)
+        for piece in pieces:
+            t0 = clock()
+            out = sg.feed(piece)
+            dt = clock() - t0
+            if rep >= 100:
+                (ending if out else inside).append(dt)
+    return inside, ending
+
+
+def _ms(values: list[float], q: float) -> float:
+    return percentile(values, q) * 1000
+
+
+def run(requests: int, duration: float, streams: int) -> None:
+    from guard.testing.scripted_upstream import ScriptedUpstream
+
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs (shared, loaded machine); reply {len(REPLY)} chars")
+    cost = _evaluate_cost()
+    print(f"evaluate() default policy, in process        p50={_ms(cost, 50) * 1000:7.1f} µs  p99={_ms(cost, 99) * 1000:7.1f} µs")
+
+    inside, ending = _feed_cost()
+    print(f"StreamGuard.feed, delta inside a sentence     p50={_ms(inside, 50) * 1000:7.1f} µs  p99={_ms(inside, 99) * 1000:7.1f} µs")
+    print(f"StreamGuard.feed, delta ending a sentence     p50={_ms(ending, 50) * 1000:7.1f} µs  p99={_ms(ending, 99) * 1000:7.1f} µs")
+
+    gi, pi = asyncio.run(_in_process(requests))
+    print(f"\nin process (ASGI, canned upstream, no sockets), n={requests} each (ms)")
+    print(f"  pass-through  p50={_ms(pi, 50):6.3f}  p99={_ms(pi, 99):6.3f}")
+    print(f"  guard         p50={_ms(gi, 50):6.3f}  p99={_ms(gi, 99):6.3f}")
+    print(f"  added         p50={_ms(gi, 50) - _ms(pi, 50):6.3f}  p99={_ms(gi, 99) - _ms(pi, 99):6.3f}   (target p99 <= 2 ms)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        scen = Path(tmp) / "scenarios.json"
+        scen.write_text(json.dumps({"bench": REPLY}, ensure_ascii=False), encoding="utf-8")
+        up_port, g_port, p_port = _free_port(), _free_port(), _free_port()
+        up_url = f"http://127.0.0.1:{up_port}/v1"
+        procs = [_spawn(["-m", "guard.testing.scripted_upstream", "--scenarios", str(scen), "--port", str(up_port)])]
+        try:
+            _wait(up_url + "/models", procs[0])
+            procs.append(_spawn(["-m", "bench.bench_proxy", "--serve", "guard", "--port", str(g_port), "--upstream", up_url]))
+            procs.append(_spawn(["-m", "bench.bench_proxy", "--serve", "passthrough", "--port", str(p_port),
+                                 "--upstream", up_url]))
+            guard = f"http://127.0.0.1:{g_port}/v1/chat/completions"
+            relay = f"http://127.0.0.1:{p_port}/v1/chat/completions"
+            _wait(f"http://127.0.0.1:{g_port}/healthz", procs[1])
+            _wait(f"http://127.0.0.1:{p_port}/docs", procs[2])
+            rss0, _ = _rss(procs[1].pid)
+
+            g, p = asyncio.run(_latency(guard, relay, requests))
+            print(f"\nover HTTP, sequential, interleaved, n={requests} each (client-side, ms)")
+            print(f"  pass-through  p50={_ms(p, 50):6.3f}  p99={_ms(p, 99):6.3f}")
+            print(f"  guard         p50={_ms(g, 50):6.3f}  p99={_ms(g, 99):6.3f}")
+            print(f"  added         p50={_ms(g, 50) - _ms(p, 50):6.3f}  p99={_ms(g, 99) - _ms(p, 99):6.3f}   (target p99 <= 2 ms)")
+
+            rounds = 3
+            print(f"\nthroughput, non-streamed, {rounds} alternating rounds of {duration:.0f} s each (requests/s)")
+            for conc in (16, 64):
+                tp_runs, tg_runs = [], []
+                for _ in range(rounds):
+                    tp_runs.append(asyncio.run(_throughput(relay, conc, duration)))
+                    tg_runs.append(asyncio.run(_throughput(guard, conc, duration)))
+                tp, tg = statistics.fmean(tp_runs), statistics.fmean(tg_runs)
+                print(f"  concurrency {conc:>2}: pass-through {tp:7.1f}   guard {tg:7.1f}   ratio {tg / tp:5.1%}"
+                      f"   (target >= 70%; rounds: {' '.join(f'{x:.0f}' for x in tp_runs)} / "
+                      f"{' '.join(f'{x:.0f}' for x in tg_runs)})")
+            rss, hwm = _rss(procs[1].pid)
+            print(f"\nguard process memory: RSS at start {rss0:.0f} MB, after load {rss:.0f} MB, peak {hwm:.0f} MB"
+                  "   (target < 300 MB)")
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(10)
+
+    # Streaming: the upstream in this process, so its send times and our receive times share a clock.
+    chunk_delay = 0.004
+    with ScriptedUpstream({"bench": {"reply": REPLY, "chunk_chars": 2, "chunk_delay": chunk_delay}},
+                          record_send_times=True) as up:
+        pieces = [REPLY[i : i + 2] for i in range(0, len(REPLY), 2)]
+        g_port, p_port = _free_port(), _free_port()
+        procs = [
+            _spawn(["-m", "bench.bench_proxy", "--serve", "guard", "--port", str(g_port), "--upstream", up.base_url]),
+            _spawn(["-m", "bench.bench_proxy", "--serve", "passthrough", "--port", str(p_port), "--upstream", up.base_url]),
+        ]
+        try:
+            _wait(f"http://127.0.0.1:{g_port}/healthz", procs[0])
+            _wait(f"http://127.0.0.1:{p_port}/docs", procs[1])
+            guard = f"http://127.0.0.1:{g_port}/v1/chat/completions"
+            relay = f"http://127.0.0.1:{p_port}/v1/chat/completions"
+            _stream_delays(guard, up, pieces, 5, True)
+            _stream_delays(relay, up, pieces, 5, False)
+            gd = _stream_delays(guard, up, pieces, streams, True)
+            pd = _stream_delays(relay, up, pieces, streams, False)
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(10)
+    print(f"\nstreaming, {streams} streams, {len(pieces)} chunks of 2 chars, {chunk_delay * 1000:.0f} ms apart (ms)")
+    print(f"  pass-through: last token sent -> token received       p50={_ms(pd, 50):6.3f}  p99={_ms(pd, 99):6.3f}")
+    print(f"  guard: last token sent -> sentence received        p50={_ms(gd, 50):6.3f}  p99={_ms(gd, 99):6.3f}")
+    print(f"  release delay (guard - pass-through)             p50={_ms(gd, 50) - _ms(pd, 50):6.3f}  "
+          f"p99={_ms(gd, 99) - _ms(pd, 99):6.3f}   (target <= 1 ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_proxy")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--duration", type=float, default=3.0)
+    parser.add_argument("--streams", type=int, default=100)
+    parser.add_argument("--serve", choices=["guard", "passthrough"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--upstream", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        _serve(args.serve, args.port, args.upstream)
+        return
+    run(args.requests, args.duration, args.streams)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,274 @@
+"""The FastAPI app of `guard serve` (contract §7).
+
+`create_app(settings, policies=..., auditor=..., crm=..., transport=...)` builds it; every
+collaborator is injectable so tests run the real app against a scripted upstream. Routes:
+`POST /v1/chat/completions` (caller), `GET /v1/models` (caller, relayed), `POST /v1/guard/check`
+(caller), `/healthz`, `/readyz`, and the OpenAPI schema at `/openapi.json`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import anyio
+import httpx
+from fastapi import Depends, FastAPI
+from fastapi.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from guard.audit.api import Auditor, NullAuditor
+from guard.crm.base import NoSource, RecordSource
+from guard.crm.cache import CachedSource
+from guard.crm.http import HttpRecordSource
+from guard.crm.sqlite import SqliteRecordSource
+from guard.policy.loader import load_policy_set
+from guard.policy.model import PolicySet
+from guard.proxy.auth import KeyStore, Principal, require_role
+from guard.proxy.errors import GuardHTTPError, error_body, install_error_handlers
+from guard.proxy.openai_models import ChatCompletionRequest, ChatCompletionResponse, CheckRequest
+from guard.proxy.service import GuardService, PolicyProvider
+from guard.proxy.settings import GuardSettings
+from guard.proxy.upstream import Upstream, UpstreamError
+
+__all__ = ["build_record_source", "create_app"]
+
+log = logging.getLogger("guard.proxy")
+
+CallerDep = Annotated[Principal, Depends(require_role("caller"))]
+
+
+def build_record_source(settings: GuardSettings) -> RecordSource:
+    """The configured CRM source, behind the TTL cache."""
+    source: RecordSource
+    if settings.crm_source == "sqlite":
+        source = SqliteRecordSource(settings.crm_sqlite_path)
+    elif settings.crm_source == "http":
+        if not settings.crm_http_url:
+            raise ValueError("crm_source is http but crm_http_url is not set")
+        key = settings.crm_http_api_key.get_secret_value() if settings.crm_http_api_key else None
+        source = HttpRecordSource(settings.crm_http_url, api_key=key, timeout=settings.crm_http_timeout)
+    else:
+        return NoSource()
+    return CachedSource(source, ttl=settings.crm_cache_ttl, size=settings.crm_cache_size)
+
+
+class BodyLimit:
+    """413 for a request body over `limit` bytes, by Content-Length or as it streams in."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.limit
+                except ValueError:
+                    too_big = False
+                if too_big:
+                    await self._reject(scope, receive, send)
+                    return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = error_body(413, f"request body larger than {self.limit} bytes", "body_too_large")
+        await JSONResponse(body, 413)(scope, receive, send)
+
+
+class _TooLarge(BaseException):
+    """Raised from `receive`; a BaseException so body parsers that catch Exception let it through."""
+
+
+class GuardedStream(Response):
+    """An SSE response that becomes an HTTP error if the stream fails before its first event.
+
+    Everything runs in the request's own task (the audit context stays in one context), and a
+    client that goes away stops the stream at the next event.
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(self, events: AsyncIterator[bytes], trace: list[str]) -> None:
+        super().__init__(content=None, status_code=200)
+        self.events = events
+        self.trace = trace
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        events = self.events
+        gone = anyio.Event()
+
+        async def watch() -> None:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    gone.set()
+                    return
+
+        try:
+            try:
+                first = await events.__anext__()
+            except GuardHTTPError as exc:
+                await exc.response()(scope, receive, send)
+                return
+            except StopAsyncIteration:  # pragma: no cover - a guarded stream always ends with [DONE]
+                return
+            headers = [
+                (b"content-type", b"text/event-stream; charset=utf-8"),
+                (b"cache-control", b"no-cache"),
+                (b"x-accel-buffering", b"no"),
+            ]
+            if self.trace:
+                headers.append((b"x-guard-trace-id", self.trace[0].encode()))
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(watch)
+                await send({"type": "http.response.body", "body": first, "more_body": True})
+                async for event in events:
+                    if gone.is_set():
+                        break
+                    await send({"type": "http.response.body", "body": event, "more_body": True})
+                if not gone.is_set():
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                tg.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await events.aclose()  # type: ignore[attr-defined]
+
+
+def create_app(
+    settings: GuardSettings | None = None,
+    *,
+    policies: PolicySet | PolicyProvider | None = None,
+    auditor: Auditor | None = None,
+    crm: RecordSource | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The guard proxy app. Omitted collaborators come from `settings`."""
+    settings = settings or GuardSettings()
+    if policies is None:
+        loaded = load_policy_set(settings.policy_path)
+        provider: PolicyProvider = lambda: loaded  # noqa: E731
+    elif isinstance(policies, PolicySet):
+        fixed = policies
+        provider = lambda: fixed  # noqa: E731
+    else:
+        provider = policies
+    auditor = auditor or NullAuditor()
+    crm_source = crm if crm is not None else build_record_source(settings)
+    upstream = Upstream(settings, transport=transport)
+    service = GuardService(
+        policies=provider,
+        auditor=auditor,
+        crm=crm_source,
+        upstream=upstream,
+        max_sentence_chars=settings.stream_max_sentence_chars,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await upstream.aclose()
+            await crm_source.aclose()
+
+    app = FastAPI(
+        title="guard",
+        summary="Compliance guard proxy for OpenAI-compatible chat completions",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.keys = KeyStore(settings.api_keys, enabled=settings.auth_enabled)
+    app.state.service = service
+    app.state.policies = provider
+    app.state.auditor = auditor
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+
+    @app.post(
+        "/v1/chat/completions",
+        response_model=ChatCompletionResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
+    async def chat_completions(principal: CallerDep, req: ChatCompletionRequest) -> Response:
+        """The OpenAI Chat Completions API, guarded (contract §7). Needs the caller role."""
+        if req.stream:
+            record, policy = await service.stream_prepare(req)
+            trace: list[str] = []
+            events = service.stream_events(req, principal, record, policy, trace)
+            return GuardedStream(events, trace)
+        out, headers = await service.complete(req, principal)
+        return Response(
+            json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode(),
+            media_type="application/json",
+            headers=headers,
+        )
+
+    @app.get("/v1/models")
+    async def models(principal: CallerDep) -> dict[str, Any]:
+        """The upstream's model list, relayed."""
+        try:
+            return await upstream.models()
+        except UpstreamError as exc:
+            raise GuardHTTPError(exc.http_status, exc.message, f"upstream_{exc.kind}") from None
+
+    @app.post("/v1/guard/check")
+    async def guard_check(body: CheckRequest, principal: CallerDep) -> dict[str, Any]:
+        """Check one reply against a record without a model (one batch output line, contract §6)."""
+        return service.check(body.model_dump())
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        """Readiness: a policy set is loaded and auth is configured."""
+        problems = []
+        try:
+            current = provider()
+            policy_version = current.version
+        except Exception:  # a broken provider means not ready, never a crash
+            problems.append("no policy set loaded")
+            policy_version = None
+        if settings.auth_enabled and not len(app.state.keys):
+            problems.append("no API keys configured")
+        body: dict[str, Any] = {"status": "ok" if not problems else "not_ready", "policy_set_version": policy_version}
+        if problems:
+            body["problems"] = problems
+        return JSONResponse(body, 200 if not problems else 503)
+
+    return app
+

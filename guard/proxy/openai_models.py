@@ -1,0 +1,105 @@
+"""The OpenAI Chat Completions shapes the guard reads and writes, plus the `guard` extension.
+
+Requests keep every OpenAI parameter the guard does not interpret (`extra="allow"`) and relay it
+upstream unchanged; `guard` is taken out before relaying. Responses are built as plain dicts for
+speed; the models below document them in the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ChatCompletionRequest",
+    "ChatCompletionResponse",
+    "ChatMessage",
+    "CheckRequest",
+    "GuardInfo",
+    "GuardParams",
+]
+
+
+class ChatMessage(BaseModel):
+    """One message; extra OpenAI fields (name, tool_call_id, …) pass through."""
+
+    model_config = ConfigDict(extra="allow")
+
+    role: str
+    content: str | list[Any] | None = None
+
+
+class GuardParams(BaseModel):
+    """`guard` in the request body (OpenAI SDK `extra_body`): whose record, which policy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str | None = Field(default=None, description="look the record up in the CRM source")
+    record: dict[str, Any] | None = Field(default=None, description="the customer record inline (contract §1)")
+    policy: str | None = Field(default=None, description="policy name; default: by segment, else the default policy")
+
+
+class ChatCompletionRequest(BaseModel):
+    """`POST /v1/chat/completions` body: the OpenAI request plus `guard`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(min_length=1)
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    n: int | None = Field(default=None, ge=1, le=1, description="the guard answers one choice")
+    guard: GuardParams
+
+    def upstream_body(self, model: str) -> dict[str, Any]:
+        """The body to relay: everything but `guard`, with the upstream model name."""
+        body = self.model_dump(exclude={"guard"}, exclude_none=True)
+        body["model"] = model
+        return body
+
+
+class GuardInfo(BaseModel):
+    """The `guard` object on every guarded response (contract §7)."""
+
+    decision: Literal["allow", "revise", "block"]
+    violations: list[str]
+    policy: str
+    policy_version: str
+    trace_id: str
+    regenerations: int
+    error: str | None = Field(default=None, description="set when the upstream failed and the fallback was released")
+
+
+class _Message(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str | None
+
+
+class _Choice(BaseModel):
+    index: int
+    message: _Message
+    finish_reason: str | None
+
+
+class ChatCompletionResponse(BaseModel):
+    """A ChatCompletion whose content is the released text, plus `guard`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[_Choice]
+    usage: dict[str, Any] | None = None
+    guard: GuardInfo
+
+
+class CheckRequest(BaseModel):
+    """`POST /v1/guard/check` body: one batch line without the id (contract §6)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    record: dict[str, Any]
+    reply: str
+    policy: str | None = None

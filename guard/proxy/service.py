@@ -1,0 +1,461 @@
+"""The guarded completion: resolve the record, call the model, evaluate, regenerate, release.
+
+Non-streamed: the model's reply is evaluated; while the verdict asks for regeneration and the
+policy's `max_regenerations` allows, the model is asked again with its reply and a correction
+message (what was wrong, what the record says, which limit). Then the verdict's `released`
+text goes out: the reply, its revision, or the fallback (`finish_reason: content_filter`).
+Streamed: see guard/stream.py. Either way the decision is handed to the auditor (durable)
+before any text of the reply leaves, and no error path carries model text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import anyio
+from pydantic import ValidationError
+
+from guard.audit.api import Auditor, CallAudit, DecisionRecord
+from guard.batch import CaseError, check_case
+from guard.crm.base import CrmError, RecordSource
+from guard.engine import apply_revisions, evaluate
+from guard.policy.model import Policy, PolicySet
+from guard.proxy.auth import Principal
+from guard.proxy.errors import GuardHTTPError
+from guard.proxy.openai_models import ChatCompletionRequest, GuardParams
+from guard.proxy.upstream import Upstream, UpstreamError
+from guard.stream import StreamGuard
+from guard.types import Action, CustomerRecord, Decision, Finding, Verdict
+from guard.validation import describe_validation_error
+
+__all__ = ["GuardService", "PolicyProvider", "correction_message", "masked_original"]
+
+PolicyProvider = Callable[[], PolicySet]
+"""Returns the policy set in force; a hot-reloading holder can be swapped in behind it."""
+
+_GENERIC_CORRECTION = "请严格按客户资料和话术规范重写。"
+
+
+def correction_message(corrections: Sequence[str]) -> str:
+    """The message that asks the model to rewrite its last reply (Chinese, for the model)."""
+    lines = [f"{i}. {c}" for i, c in enumerate(corrections or (_GENERIC_CORRECTION,), start=1)]
+    return "【合规提示】上一条回复没有通过合规检查，请重写，只输出要对客户说的话：\n" + "\n".join(lines)
+
+
+def _has_pii_check(policy: Policy) -> bool:
+    return any(getattr(c, "name", "") == "pii" for c in policy.checks)
+
+
+def masked_original(policy: Policy, record: CustomerRecord, text: str | None, findings: Sequence[Finding]) -> str | None:
+    """The model's reply for the ledger, PII masked; None when the policy has no PII check.
+
+    Without a PII check nobody looked for PII in the text, so it is not kept at all. With one,
+    every `pii.*` and `fact.name` span is masked, and so is every literal occurrence of the
+    record's name and phone.
+    """
+    if text is None or not _has_pii_check(policy):
+        return None
+    masks = [
+        dataclasses.replace(f, action=Action.MASK, replacement="*" * (f.end - f.start))
+        for f in findings
+        if (f.code.startswith("pii.") or f.code == "fact.name") and 0 <= f.start < f.end <= len(text)
+    ]
+    out = apply_revisions(text, masks)
+    for value in (record.name, record.phone):
+        if value:
+            out = out.replace(value, "*" * len(value))
+    return out
+
+
+def _violations(findings: Sequence[Finding]) -> tuple[dict[str, Any], ...]:
+    out = []
+    for f in findings:
+        item: dict[str, Any] = {"code": f.code, "start": f.start, "end": f.end, "action": f.action.value}
+        if f.tier is not None:
+            item["tier"] = f.tier
+        if f.evidence is not None:
+            item["evidence"] = f.evidence
+        out.append(item)
+    return tuple(out)
+
+
+def _content(data: dict[str, Any]) -> tuple[str, str | None]:
+    """The first choice's text and finish reason (tool calls and non-text parts are never relayed)."""
+    choice = data["choices"][0]
+    if not isinstance(choice, dict):
+        raise UpstreamError("malformed", "upstream choice is not an object")
+    message = choice.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    finish = choice.get("finish_reason")
+    return (content if isinstance(content, str) else ""), (finish if isinstance(finish, str) else None)
+
+
+def _sse(obj: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+
+
+class GuardService:
+    """The request path of the proxy, independent of FastAPI routing."""
+
+    def __init__(
+        self,
+        *,
+        policies: PolicyProvider,
+        auditor: Auditor,
+        crm: RecordSource,
+        upstream: Upstream,
+        max_sentence_chars: int = 1000,
+    ) -> None:
+        self.policies = policies
+        self.auditor = auditor
+        self.crm = crm
+        self.upstream = upstream
+        self.max_sentence_chars = max_sentence_chars
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    async def resolve(self, params: GuardParams) -> tuple[CustomerRecord, Policy]:
+        """The customer record and policy of a request; 422 when either is missing or unknown."""
+        if params.record is not None:
+            try:
+                record = CustomerRecord.model_validate(params.record)
+            except ValidationError as exc:
+                raise GuardHTTPError(422, describe_validation_error(exc, "guard.record"), "invalid_record") from None
+            if params.customer_id is not None and params.customer_id != record.customer_id:
+                raise GuardHTTPError(422, "guard.customer_id differs from guard.record.customer_id", "invalid_record")
+        elif params.customer_id:
+            try:
+                found = await self.crm.get(params.customer_id)
+            except CrmError as exc:
+                raise GuardHTTPError(502, f"CRM lookup failed: {exc}; nothing was released", "crm_unavailable") from None
+            if found is None:
+                raise GuardHTTPError(
+                    422, "guard.customer_id: unknown customer (not in the CRM source); nothing was released",
+                    "unknown_customer",
+                )
+            record = found
+        else:
+            raise GuardHTTPError(422, "guard.record or guard.customer_id is required", "missing_customer")
+        try:
+            policy = self.policies().select(params.policy, record.segment)
+        except KeyError as exc:
+            raise GuardHTTPError(422, f"guard.policy: {exc.args[0]}", "unknown_policy") from None
+        return record, policy
+
+    def check(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /v1/guard/check`: one batch output line (contract §6)."""
+        try:
+            return check_case(body, self.policies())
+        except CaseError as exc:
+            raise GuardHTTPError(422, str(exc), "invalid_request") from None
+
+    # -- non-streamed -----------------------------------------------------------------------
+
+    async def complete(self, req: ChatCompletionRequest, principal: Principal) -> tuple[dict[str, Any], dict[str, str]]:
+        """A guarded ChatCompletion (dict) and its headers."""
+        started = time.perf_counter()
+        record, policy = await self.resolve(req.guard)
+        body = req.upstream_body(self.upstream.map_model(req.model))
+        messages = body["messages"]
+        with self.auditor.call(caller=principal.name, customer_id=record.customer_id, model=req.model, stream=False) as call:
+            verdict: Verdict | None = None
+            reply = ""
+            data: dict[str, Any] = {}
+            finish: str | None = None
+            regenerations = 0
+            failure: UpstreamError | None = None
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    with call.upstream_attempt(attempt):
+                        data = await self.upstream.chat(body)
+                        reply, finish = _content(data)
+                except UpstreamError as exc:
+                    failure = exc
+                    break
+                verdict = evaluate(policy, record, reply, model_in_loop=True)
+                if verdict.regenerate and regenerations < policy.max_regenerations:
+                    regenerations += 1
+                    body = {
+                        **body,
+                        "messages": [
+                            *messages,
+                            {"role": "assistant", "content": reply},
+                            {"role": "user", "content": correction_message(verdict.corrections)},
+                        ],
+                    }
+                    continue
+                break
+            if verdict is None:
+                assert failure is not None
+                self._record_error(call, principal, record, req.model, policy, failure.kind, started, False)
+                raise GuardHTTPError(
+                    failure.http_status, f"{failure.message}; nothing was released", f"upstream_{failure.kind}"
+                )
+            error = None
+            if failure is not None:
+                # A regeneration attempt failed: the last verdict wanted a rewrite, so it is a block
+                # whose released text is the fallback; release that.
+                error = f"upstream_{failure.kind}"
+            released = verdict.released
+            blocked = verdict.decision is Decision.BLOCK
+            truncated = any(f.action is Action.TRUNCATE for f in verdict.violations)
+            finish_reason = "content_filter" if blocked else ("stop" if truncated else (finish or "stop"))
+            call.decision(
+                DecisionRecord(
+                    trace_id=call.trace_id,
+                    timestamp=time.time(),
+                    caller=principal.name,
+                    customer_id=record.customer_id,
+                    model=req.model,
+                    policy=verdict.policy,
+                    policy_version=verdict.policy_version,
+                    decision=verdict.decision.value,
+                    codes=tuple(verdict.codes),
+                    violations=_violations(verdict.violations),
+                    original_masked=masked_original(policy, record, reply, verdict.violations),
+                    released=released,
+                    regenerations=regenerations,
+                    stream=False,
+                    latency_ms=(time.perf_counter() - started) * 1000,
+                    error=error,
+                )
+            )
+            guard_info: dict[str, Any] = {
+                "decision": verdict.decision.value,
+                "violations": verdict.codes,
+                "policy": verdict.policy,
+                "policy_version": verdict.policy_version,
+                "trace_id": call.trace_id,
+                "regenerations": regenerations,
+            }
+            if error is not None:
+                guard_info["error"] = error
+            out: dict[str, Any] = {
+                "id": data.get("id") or f"chatcmpl-{secrets.token_hex(12)}",
+                "object": "chat.completion",
+                "created": data.get("created") if isinstance(data.get("created"), int) else int(time.time()),
+                "model": req.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": released},
+                        "finish_reason": finish_reason,
+                    }
+                ],
+            }
+            if data.get("usage") is not None:
+                out["usage"] = data["usage"]
+            if data.get("system_fingerprint") is not None:
+                out["system_fingerprint"] = data["system_fingerprint"]
+            out["guard"] = guard_info
+            headers = {"x-guard-decision": verdict.decision.value, "x-guard-trace-id": call.trace_id}
+            return out, headers
+
+    def _record_error(
+        self,
+        call: CallAudit,
+        principal: Principal,
+        record: CustomerRecord,
+        model: str,
+        policy: Policy,
+        kind: str,
+        started: float,
+        stream: bool,
+        released: str | None = None,
+    ) -> None:
+        call.decision(
+            DecisionRecord(
+                trace_id=call.trace_id,
+                timestamp=time.time(),
+                caller=principal.name,
+                customer_id=record.customer_id,
+                model=model,
+                policy=policy.name,
+                policy_version=policy.version,
+                decision="error",
+                codes=(),
+                violations=(),
+                original_masked=None,
+                released=released,
+                stream=stream,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                error=kind if kind.startswith(("upstream_", "client_", "internal")) else f"upstream_{kind}",
+            )
+        )
+
+    # -- streamed ---------------------------------------------------------------------------
+
+    async def stream_prepare(self, req: ChatCompletionRequest) -> tuple[CustomerRecord, Policy]:
+        """Resolve what a stream needs before any byte of the response is sent (errors are HTTP)."""
+        return await self.resolve(req.guard)
+
+    async def stream_events(
+        self,
+        req: ChatCompletionRequest,
+        principal: Principal,
+        record: CustomerRecord,
+        policy: Policy,
+        trace: list[str],
+    ) -> AsyncIterator[bytes]:
+        """SSE events of a guarded stream. Raises `GuardHTTPError` before its first event only.
+
+        `trace` receives the trace id as soon as it is known (for the response header).
+        """
+        started = time.perf_counter()
+        body = req.upstream_body(self.upstream.map_model(req.model))
+        body["stream"] = True
+        messages = body["messages"]
+        with self.auditor.call(caller=principal.name, customer_id=record.customer_id, model=req.model, stream=True) as call:
+            trace.append(call.trace_id)
+            meta: dict[str, Any] = {
+                "id": f"chatcmpl-{secrets.token_hex(12)}",
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": req.model,
+            }
+            decided = False
+            reason = "client_disconnected"
+            sent_role = False
+            regenerations = 0
+            attempt = 0
+            usage: Any = None
+            upstream_finish: str | None = None
+            previous: Verdict | None = None
+            sg = StreamGuard(policy, record, model_in_loop=policy.max_regenerations > 0,
+                             max_sentence_chars=self.max_sentence_chars)
+
+            def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+                return _sse({**meta, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+
+            try:
+                while True:
+                    attempt += 1
+                    with call.upstream_attempt(attempt):
+                        try:
+                            up = await self.upstream.open_stream(body)
+                        except UpstreamError as exc:
+                            if attempt == 1:
+                                self._record_error(call, principal, record, req.model, policy, exc.kind, started, True)
+                                decided = True
+                                raise GuardHTTPError(
+                                    exc.http_status, f"{exc.message}; nothing was released", f"upstream_{exc.kind}"
+                                ) from None
+                            out = sg.fail(f"upstream_{exc.kind}")
+                        else:
+                            out = ""
+                            if not sent_role:
+                                # Headers and the role chunk go out as soon as the upstream answered,
+                                # so the first sentence is not delayed by them; they carry no text.
+                                sent_role = True
+                                yield chunk({"role": "assistant", "content": ""})
+                            try:
+                                async for obj in up.chunks():
+                                    if obj.get("usage") is not None:
+                                        usage = obj["usage"]
+                                    for choice in obj.get("choices") or ():
+                                        if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                                            continue
+                                        delta = choice.get("delta") or {}
+                                        text = delta.get("content") if isinstance(delta, dict) else None
+                                        if isinstance(choice.get("finish_reason"), str):
+                                            upstream_finish = choice["finish_reason"]
+                                        if isinstance(text, str) and text:
+                                            piece = sg.feed(text)
+                                            if sg.done:
+                                                out = piece  # the last words wait for the decision
+                                                break
+                                            if piece:
+                                                yield chunk({"content": piece})
+                                    if sg.done:
+                                        break
+                            except UpstreamError as exc:
+                                out = sg.fail(f"upstream_{exc.kind}")
+                            finally:
+                                await up.aclose()
+                    if not sg.done:
+                        out += sg.finish()
+                    if sg.wants_regenerate and regenerations < policy.max_regenerations:
+                        regenerations += 1
+                        corrections = sg.verdict.corrections if sg.verdict is not None else ()
+                        body = {
+                            **body,
+                            "messages": [
+                                *messages,
+                                {"role": "assistant", "content": sg.source},
+                                {"role": "user", "content": correction_message(corrections)},
+                            ],
+                        }
+                        previous = sg.verdict
+                        sg = StreamGuard(policy, record, model_in_loop=regenerations < policy.max_regenerations,
+                                         max_sentence_chars=self.max_sentence_chars)
+                        continue
+                    break
+                outcome = sg.outcome(upstream_finish or "stop")
+                if outcome.verdict is None and previous is not None:
+                    # The regeneration attempt failed before any check: report what the last one found.
+                    outcome.verdict, outcome.codes = previous, previous.codes
+                verdict = outcome.verdict
+                findings = verdict.violations if verdict is not None else ()
+                call.decision(
+                    DecisionRecord(
+                        trace_id=call.trace_id,
+                        timestamp=time.time(),
+                        caller=principal.name,
+                        customer_id=record.customer_id,
+                        model=req.model,
+                        policy=policy.name,
+                        policy_version=policy.version,
+                        decision=outcome.decision.value,
+                        codes=tuple(outcome.codes),
+                        violations=_violations(findings),
+                        original_masked=masked_original(policy, record, sg.source, findings),
+                        released=outcome.released,
+                        regenerations=regenerations,
+                        stream=True,
+                        latency_ms=(time.perf_counter() - started) * 1000,
+                        error=outcome.error,
+                    )
+                )
+                decided = True
+                if not sent_role:
+                    sent_role = True
+                    yield chunk({"role": "assistant", "content": ""})
+                if out:
+                    yield chunk({"content": out})
+                guard_info: dict[str, Any] = {
+                    "decision": outcome.decision.value,
+                    "violations": outcome.codes,
+                    "policy": policy.name,
+                    "policy_version": policy.version,
+                    "trace_id": call.trace_id,
+                    "regenerations": regenerations,
+                }
+                if outcome.error is not None:
+                    guard_info["error"] = outcome.error
+                final: dict[str, Any] = {
+                    **meta,
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": outcome.finish_reason}],
+                    "guard": guard_info,
+                }
+                if usage is not None:
+                    final["usage"] = usage
+                yield _sse(final)
+                yield b"data: [DONE]\n\n"
+            except (GeneratorExit, anyio.get_cancelled_exc_class()):
+                reason = "client_disconnected"
+                raise
+            except Exception:
+                reason = "internal_error"
+                raise
+            finally:
+                if not decided:
+                    # The client went away (or something broke) before the decision: record what
+                    # was released so far; nothing more will be.
+                    self._record_error(call, principal, record, req.model, policy, reason, started, True, sg.released)

@@ -1,0 +1,164 @@
+"""The upstream model: one pooled `httpx.AsyncClient` to any OpenAI-compatible endpoint.
+
+Connection errors (refused, connect timeout) are retried up to `upstream_retries` times: the
+request never reached the model, so trying again is safe. Nothing else is retried here: a 5xx
+or a read timeout may mean the model did work, and the guard's own regeneration loop decides
+what happens next. Errors are raised as `UpstreamError(kind)`; the app maps `timeout` to 504
+and everything else to 502. Streamed chunks are parsed from SSE; a malformed chunk or a stream
+that ends without `data: [DONE]` raises, so the streaming guard fails closed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+import httpx
+
+from guard.proxy.settings import GuardSettings
+
+__all__ = ["Upstream", "UpstreamError", "UpstreamStream"]
+
+Kind = Literal["timeout", "connect", "status", "malformed", "truncated", "protocol"]
+
+
+class UpstreamError(Exception):
+    """The upstream call failed; `kind` says how (never the upstream's body: it may echo text)."""
+
+    def __init__(self, kind: Kind, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.status = status
+
+    @property
+    def http_status(self) -> int:
+        return 504 if self.kind == "timeout" else 502
+
+
+class UpstreamStream:
+    """An open streamed upstream response: iterate `chunks()`, then `aclose()`."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+
+    async def chunks(self) -> AsyncIterator[dict[str, Any]]:
+        """Parsed `data:` objects until `[DONE]`; raises `UpstreamError` on anything else."""
+        done = False
+        try:
+            async for line in self._response.aiter_lines():
+                if not line or line.startswith(":"):
+                    continue
+                if not line.startswith("data:"):
+                    continue  # event:, id:, retry: carry nothing the guard relays
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    done = True
+                    break
+                try:
+                    obj = json.loads(data)
+                except json.JSONDecodeError:
+                    raise UpstreamError("malformed", "upstream sent a malformed stream chunk") from None
+                if not isinstance(obj, dict):
+                    raise UpstreamError("malformed", "upstream sent a stream chunk that is not an object")
+                if "error" in obj and "choices" not in obj:
+                    raise UpstreamError("status", "upstream reported an error in the stream")
+                yield obj
+        except httpx.TimeoutException:
+            raise UpstreamError("timeout", "upstream stream timed out") from None
+        except httpx.HTTPError as exc:
+            raise UpstreamError("truncated", f"upstream stream broke ({type(exc).__name__})") from None
+        if not done:
+            raise UpstreamError("truncated", "upstream stream ended without [DONE]")
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+
+class Upstream:
+    """The pooled client to the model endpoint, with model mapping and connect retries."""
+
+    def __init__(self, settings: GuardSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        headers = {"accept": "application/json"}
+        if settings.upstream_api_key is not None:
+            headers["authorization"] = f"Bearer {settings.upstream_api_key.get_secret_value()}"
+        timeout = httpx.Timeout(
+            connect=settings.upstream_connect_timeout,
+            read=settings.upstream_read_timeout,
+            write=settings.upstream_read_timeout,
+            pool=settings.upstream_connect_timeout,
+        )
+        limits = httpx.Limits(
+            max_connections=settings.upstream_max_connections,
+            max_keepalive_connections=settings.upstream_max_connections,
+        )
+        self.base_url = settings.upstream_base_url.rstrip("/") + "/"
+        self.model_map = dict(settings.model_map)
+        self.retries = settings.upstream_retries
+        self.client = httpx.AsyncClient(
+            base_url=self.base_url, headers=headers, timeout=timeout, limits=limits, transport=transport
+        )
+
+    def map_model(self, name: str) -> str:
+        """The upstream model name for the name the caller used."""
+        return self.model_map.get(name, name)
+
+    async def _send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                return await self.client.send(request, stream=stream)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if attempt >= self.retries:
+                    kind: Kind = "timeout" if isinstance(exc, httpx.ConnectTimeout) else "connect"
+                    raise UpstreamError(kind, f"cannot reach the upstream ({type(exc).__name__})") from None
+                attempt += 1
+            except httpx.TimeoutException:
+                raise UpstreamError("timeout", "upstream timed out") from None
+            except httpx.HTTPError as exc:
+                raise UpstreamError("protocol", f"upstream failed ({type(exc).__name__})") from None
+
+    @staticmethod
+    def _check_status(response: httpx.Response) -> None:
+        if response.status_code >= 400:
+            raise UpstreamError(
+                "status", f"upstream answered HTTP {response.status_code}", status=response.status_code
+            )
+
+    async def chat(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A non-streamed completion as a dict; raises `UpstreamError`."""
+        request = self.client.build_request("POST", "chat/completions", json=body)
+        response = await self._send(request, stream=False)
+        self._check_status(response)
+        try:
+            data = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise UpstreamError("malformed", "upstream answered with malformed JSON") from None
+        if not isinstance(data, dict) or not isinstance(data.get("choices"), list) or not data["choices"]:
+            raise UpstreamError("malformed", "upstream answer has no choices")
+        return data
+
+    async def open_stream(self, body: dict[str, Any]) -> UpstreamStream:
+        """Start a streamed completion; the status is checked before this returns."""
+        request = self.client.build_request("POST", "chat/completions", json=body)
+        response = await self._send(request, stream=True)
+        if response.status_code >= 400:
+            await response.aclose()
+            self._check_status(response)
+        return UpstreamStream(response)
+
+    async def models(self) -> dict[str, Any]:
+        """`GET /models` relayed."""
+        response = await self._send(self.client.build_request("GET", "models"), stream=False)
+        self._check_status(response)
+        try:
+            data = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise UpstreamError("malformed", "upstream answered with malformed JSON") from None
+        if not isinstance(data, dict):
+            raise UpstreamError("malformed", "upstream model list is not an object")
+        return data
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,1 @@
+"""Real test peers: a scripted OpenAI-compatible upstream server."""

@@ -1,0 +1,82 @@
+"""`guard serve` and `guard crm import` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from guard.cli import main
+from guard.testing.scripted_upstream import ScriptedUpstream
+from tests.proxy.scenarios import OK, ask
+
+
+def test_crm_import(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "c.jsonl"
+    src.write_text('{"customer_id": "C1", "name": "张飞", "gender": "male"}\n', encoding="utf-8")
+    assert main(["crm", "import", str(src), "--db", str(tmp_path / "crm.db")]) == 0
+    assert "imported 1 customer records" in capsys.readouterr().out
+    src.write_text('{"customer_id": "C1"}\n', encoding="utf-8")
+    assert main(["crm", "import", str(src), "--db", str(tmp_path / "crm.db")]) == 2
+    assert "c.jsonl:1: name: required field is missing" in capsys.readouterr().err
+
+
+def test_serve_refuses_to_start_without_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "guard.yaml"
+    cfg.write_text("crm_source: none\n", encoding="utf-8")
+    assert main(["serve", "--config", str(cfg)]) == 2
+    assert "no API keys configured" in capsys.readouterr().err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_end_to_end(tmp_path: Path) -> None:
+    customers = tmp_path / "c.csv"
+    customers.write_text("customer_id,name,gender\nC9,张飞,male\n", encoding="utf-8")
+    db = tmp_path / "crm.db"
+    cfg = tmp_path / "guard.yaml"
+    cfg.write_text(
+        f"crm_sqlite_path: {db}\napi_keys:\n  - {{name: svc, key: sk-1, role: caller}}\n", encoding="utf-8"
+    )
+    assert main(["crm", "import", str(customers), "--config", str(cfg)]) == 0
+    port = _free_port()
+    with ScriptedUpstream({"ok": OK}) as up:
+        env = {**os.environ, "GUARD_UPSTREAM_BASE_URL": up.base_url}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "guard.cli", "serve", "--config", str(cfg), "--port", str(port),
+             "--log-level", "warning"],
+            env=env,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    if httpx.get(url + "/readyz").status_code == 200:
+                        break
+                except httpx.ConnectError:
+                    pass
+                assert time.monotonic() < deadline and proc.poll() is None, "guard serve did not come up"
+                time.sleep(0.1)
+            r = httpx.post(url + "/v1/chat/completions", headers={"authorization": "Bearer sk-1"},
+                           json={"model": "m", "messages": ask("ok"), "guard": {"customer_id": "C9"}})
+            assert r.status_code == 200, r.text
+            body = json.loads(r.text)
+            # The shipped policy grows checks over time: only what any of them must keep is asserted.
+            assert body["guard"]["policy"] == "outbound_marketing"
+            assert body["guard"]["decision"] == "allow", body["guard"]
+            assert body["choices"][0]["message"]["content"] == OK
+        finally:
+            proc.terminate()
+            proc.wait(10)

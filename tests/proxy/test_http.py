@@ -1,0 +1,180 @@
+"""Auth, errors, limits and the other endpoints of the running app (plain HTTP)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tests.proxy.conftest import ADMIN, AUDITOR, CALLER, Guarded
+from tests.proxy.scenarios import OK, RECORD, ask
+
+
+def post(guarded: Guarded, path: str, body: Any, key: str | None = CALLER, **kw: Any) -> httpx.Response:
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    return httpx.post(guarded.v1 + path, json=body, headers=headers, timeout=10, **kw)
+
+
+def chat(scenario: str = "ok") -> dict[str, Any]:
+    return {"model": "m", "messages": ask(scenario), "guard": {"record": RECORD}}
+
+
+def assert_openai_error(r: httpx.Response, status: int) -> dict[str, Any]:
+    assert r.status_code == status
+    err = r.json()["error"]
+    assert set(err) == {"message", "type", "code"}
+    return dict(err)
+
+
+@pytest.mark.parametrize(
+    ("key", "status"),
+    [(None, 401), ("sk-wrong", 401), ("sk-caller-tes", 401), (AUDITOR, 403), (CALLER, 200), (ADMIN, 200)],
+)
+def test_roles(guarded: Guarded, key: str | None, status: int) -> None:
+    r = post(guarded, "/chat/completions", chat(), key)
+    assert r.status_code == status
+    if status == 401:
+        assert r.headers["www-authenticate"] == "Bearer"
+        assert_openai_error(r, 401)
+    if status == 403:
+        assert_openai_error(r, 403)
+
+
+def test_non_bearer_scheme_is_401(guarded: Guarded) -> None:
+    r = httpx.post(guarded.v1 + "/chat/completions", json=chat(), headers={"authorization": f"Basic {CALLER}"})
+    assert_openai_error(r, 401)
+
+
+def test_openai_client_sees_401(guarded: Guarded) -> None:
+    client = openai.OpenAI(base_url=guarded.v1, api_key="sk-nope", max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        client.chat.completions.create(model="m", messages=ask("ok"), extra_body={"guard": {"record": RECORD}})
+
+
+def test_body_too_large_is_413(guarded: Guarded) -> None:
+    body = chat()
+    body["messages"][0]["content"] = "长" * 40_000  # > 64 KiB of UTF-8
+    err = assert_openai_error(post(guarded, "/chat/completions", body), 413)
+    assert err["code"] == "body_too_large"
+
+
+def test_chunked_body_too_large_is_413(guarded: Guarded) -> None:
+    def gen() -> Any:
+        for _ in range(100):
+            yield b"x" * 1024
+
+    r = httpx.post(guarded.v1 + "/chat/completions", content=gen(), headers={"authorization": f"Bearer {CALLER}"})
+    assert_openai_error(r, 413)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"messages": ask("ok"), "guard": {"record": RECORD}},
+        {"model": "m", "messages": [], "guard": {"record": RECORD}},
+        {"model": "m", "messages": ask("ok"), "guard": {"record": RECORD}, "n": 2},
+        {"model": "m", "messages": ask("ok"), "guard": {"record": RECORD, "extra": 1}},
+    ],
+)
+def test_invalid_requests_are_422(guarded: Guarded, body: dict[str, Any]) -> None:
+    before = len(guarded.upstream.requests)
+    assert_openai_error(post(guarded, "/chat/completions", body), 422)
+    assert len(guarded.upstream.requests) == before
+
+
+def test_not_json_is_422(guarded: Guarded) -> None:
+    r = httpx.post(guarded.v1 + "/chat/completions", content=b"{nope", headers={"authorization": f"Bearer {CALLER}",
+                                                                                "content-type": "application/json"})
+    assert_openai_error(r, 422)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "status", "code"),
+    [
+        ("status500", 502, "upstream_status"),
+        ("status400", 502, "upstream_status"),
+        ("hang", 504, "upstream_timeout"),
+        ("malformed", 502, "upstream_malformed"),
+        ("truncate", 502, "upstream_protocol"),
+        ("disconnect", 502, "upstream_protocol"),
+    ],
+)
+def test_upstream_failures_release_nothing(guarded: Guarded, scenario: str, status: int, code: str) -> None:
+    r = post(guarded, "/chat/completions", chat(scenario))
+    err = assert_openai_error(r, status)
+    assert err["code"] == code
+    assert "张先生" not in r.text
+    trace_errors = [rec for rec in guarded.auditor.records if rec.error == code and rec.decision == "error"]
+    assert trace_errors and trace_errors[-1].released is None
+
+
+def test_slow_upstream_within_the_timeout_is_fine(guarded: Guarded) -> None:
+    r = post(guarded, "/chat/completions", chat("slow"))
+    assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == OK
+
+
+def test_unreachable_upstream_is_502_after_retries(guarded: Guarded) -> None:
+    from guard.proxy.app import create_app
+    from guard.proxy.settings import ApiKey, GuardSettings
+    from guard.testing.server import serve_in_thread
+
+    settings = GuardSettings(upstream_base_url="http://127.0.0.1:9/v1", upstream_retries=1, crm_source="none",
+                             api_keys=(ApiKey(name="svc", key=CALLER),))
+    with serve_in_thread(create_app(settings)) as url:
+        r = httpx.post(url + "/v1/chat/completions", json=chat(), headers={"authorization": f"Bearer {CALLER}"})
+    assert assert_openai_error(r, 502)["code"] == "upstream_connect"
+
+
+def test_models_are_relayed(guarded: Guarded) -> None:
+    client = openai.OpenAI(base_url=guarded.v1, api_key=CALLER, max_retries=0)
+    ids = {m.id for m in client.models.list()}
+    assert {"ok", "long", "default"} <= ids
+
+
+def test_guard_check_endpoint(guarded: Guarded) -> None:
+    r = post(guarded, "/guard/check", {"record": RECORD, "reply": "这是一个特别特别特别长的句子而且一直没有标点地说下去。"})
+    assert r.status_code == 200
+    out = r.json()
+    assert out["decision"] == "block" and out["violations"][0]["code"] == "length.sentence"
+    assert out["policy"] == "strict" and "id" in out
+    r = post(guarded, "/guard/check", {"record": RECORD, "reply": OK, "policy": "words"})
+    assert r.json()["decision"] == "allow" and r.json()["released"] == OK
+
+
+def test_guard_check_errors(guarded: Guarded) -> None:
+    assert_openai_error(post(guarded, "/guard/check", {"record": {"name": "x"}, "reply": "a"}), 422)
+    assert_openai_error(post(guarded, "/guard/check", {"record": RECORD, "reply": "a", "policy": "zz"}), 422)
+    assert_openai_error(post(guarded, "/guard/check", {"record": RECORD, "reply": "a"}, AUDITOR), 403)
+
+
+def test_health_ready_openapi(guarded: Guarded) -> None:
+    assert httpx.get(guarded.url + "/healthz").json() == {"status": "ok"}
+    ready = httpx.get(guarded.url + "/readyz")
+    assert ready.status_code == 200 and ready.json()["policy_set_version"]
+    schema = httpx.get(guarded.url + "/openapi.json").json()
+    assert {"/v1/chat/completions", "/v1/models", "/v1/guard/check", "/healthz", "/readyz"} <= set(schema["paths"])
+    assert "GuardParams" in schema["components"]["schemas"]
+
+
+def test_not_ready_without_keys() -> None:
+    from fastapi.testclient import TestClient
+
+    from guard.proxy.app import create_app
+    from guard.proxy.settings import GuardSettings
+
+    app = create_app(GuardSettings(crm_source="none"))
+    with TestClient(app) as tc:
+        r = tc.get("/readyz")
+    assert r.status_code == 503 and "no API keys configured" in r.json()["problems"]
+
+
+def test_unknown_route_is_openai_shaped(guarded: Guarded) -> None:
+    assert_openai_error(httpx.get(guarded.v1 + "/nothing"), 404)
+
+
+@pytest.mark.parametrize("path", ["/chat/completions", "/guard/check"])
+def test_auth_comes_before_validation(guarded: Guarded, path: str) -> None:
+    assert_openai_error(post(guarded, path, {"nonsense": True}, None), 401)
+    assert_openai_error(post(guarded, path, {"nonsense": True}, AUDITOR), 403)
