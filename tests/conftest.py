@@ -41,3 +41,9 @@ def make_policy(tmp_path: Path) -> Callable[[str], Policy]:
         return load_policy_file(path)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _ledger_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test writes an audit ledger into the working tree: the default ledger lives in tmp."""
+    monkeypatch.setenv("GUARD_LEDGER", str(tmp_path_factory.mktemp("ledger") / "guard-ledger.db"))

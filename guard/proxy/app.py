@@ -8,10 +8,12 @@ collaborator is injectable so tests run the real app against a scripted upstream
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import anyio
@@ -21,12 +23,17 @@ from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from guard.audit.api import Auditor, NullAuditor
+from guard.audit.auditor import OtelAuditor
+from guard.audit.http import build_audit_router, build_metrics_router
+from guard.audit.ledger import AuditLedger, open_ledger
+from guard.audit.metrics import record_policy_reload_failure
+from guard.audit.otel import setup_telemetry
 from guard.crm.base import NoSource, RecordSource
 from guard.crm.cache import CachedSource
 from guard.crm.http import HttpRecordSource
 from guard.crm.sqlite import SqliteRecordSource
-from guard.policy.loader import load_policy_set
 from guard.policy.model import PolicySet
+from guard.policy.registry import PolicyRegistry, ReloadOutcome, watch_policies
 from guard.proxy.auth import KeyStore, Principal, require_role
 from guard.proxy.errors import GuardHTTPError, error_body, install_error_handlers
 from guard.proxy.openai_models import ChatCompletionRequest, ChatCompletionResponse, CheckRequest
@@ -35,6 +42,26 @@ from guard.proxy.settings import GuardSettings
 from guard.proxy.upstream import Upstream, UpstreamError
 
 __all__ = ["build_record_source", "create_app"]
+
+
+def _count_reload_failure(outcome: ReloadOutcome) -> None:
+    if not outcome.ok:
+        record_policy_reload_failure(None, "invalid_policy")
+
+
+def _default_auditor(settings: GuardSettings, closers: list[Callable[[], None]]) -> Auditor:
+    """The production auditor: OTel traces/metrics from `OTEL_*` plus the durable ledger."""
+    if not settings.audit_enabled:
+        log.warning("audit disabled (audit_enabled=false): decisions are not recorded")
+        return NullAuditor()
+    telemetry = setup_telemetry()
+    auditor = OtelAuditor(
+        open_ledger(settings.ledger),
+        tracer_provider=telemetry.tracer_provider,
+        meter_provider=telemetry.meter_provider,
+    )
+    closers.extend((telemetry.shutdown, auditor.close))
+    return auditor
 
 log = logging.getLogger("guard.proxy")
 
@@ -175,15 +202,20 @@ def create_app(
 ) -> FastAPI:
     """The guard proxy app. Omitted collaborators come from `settings`."""
     settings = settings or GuardSettings()
+    registry: PolicyRegistry | None = None
     if policies is None:
-        loaded = load_policy_set(settings.policy_path)
-        provider: PolicyProvider = lambda: loaded  # noqa: E731
+        registry = PolicyRegistry(settings.policy_path)
+        registry.on_reload.append(_count_reload_failure)
+        reg = registry
+        provider: PolicyProvider = lambda: reg.current  # noqa: E731
     elif isinstance(policies, PolicySet):
         fixed = policies
         provider = lambda: fixed  # noqa: E731
     else:
         provider = policies
-    auditor = auditor or NullAuditor()
+    closers: list[Callable[[], None]] = []
+    if auditor is None:
+        auditor = _default_auditor(settings, closers)
     crm_source = crm if crm is not None else build_record_source(settings)
     upstream = Upstream(settings, transport=transport)
     service = GuardService(
@@ -196,11 +228,23 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        watcher: asyncio.Task[None] | None = None
+        if registry is not None and settings.policy_watch:
+            ready = asyncio.Event()
+            watcher = asyncio.create_task(watch_policies(registry, stop_event=stop, ready=ready))
+            await ready.wait()
         try:
             yield
         finally:
+            stop.set()
+            if watcher is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(watcher, timeout=5)
             await upstream.aclose()
             await crm_source.aclose()
+            for close in reversed(closers):
+                close()
 
     app = FastAPI(
         title="guard",
@@ -213,7 +257,13 @@ def create_app(
     app.state.service = service
     app.state.policies = provider
     app.state.auditor = auditor
+    app.state.policy_registry = registry
     install_error_handlers(app)
+    ledger = getattr(auditor, "ledger", None)
+    if isinstance(ledger, AuditLedger):
+        app.include_router(build_audit_router(ledger, require_role("auditor", "admin")))
+    if "prometheus" in os.environ.get("OTEL_METRICS_EXPORTER", ""):
+        app.include_router(build_metrics_router(require_role("auditor", "admin")))
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     @app.post(
@@ -266,6 +316,9 @@ def create_app(
         if settings.auth_enabled and not len(app.state.keys):
             problems.append("no API keys configured")
         body: dict[str, Any] = {"status": "ok" if not problems else "not_ready", "policy_set_version": policy_version}
+        if registry is not None:
+            # A rejected edit leaves the previous version serving: degraded, still ready.
+            body["policies"] = registry.status().to_json()
         if problems:
             body["problems"] = problems
         return JSONResponse(body, 200 if not problems else 503)

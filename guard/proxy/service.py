@@ -24,6 +24,7 @@ from guard.audit.api import Auditor, CallAudit, DecisionRecord
 from guard.batch import CaseError, check_case
 from guard.crm.base import CrmError, RecordSource
 from guard.engine import apply_revisions, evaluate
+from guard.policy.dates import business_today
 from guard.policy.model import Policy, PolicySet
 from guard.proxy.auth import Principal
 from guard.proxy.errors import GuardHTTPError
@@ -142,7 +143,7 @@ class GuardService:
         else:
             raise GuardHTTPError(422, "guard.record or guard.customer_id is required", "missing_customer")
         try:
-            policy = self.policies().select(params.policy, record.segment)
+            policy = self.policies().select(params.policy, record.segment, today=business_today())
         except KeyError as exc:
             raise GuardHTTPError(422, f"guard.policy: {exc.args[0]}", "unknown_policy") from None
         return record, policy
@@ -150,7 +151,7 @@ class GuardService:
     def check(self, body: dict[str, Any]) -> dict[str, Any]:
         """`POST /v1/guard/check`: one batch output line (contract §6)."""
         try:
-            return check_case(body, self.policies())
+            return check_case(body, self.policies(), business_today())
         except CaseError as exc:
             raise GuardHTTPError(422, str(exc), "invalid_request") from None
 
@@ -207,7 +208,8 @@ class GuardService:
             blocked = verdict.decision is Decision.BLOCK
             truncated = any(f.action is Action.TRUNCATE for f in verdict.violations)
             finish_reason = "content_filter" if blocked else ("stop" if truncated else (finish or "stop"))
-            call.decision(
+            await anyio.to_thread.run_sync(
+                call.decision,
                 DecisionRecord(
                     trace_id=call.trace_id,
                     timestamp=time.time(),
@@ -403,7 +405,8 @@ class GuardService:
                     outcome.verdict, outcome.codes = previous, previous.codes
                 verdict = outcome.verdict
                 findings = verdict.violations if verdict is not None else ()
-                call.decision(
+                await anyio.to_thread.run_sync(
+                    call.decision,
                     DecisionRecord(
                         trace_id=call.trace_id,
                         timestamp=time.time(),

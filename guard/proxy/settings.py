@@ -72,6 +72,11 @@ class GuardSettings(BaseSettings):
 
     # Policies
     policy_path: str | None = None
+    policy_watch: bool = True  # hot-reload the policy folder on change (an invalid edit never replaces a valid set)
+
+    # Audit
+    audit_enabled: bool = True  # false: no ledger, no traces (local trials only: nothing is provable)
+    ledger: str | None = None  # SQLite path or postgresql:// DSN; default var/guard-ledger.db
 
     # Auth
     api_keys: tuple[ApiKey, ...] = ()
