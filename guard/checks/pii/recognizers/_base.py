@@ -1,0 +1,48 @@
+"""What every Chinese PII recognizer here shares: its contract code, its mask, its context words.
+
+Recognizers are Presidio `PatternRecognizer`s (or `LocalRecognizer`s for names): declarative
+`PATTERNS`, `CONTEXT` and a `validate_result` hook for checksums. Each also names the guard code
+it reports (contract §4) and, through `REQUIRES_CONTEXT`, the patterns that only count when a
+context word stands close before them (a bare 8-digit number is a landline only after 电话).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from presidio_analyzer import Pattern, PatternRecognizer
+
+__all__ = ["ASCII_EDGE", "ChinesePatternRecognizer", "digits_only"]
+
+# An identifier never starts or ends inside a run of ASCII letters or digits (order numbers,
+# longer digit runs); Chinese characters around it are fine.
+ASCII_EDGE = r"(?<![0-9A-Za-z])", r"(?![0-9A-Za-z])"
+
+_NON_DIGIT = re.compile(r"[^0-9Xx]")
+
+
+def digits_only(text: str) -> str:
+    """The digits (and an ID card's final X) of a matched identifier, separators dropped."""
+    return _NON_DIGIT.sub("", text)
+
+
+class ChinesePatternRecognizer(PatternRecognizer):
+    """A Presidio pattern recognizer for one Chinese entity, built once per process."""
+
+    ENTITY: ClassVar[str]
+    CODE: ClassVar[str]
+    LABEL: ClassVar[str]  # the Chinese name used in details and placeholders
+    PATTERNS: ClassVar[tuple[Pattern, ...]]
+    CONTEXT: ClassVar[tuple[str, ...]] = ()
+    REQUIRES_CONTEXT: ClassVar[frozenset[str]] = frozenset()  # pattern names that need context
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity=self.ENTITY,
+            name=type(self).__name__,
+            supported_language="zh",
+            patterns=[Pattern(p.name, p.regex, p.score) for p in self.PATTERNS],
+            context=list(self.CONTEXT),
+            global_regex_flags=re.DOTALL | re.MULTILINE,
+        )
