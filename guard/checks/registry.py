@@ -12,9 +12,10 @@ from typing import Any
 
 from guard.checks.base import CheckSpec
 from guard.checks.length import LENGTH
+from guard.checks.pii import PII
 
 __all__ = ["REGISTRY"]
 
-_SPECS: tuple[CheckSpec[Any], ...] = (LENGTH,)
+_SPECS: tuple[CheckSpec[Any], ...] = (LENGTH, PII)
 
 REGISTRY: Mapping[str, CheckSpec[Any]] = MappingProxyType({spec.name: spec for spec in _SPECS})
