@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from guard.checks.pii.recognizers import RECOGNIZERS, ENTITY_CODES
+from guard.checks.pii.recognizers import ENTITY_CODES, RECOGNIZERS
 from guard.checks.pii.recognizers._base import ChinesePatternRecognizer
 from guard.checks.pii.recognizers.person import ChinesePersonRecognizer, warm_up
 from guard.text.normalize import NormalizeOptions, Normalizer
@@ -67,9 +67,11 @@ class PiiAnalyzer:
         self._patterns: list[ChinesePatternRecognizer] = [
             r for r in _shared_recognizers() if isinstance(r, ChinesePatternRecognizer) and r.ENTITY in wanted
         ]
-        self._person = next(
-            (r for r in _shared_recognizers() if isinstance(r, ChinesePersonRecognizer)), None
-        ) if "CN_PERSON" in wanted else None
+        self._person = (
+            next((r for r in _shared_recognizers() if isinstance(r, ChinesePersonRecognizer)), None)
+            if "CN_PERSON" in wanted
+            else None
+        )
         self._normalizer = Normalizer(_NORMALIZER_OPTIONS)
         if self._person is not None:
             warm_up()
@@ -98,7 +100,9 @@ class PiiAnalyzer:
                 spans.append(PiiSpan(rec.ENTITY, rec.CODE, res.start, res.end, float(res.score)))
         if self._person is not None:
             for res in self._person.analyze(norm, [self._person.ENTITY]):
-                spans.append(PiiSpan(self._person.ENTITY, self._person.CODE, res.start, res.end, float(res.score)))
+                spans.append(
+                    PiiSpan(self._person.ENTITY, self._person.CODE, res.start, res.end, float(res.score))
+                )
         kept = _resolve(spans)
         if mapped is None:
             return kept
@@ -151,7 +155,9 @@ def presidio_engine() -> Any:
         registry = RecognizerRegistry(supported_languages=["zh"])
         for rec in _shared_recognizers():
             registry.add_recognizer(rec)
-        return AnalyzerEngine(registry=registry, nlp_engine=_blank_zh_nlp_engine(), supported_languages=["zh"])
+        return AnalyzerEngine(
+            registry=registry, nlp_engine=_blank_zh_nlp_engine(), supported_languages=["zh"]
+        )
 
 
 @lru_cache(maxsize=1)
@@ -165,4 +171,6 @@ def default_presidio_engine() -> Any:
         for rec in registry.recognizers:
             rec.supported_language = "zh"  # its patterns are language-neutral; run them on Chinese text
         registry.supported_languages = ["zh"]
-        return AnalyzerEngine(registry=registry, nlp_engine=_blank_zh_nlp_engine(), supported_languages=["zh"])
+        return AnalyzerEngine(
+            registry=registry, nlp_engine=_blank_zh_nlp_engine(), supported_languages=["zh"]
+        )

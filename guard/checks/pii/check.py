@@ -37,7 +37,8 @@ class PiiConfig(CheckConfig):
     action: PiiAction = Field(default="mask", description="发现后的处理：warn / mask / regenerate / block")
     actions: dict[PiiKind, PiiAction] = Field(default_factory=dict, description="按类型单独指定处理动作")
     style: Literal["partial", "placeholder"] = Field(
-        default="partial", description="遮盖样式：partial 部分遮盖（138****5678）；placeholder 占位符（[手机号]）"
+        default="partial",
+        description="遮盖样式：partial 部分遮盖（138****5678）；placeholder 占位符（[手机号]）",
     )
     min_score: float = Field(default=0.5, ge=0, le=1, description="识别置信度下限")
 
@@ -65,9 +66,7 @@ class PiiCheck:
         kinds = set(config.entities)
         entities = [cls.ENTITY for cls in RECOGNIZERS if cls.CODE.removeprefix("pii.") in kinds]
         self.analyzer = PiiAnalyzer(entities)
-        self._actions = {
-            kind: Action(config.actions.get(kind, config.action)) for kind in _ALL_KINDS
-        }
+        self._actions = {kind: Action(config.actions.get(kind, config.action)) for kind in _ALL_KINDS}
 
     def run(self, inp: CheckInput) -> list[Finding]:
         out: list[Finding] = []

@@ -44,7 +44,11 @@ class ChineseAddressRecognizer(ChinesePatternRecognizer):
     CODE: ClassVar[str] = "pii.address"
     LABEL: ClassVar[str] = "地址"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
-        Pattern("cn_address_road", rf"{_ADMIN}{_ROAD}{_HOUSE}(?:{_ESTATE}?{_UNIT}{{1,4}})?(?:{_UNIT}{{1,4}})?", 0.7),
+        Pattern(
+            "cn_address_road",
+            rf"{_ADMIN}{_ROAD}{_HOUSE}(?:{_ESTATE}?{_UNIT}{{1,4}})?(?:{_UNIT}{{1,4}})?",
+            0.7,
+        ),
         Pattern("cn_address_estate", rf"{_ADMIN}{_ESTATE}{_UNIT}{{1,4}}", 0.6),
     )
     CONTEXT: ClassVar[tuple[str, ...]] = ("地址", "住址", "住在", "寄到", "送到", "家住", "位于")

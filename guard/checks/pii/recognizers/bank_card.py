@@ -40,7 +40,17 @@ class BankCardRecognizer(ChinesePatternRecognizer):
         Pattern("bank_card_issuer", _L + r"[3-69](?:[ \-]?[0-9]){15,18}" + _R, 0.5),
         Pattern("bank_card_any", _L + r"[1-278](?:[ \-]?[0-9]){15,18}" + _R, 0.2),
     )
-    CONTEXT: ClassVar[tuple[str, ...]] = ("卡号", "银行卡", "储蓄卡", "信用卡", "借记卡", "账号", "帐号", "收款卡", "还款卡")
+    CONTEXT: ClassVar[tuple[str, ...]] = (
+        "卡号",
+        "银行卡",
+        "储蓄卡",
+        "信用卡",
+        "借记卡",
+        "账号",
+        "帐号",
+        "收款卡",
+        "还款卡",
+    )
     REQUIRES_CONTEXT: ClassVar[frozenset[str]] = frozenset({"bank_card_any"})
 
     def validate_result(self, pattern_text: str) -> bool:
