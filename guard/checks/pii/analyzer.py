@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -23,7 +23,7 @@ from guard.checks.pii.recognizers._base import ChinesePatternRecognizer
 from guard.checks.pii.recognizers.person import ChinesePersonRecognizer, warm_up
 from guard.text.normalize import NormalizeOptions, Normalizer
 
-__all__ = ["PiiAnalyzer", "PiiSpan", "default_presidio_engine", "presidio_engine"]
+__all__ = ["PiiAnalyzer", "PiiSpan", "default_presidio_engine", "presidio_engine", "resolve_overlaps"]
 
 # Priority when two recognizers claim the same characters (lower wins).
 _PRIORITY = {
@@ -36,7 +36,6 @@ _PRIORITY = {
     "CN_PERSON": 6,
 }
 _NUMERIC = ("CN_ID_CARD", "CN_BANK_CARD", "CN_MOBILE", "CN_LANDLINE")
-_CONTEXT_WINDOW = 12
 _ADDRESS_WORDS = "路街号室栋幢单元小区弄巷胡同楼苑"
 _PREFILTER = re.compile(
     r"(?P<num>[0-9](?:[ \-()（）]{0,2}[0-9]){6,})|(?P<at>@)|(?P<addr>[" + _ADDRESS_WORDS + "])"
@@ -94,16 +93,13 @@ class PiiAnalyzer:
             elif rec.ENTITY == "CN_ADDRESS" and "addr" not in kinds:
                 continue
             for res in rec.analyze(norm, [rec.ENTITY]):
-                pattern = getattr(res.analysis_explanation, "pattern_name", None)
-                if pattern in rec.REQUIRES_CONTEXT and not _has_context(norm, res.start, rec.CONTEXT):
-                    continue
                 spans.append(PiiSpan(rec.ENTITY, rec.CODE, res.start, res.end, float(res.score)))
         if self._person is not None:
             for res in self._person.analyze(norm, [self._person.ENTITY]):
                 spans.append(
                     PiiSpan(self._person.ENTITY, self._person.CODE, res.start, res.end, float(res.score))
                 )
-        kept = _resolve(spans)
+        kept = resolve_overlaps(spans)
         if mapped is None:
             return kept
         out = []
@@ -113,12 +109,7 @@ class PiiAnalyzer:
         return out
 
 
-def _has_context(text: str, start: int, words: Sequence[str]) -> bool:
-    window = text[max(0, start - _CONTEXT_WINDOW) : start]
-    return any(w in window for w in words)
-
-
-def _resolve(spans: list[PiiSpan]) -> list[PiiSpan]:
+def resolve_overlaps(spans: list[PiiSpan]) -> list[PiiSpan]:
     """Drop spans overlapping a span of a stronger entity (ID over card, card over phone …)."""
     kept: list[PiiSpan] = []
     for s in sorted(spans, key=lambda s: (_PRIORITY[s.entity], -(s.end - s.start), s.start)):
@@ -141,7 +132,7 @@ def _blank_zh_nlp_engine() -> Any:
     import spacy
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
 
-    engine = SpacyNlpEngine(models=[{"lang_code": "zh", "model_name": "blank:zh"}])
+    engine: Any = SpacyNlpEngine(models=[{"lang_code": "zh", "model_name": "blank:zh"}])
     engine.nlp = {"zh": spacy.blank("zh")}  # built in code: no model can be downloaded
     return engine
 

@@ -66,7 +66,9 @@ class PiiCheck:
         kinds = set(config.entities)
         entities = [cls.ENTITY for cls in RECOGNIZERS if cls.CODE.removeprefix("pii.") in kinds]
         self.analyzer = PiiAnalyzer(entities)
-        self._actions = {kind: Action(config.actions.get(kind, config.action)) for kind in _ALL_KINDS}
+        self._actions: dict[str, Action] = {
+            f"pii.{kind}": Action(config.actions.get(kind, config.action)) for kind in _ALL_KINDS
+        }
 
     def run(self, inp: CheckInput) -> list[Finding]:
         out: list[Finding] = []
@@ -77,8 +79,7 @@ class PiiCheck:
             value = inp.reply[span.start : span.end]
             if span.entity == "CN_PERSON" and _is_customer_name(value, customer):
                 continue
-            kind = span.code.removeprefix("pii.")
-            action = self._actions[kind]
+            action = self._actions[span.code]
             masked = mask(span.entity, value, self.config.style)
             label = _LABELS[span.entity]
             out.append(

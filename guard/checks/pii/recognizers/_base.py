@@ -9,17 +9,30 @@ context word stands close before them (a bare 8-digit number is a landline only 
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 
-__all__ = ["ASCII_EDGE", "ChinesePatternRecognizer", "digits_only"]
+__all__ = ["ASCII_EDGE", "ChinesePatternRecognizer", "digits_only", "has_context"]
 
 # An identifier never starts or ends inside a run of ASCII letters or digits (order numbers,
 # longer digit runs); Chinese characters around it are fine.
 ASCII_EDGE = r"(?<![0-9A-Za-z])", r"(?![0-9A-Za-z])"
 
 _NON_DIGIT = re.compile(r"[^0-9Xx]")
+_CONTEXT_WINDOW = 12
+_CLAUSE_END = re.compile(r".*[，。；！？,;!?\n\]】]")
+
+
+def has_context(text: str, start: int, words: tuple[str, ...]) -> bool:
+    """A context word in the same clause, at most 12 characters before `start`.
+
+    Presidio's own context enhancer compares context words with tokens; a blank spaCy `zh`
+    pipeline makes every character a token, so multi-character Chinese words never match there.
+    """
+    window = text[max(0, start - _CONTEXT_WINDOW) : start]
+    window = _CLAUSE_END.sub("", window, count=1)
+    return any(w in window for w in words)
 
 
 def digits_only(text: str) -> str:
@@ -46,3 +59,17 @@ class ChinesePatternRecognizer(PatternRecognizer):
             context=list(self.CONTEXT),
             global_regex_flags=re.DOTALL | re.MULTILINE,
         )
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: Any = None, regex_flags: int | None = None
+    ) -> list[RecognizerResult]:
+        """Presidio's pattern matching and validation, then the context rule of `REQUIRES_CONTEXT`."""
+        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        if not self.REQUIRES_CONTEXT:
+            return results
+        return [
+            r
+            for r in results
+            if getattr(r.analysis_explanation, "pattern_name", None) not in self.REQUIRES_CONTEXT
+            or has_context(text, r.start, self.CONTEXT)
+        ]

@@ -237,6 +237,8 @@ _STRONG_RIGHT = (
     "导演",
     "教授",
     "说道",
+    "报道",
+    "摄",
     "笑",
     "曾经",
     "曾",
@@ -399,7 +401,7 @@ def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] 
     return None
 
 
-class ChinesePersonRecognizer(LocalRecognizer):  # type: ignore[misc]
+class ChinesePersonRecognizer(LocalRecognizer):
     """人名: surname + given name, confirmed by titles, reporting verbs and jieba's dictionary."""
 
     ENTITY: ClassVar[str] = "CN_PERSON"
