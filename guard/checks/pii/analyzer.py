@@ -21,7 +21,6 @@ from typing import Any
 from guard.checks.pii.recognizers import ENTITY_CODES, RECOGNIZERS
 from guard.checks.pii.recognizers._base import ChinesePatternRecognizer
 from guard.checks.pii.recognizers.person import ChinesePersonRecognizer, warm_up
-from guard.text.normalize import NormalizeOptions, Normalizer
 
 __all__ = ["PiiAnalyzer", "PiiSpan", "default_presidio_engine", "presidio_engine", "resolve_overlaps"]
 
@@ -36,11 +35,31 @@ _PRIORITY = {
     "CN_PERSON": 6,
 }
 _NUMERIC = ("CN_ID_CARD", "CN_BANK_CARD", "CN_MOBILE", "CN_LANDLINE")
-_ADDRESS_WORDS = "路街号室栋幢单元小区弄巷胡同楼苑"
 _PREFILTER = re.compile(
-    r"(?P<num>[0-9](?:[ \-()（）]{0,2}[0-9]){6,})|(?P<at>@)|(?P<addr>[" + _ADDRESS_WORDS + "])"
+    r"(?P<num>[0-9](?:[ \-()（）]{0,2}[0-9]){6,})|(?P<at>@)"
+    r"|(?P<addr>[0-9一二三四五六七八九十](?:号|室|栋|幢|单元|号楼|座|层|弄))"
 )
-_NORMALIZER_OPTIONS = NormalizeOptions(width=True, case=False, format_chars=True)
+
+
+def _fold_table() -> dict[int, int | None]:
+    """Full-width digits, letters and e-mail/phone symbols → ASCII; zero-width characters removed.
+
+    Only what the recognizers read is folded, one character to one, so a reply keeps its offsets
+    unless a zero-width character was removed. (The shared `Normalizer` also folds Chinese
+    punctuation, which would force the offset map on nearly every Chinese reply.)
+    """
+    table: dict[int, int | None] = {cp: cp - 0xFEE0 for cp in range(0xFF10, 0xFF1A)}
+    table.update({cp: cp - 0xFEE0 for cp in range(0xFF21, 0xFF3B)})
+    table.update({cp: cp - 0xFEE0 for cp in range(0xFF41, 0xFF5B)})
+    table.update({ord(c): ord(c) - 0xFEE0 for c in "＠＋－．＿％"})
+    table[0x3000] = 0x20  # ideographic space
+    table.update(
+        {cp: None for cp in (0x00AD, 0x034F, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0xFEFF)}
+    )
+    return table
+
+
+_FOLD = _fold_table()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,16 +90,15 @@ class PiiAnalyzer:
             if "CN_PERSON" in wanted
             else None
         )
-        self._normalizer = Normalizer(_NORMALIZER_OPTIONS)
         if self._person is not None:
             warm_up()
 
     def analyze(self, text: str) -> list[PiiSpan]:
         """Every PII value in `text`, spans in `text`'s code points, overlaps resolved."""
-        norm = self._normalizer.fast(text)
-        mapped = None if norm == text else self._normalizer.map(text)
-        if mapped is not None:
-            norm = mapped.text
+        norm = text.translate(_FOLD)
+        starts: list[int] | None = None
+        if len(norm) != len(text):  # zero-width characters were removed: keep a map back
+            starts = [i for i, ch in enumerate(text) if _FOLD.get(ord(ch), 0) is not None]
         kinds = {m.lastgroup for m in _PREFILTER.finditer(norm)}
         spans: list[PiiSpan] = []
         for rec in self._patterns:
@@ -100,13 +118,9 @@ class PiiAnalyzer:
                     PiiSpan(self._person.ENTITY, self._person.CODE, res.start, res.end, float(res.score))
                 )
         kept = resolve_overlaps(spans)
-        if mapped is None:
+        if starts is None:
             return kept
-        out = []
-        for s in kept:
-            start, end = mapped.to_original(s.start, s.end)
-            out.append(PiiSpan(s.entity, s.code, start, end, s.score))
-        return out
+        return [PiiSpan(s.entity, s.code, starts[s.start], starts[s.end - 1] + 1, s.score) for s in kept]
 
 
 def resolve_overlaps(spans: list[PiiSpan]) -> list[PiiSpan]:

@@ -7,19 +7,19 @@ from guard.checks.pii.recognizers.bank_card import BankCardRecognizer
 from guard.checks.pii.recognizers.cn_id_card import ChineseIdCardRecognizer
 from guard.checks.pii.recognizers.cn_landline import ChineseLandlineRecognizer
 from guard.checks.pii.recognizers.cn_mobile import ChineseMobileRecognizer
-from guard.checks.pii.recognizers.email import EmailRecognizer
+from guard.checks.pii.recognizers.email import AsciiEmailRecognizer
 from guard.checks.pii.recognizers.person import ChinesePersonRecognizer
 
 __all__ = [
     "ENTITY_CODES",
     "RECOGNIZERS",
+    "AsciiEmailRecognizer",
     "BankCardRecognizer",
     "ChineseAddressRecognizer",
     "ChineseIdCardRecognizer",
     "ChineseLandlineRecognizer",
     "ChineseMobileRecognizer",
     "ChinesePersonRecognizer",
-    "EmailRecognizer",
 ]
 
 RECOGNIZERS = (
@@ -27,7 +27,7 @@ RECOGNIZERS = (
     BankCardRecognizer,
     ChineseMobileRecognizer,
     ChineseLandlineRecognizer,
-    EmailRecognizer,
+    AsciiEmailRecognizer,
     ChineseAddressRecognizer,
     ChinesePersonRecognizer,
 )

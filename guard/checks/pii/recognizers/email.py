@@ -12,10 +12,10 @@ from presidio_analyzer import Pattern
 
 from guard.checks.pii.recognizers._base import ChinesePatternRecognizer
 
-__all__ = ["EmailRecognizer"]
+__all__ = ["AsciiEmailRecognizer"]
 
 
-class EmailRecognizer(ChinesePatternRecognizer):
+class AsciiEmailRecognizer(ChinesePatternRecognizer):
     """邮箱: ASCII local part @ a dotted ASCII domain."""
 
     ENTITY: ClassVar[str] = "EMAIL_ADDRESS"
