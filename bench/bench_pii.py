@@ -59,6 +59,27 @@ _DECOYS = (
 _DETAILED = re.compile(r"[0-9一二三四五六七八九十]+(?:号|室|栋|幢|单元|弄|层)|路|街|巷|胡同|小区")
 
 
+_GOLD_EXTRA = re.compile(r"^[（(“\"]|[（(][A-Za-z .]*[)）]?$|[)）”\"]$")
+
+
+def _trim_gold(text: str, start: int, end: int) -> tuple[int, int]:
+    """A CLUENER name span without surrounding brackets or a trailing romanisation in brackets.
+
+    CLUENER sometimes labels 卡杜（cadu） or （陆慧明） as the name; the name itself is 卡杜 / 陆慧明.
+    """
+    span = text[start:end]
+    for _ in range(2):
+        m = _GOLD_EXTRA.search(span)
+        if m is None or m.end() - m.start() == len(span):
+            break
+        if m.start() == 0:
+            start += m.end()
+        else:
+            end -= len(span) - m.start()
+        span = text[start:end]
+    return start, end
+
+
 @dataclass
 class Counts:
     tp: int = 0
@@ -150,18 +171,22 @@ def cluener_scores(detect: Detector, limit: int | None) -> dict[str, Counts] | N
     path = SHARED_DATA / "cluener" / "dev.jsonl"
     if not path.exists():
         return None
-    person, address, detailed = Counts(), Counts(), Counts()
+    strict, person, address, detailed = Counts(), Counts(), Counts(), Counts()
     with path.open(encoding="utf-8") as fh:
         lines = [json.loads(line) for line in fh]
     for row in lines[:limit]:
         text = row["text"]
-        gold_names = {(s, e + 1) for spans in row["label"].get("name", {}).values() for s, e in spans}
+        raw_names = {(s, e + 1) for spans in row["label"].get("name", {}).values() for s, e in spans}
+        gold_names = {_trim_gold(text, s, e) for s, e in raw_names}
         gold_addr = [(s, e + 1) for spans in row["label"].get("address", {}).values() for s, e in spans]
         hits = detect(text)
         names = {(s, e) for code, s, e in hits if code == "pii.person"}
         person.tp += len(names & gold_names)
         person.fp += len(names - gold_names)
         person.fn += len(gold_names - names)
+        strict.tp += len(names & raw_names)
+        strict.fp += len(names - raw_names)
+        strict.fn += len(raw_names - names)
         addrs = [(s, e) for code, s, e in hits if code == "pii.address"]
         matched = [any(s < ge and gs < e for s, e in addrs) for gs, ge in gold_addr]
         address.tp += sum(matched)
@@ -173,7 +198,8 @@ def cluener_scores(detect: Detector, limit: int | None) -> dict[str, Counts] | N
                 detailed.fn += not hit
     detailed.fp = address.fp
     return {
-        "pii.person (exact span)": person,
+        "pii.person (exact span)": strict,
+        "pii.person (exact, brackets off)": person,
         "pii.address (overlap)": address,
         "pii.address, gold with 路/号/室…": detailed,
     }

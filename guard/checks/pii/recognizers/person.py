@@ -88,7 +88,7 @@ HONORIFICS: tuple[str, ...] = (
 )
 # Characters that do not occur in given names but often follow a surname character in text.
 _NOT_GIVEN = frozenset(
-    "不与且个为么也乡了于些从他以们会但位你再到区县又及可号名向吗吧呀呢周和哦啊嗯在天太她它对将就山岛已市年并很您我或把无日时是更曾最月有村某次氏江没河港湖湾点的省着种站等而街被要说路过还这那都镇非"
+    "一七万三上下不与且个为么九也乡了二于五些亿从他以们会但位你元八六内再分到前区十千卡县又及可右号名后向吗吧呀员呢周和哦啊嗯四在块外天太头她它对将就山岛左已市年并度很息您我或把无日时是更曾最月有村某次款氏江没河港湖湾点率百的省着示种称站等而街表被要角证说谈贷费路边过还这那部都里钱镇间非面额"
 )
 # Characters of transliterated foreign words (桑坦德, 马拉加): a Chinese given name rarely has them.
 _TRANSLIT = frozenset("乌伊加勒坡坦埃基夫夷奥姆尔拉斯特莫蒂里")
@@ -298,6 +298,17 @@ _CONJUNCTIONS = (
     "是",
 )
 _NAME_TAGS = (None, "nr", "nrfg")
+# Characters of the Xinhua transliteration table for foreign names (温格, 范佩西, 安吉丽娜·茱莉).
+_FOREIGN_CHARS = (
+    "阿埃艾爱安昂奥巴拜班邦保鲍贝本比彼宾波伯勃布查达戴丹道德登迪蒂丁东杜敦顿多厄恩尔法范菲费芬丰弗福夫"
+    "盖甘冈高戈格根古哈海汉豪赫黑亨华怀霍基吉加贾杰捷金卡凯坎康考柯科克肯库奎拉莱赖兰朗劳勒雷蕾里利莉连列"
+    "林琳隆卢鲁路伦罗洛马玛麦迈曼梅门蒙米密敏莫默姆穆纳娜南内尼妮纽努诺欧帕潘庞佩彭皮平珀普齐奇乔琼丘萨塞"
+    "桑瑟森沙尚舍什施史斯松苏索塔泰坦汤唐特滕廷图托瓦万威韦维温沃乌武西希锡谢辛休雅亚扬耶伊因英尤约扎泽詹"
+    "朱兹佐茱丽宁佛翰涅瑞甘杭洪黎玛慕珊汀薇翁夏肖依卓荣莎琪蒂芙娅妮琼德廉黛博"
+)
+_FOREIGN = re.compile(
+    f"[{_FOREIGN_CHARS}]{{1,6}}(?:[·•][{_FOREIGN_CHARS}]{{1,8}})+|[{_FOREIGN_CHARS}]{{2,6}}"
+)
 _CANDIDATE = re.compile(
     "(?:" + "|".join(COMPOUND_SURNAMES) + "|[" + "".join(sorted(SURNAMES)) + "])[\u4e00-\u9fff]{1,2}"
 )
@@ -363,6 +374,40 @@ def _right_kind(text: str, end: int) -> str:
     return "O"
 
 
+def _foreign(text: str, m: re.Match[str], lex: _Lexicon) -> float | None:
+    """Score of a transliterated foreign name, or None (dotted names, or titles and verbs around)."""
+    name = m.group(0)
+    if "·" in name or "•" in name:
+        return 0.8
+    if len(name) > 5 or lex.tags.get(name) not in _NAME_TAGS:
+        return None  # too long, or a known word (意大利, 马来西亚 are places)
+    left, right = _left_kind(text, m.start()), _right_kind(text, m.end())
+    if (left == "T" and right in "SW") or (left in "BC" and right == "S"):
+        return 0.75
+    return None
+
+
+_COMMON_WORD_TAGS = frozenset({"n", "ns", "nt", "vn"})
+
+
+def _plausible_given(given: str, lex: _Lexicon) -> bool:
+    """Every character common in given names, and not a common word (记者, 武汉)."""
+    if not all(ch in lex.given and ch not in _NOT_GIVEN and ch not in _TRANSLIT for ch in given):
+        return False
+    return len(given) < 2 or lex.tags.get(given) not in _COMMON_WORD_TAGS
+
+
+def _next_is_name(text: str, start: int, lex: _Lexicon) -> int | None:
+    """End of a surname + one or two given-name characters at `start` followed by punctuation or a verb."""
+    if text[start : start + 1] not in SURNAMES:
+        return None
+    for n in (2, 1):
+        given = text[start + 1 : start + 1 + n]
+        if len(given) == n and _plausible_given(given, lex) and _right_kind(text, start + 1 + n) in "SW":
+            return start + 1 + n
+    return None
+
+
 def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] | None:
     """The end of the name starting at `start` and its score, or None when it is no name."""
     surname_len = 2 if text[start : start + 2] in COMPOUND_SURNAMES else 1
@@ -375,14 +420,20 @@ def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] 
         given = name[surname_len:]
         if any(ch in _NOT_GIVEN or ch in _TRANSLIT for ch in given) or given.startswith(HONORIFICS):
             continue
+        if len(given) == 2 and given[-1] in SURNAMES and text[stop:].startswith(HONORIFICS):
+            continue  # 孙晶孙女士: the last character is the next person's surname
         if text[stop : stop + 1] in ("·", "•") or (start > 0 and text[start - 1] in "·•"):
             continue  # part of a transliterated foreign name
         tag = tags.get(name)
         if tag not in _NAME_TAGS:
             continue  # a common word (王国, 高兴, 方法)
+        if len(given) == 2 and tags.get(given) in _COMMON_WORD_TAGS and tag is None:
+            continue  # surname character + a word (向记者, 谈武汉, 朱博士)
         if stop < len(text) and tags.get(text[stop - 1 : stop + 1]) not in _NAME_TAGS:
             continue  # the name would swallow the start of the next word (王小明天 → 明天)
         right = _right_kind(text, stop)
+        if left == "T" and len(given) == 1 and _next_is_name(text, stop, lex) is not None:
+            return stop, 0.8  # two names in a row after a title (记者李蕾张羽飞)
         if left == "T" and right in "SW":
             return stop, 0.85
         if left in "BC" and right == "S":
@@ -421,15 +472,30 @@ class ChinesePersonRecognizer(LocalRecognizer):
         """Names of people in `text`, scored 0.7–0.85."""
         out: list[RecognizerResult] = []
         m = _CANDIDATE.search(text)
-        if m is None:
-            return out  # no surname at all: the lexicon is never touched
+        foreign = _FOREIGN.search(text)
+        if m is None and foreign is None:
+            return out  # no surname and no transliteration: the lexicon is never touched
         lex = _load_lexicon()
+        while foreign is not None:
+            score = _foreign(text, foreign, lex)
+            start, stop = foreign.start(), foreign.end()
+            if score is not None:
+                out.append(RecognizerResult(self.ENTITY, start, stop, score))
+            foreign = _FOREIGN.search(text, stop)
+        taken = [(r.start, r.end) for r in out]
         while m is not None:
+            if any(a <= m.start() < b for a, b in taken):
+                m = _CANDIDATE.search(text, m.start() + 1)
+                continue
             hit = _judge(text, m.start(), m.end(), lex)
+            if hit is None and out and out[-1].end == m.start():
+                second = _next_is_name(text, m.start(), lex)  # the second of two names in a row
+                hit = None if second is None else (second, 0.8)
             if hit is None:
                 m = _CANDIDATE.search(text, m.start() + 1)
                 continue
             stop, score = hit
             out.append(RecognizerResult(self.ENTITY, m.start(), stop, score))
             m = _CANDIDATE.search(text, stop)
+        out.sort(key=lambda r: r.start)
         return out
