@@ -120,3 +120,9 @@ def test_default_policy_allows_clean_reply() -> None:
     verdict = evaluate(policy, RECORD, "张先生您好，您的4000元额度已经审核通过了。")
     assert verdict.decision is Decision.ALLOW
     assert verdict.violations == ()
+
+
+def test_min_score_lets_weaker_name_rules_through() -> None:
+    reply = "参会的有：王建华。"
+    assert _run(PiiCheck(PiiConfig()), reply) == []  # 0.45: below the default min_score
+    assert _run(PiiCheck(PiiConfig(min_score=0.4)), reply) == [("pii.person", "王建华")]
