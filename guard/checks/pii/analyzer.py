@@ -110,6 +110,8 @@ class PiiAnalyzer:
                     continue
             elif rec.ENTITY == "CN_ADDRESS" and "addr" not in kinds:
                 continue
+            if not rec.could_match(norm):
+                continue
             for res in rec.analyze(norm, [rec.ENTITY]):
                 spans.append(PiiSpan(rec.ENTITY, rec.CODE, res.start, res.end, float(res.score)))
         if self._person is not None:

@@ -59,6 +59,13 @@ class ChinesePatternRecognizer(PatternRecognizer):
             context=list(self.CONTEXT),
             global_regex_flags=re.DOTALL | re.MULTILINE,
         )
+        # The same patterns for the standard `re` engine: a quick "could any pattern match?" test
+        # (≈1 µs) before paying Presidio's per-call overhead (≈15–25 µs a recognizer).
+        self._quick = re.compile("|".join(f"(?:{p.regex})" for p in self.PATTERNS), re.DOTALL | re.MULTILINE)
+
+    def could_match(self, text: str) -> bool:
+        """Whether any of this recognizer's patterns matches somewhere in `text` (before validation)."""
+        return self._quick.search(text) is not None
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: Any = None, regex_flags: int | None = None
