@@ -60,6 +60,9 @@ def _fold_table() -> dict[int, int | None]:
 
 
 _FOLD = _fold_table()
+# Digits written in Chinese (一三八……, 幺 for 1 when read aloud): identifiers spelt out for a voice
+# reply are identifiers too. Only the numeric recognizers read this view.
+_CN_DIGITS = str.maketrans("〇零一二三四五六七八九幺", "001234567891")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,7 @@ class PiiSpan:
     start: int
     end: int
     score: float
+    value: str = ""  # the recognised text as the recognizer read it (width-folded, digits as digits)
 
 
 class PiiAnalyzer:
@@ -99,30 +103,46 @@ class PiiAnalyzer:
         starts: list[int] | None = None
         if len(norm) != len(text):  # zero-width characters were removed: keep a map back
             starts = [i for i, ch in enumerate(text) if _FOLD.get(ord(ch), 0) is not None]
-        kinds = {m.lastgroup for m in _PREFILTER.finditer(norm)}
+        digits = norm.translate(_CN_DIGITS)  # one to one: offsets are shared with `norm`
+        kinds = {m.lastgroup for m in _PREFILTER.finditer(digits)}
         spans: list[PiiSpan] = []
         for rec in self._patterns:
+            view = norm
             if rec.ENTITY in _NUMERIC:
                 if "num" not in kinds:
                     continue
+                view = digits
             elif rec.ENTITY == "EMAIL_ADDRESS":
                 if "at" not in kinds:
                     continue
             elif rec.ENTITY == "CN_ADDRESS" and "addr" not in kinds:
                 continue
-            if not rec.could_match(norm):
+            if not rec.could_match(view):
                 continue
-            for res in rec.analyze(norm, [rec.ENTITY]):
-                spans.append(PiiSpan(rec.ENTITY, rec.CODE, res.start, res.end, float(res.score)))
+            for res in rec.analyze(view, [rec.ENTITY]):
+                spans.append(
+                    PiiSpan(
+                        rec.ENTITY, rec.CODE, res.start, res.end, float(res.score), view[res.start : res.end]
+                    )
+                )
         if self._person is not None:
             for res in self._person.analyze(norm, [self._person.ENTITY]):
                 spans.append(
-                    PiiSpan(self._person.ENTITY, self._person.CODE, res.start, res.end, float(res.score))
+                    PiiSpan(
+                        self._person.ENTITY,
+                        self._person.CODE,
+                        res.start,
+                        res.end,
+                        float(res.score),
+                        norm[res.start : res.end],
+                    )
                 )
         kept = resolve_overlaps(spans)
         if starts is None:
             return kept
-        return [PiiSpan(s.entity, s.code, starts[s.start], starts[s.end - 1] + 1, s.score) for s in kept]
+        return [
+            PiiSpan(s.entity, s.code, starts[s.start], starts[s.end - 1] + 1, s.score, s.value) for s in kept
+        ]
 
 
 def resolve_overlaps(spans: list[PiiSpan]) -> list[PiiSpan]:

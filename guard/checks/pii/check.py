@@ -80,7 +80,7 @@ class PiiCheck:
             if span.entity == "CN_PERSON" and _is_customer_name(value, customer):
                 continue
             action = self._actions[span.code]
-            masked = mask(span.entity, value, self.config.style)
+            masked = mask(span.entity, span.value or value, self.config.style)
             label = _LABELS[span.entity]
             out.append(
                 Finding(

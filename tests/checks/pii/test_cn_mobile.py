@@ -21,6 +21,8 @@ from tests.checks.pii.conftest import found
         ),
         ("全角１３８１２３４５６７８", ["１３８１２３４５６７８"]),
         ("手机：15000000000。", ["15000000000"]),
+        ("号码幺三八一二三四五六七八", ["幺三八一二三四五六七八"]),  # spelt out for a voice reply
+        ("一三八 一二三四 五六七八", ["一三八 一二三四 五六七八"]),
     ],
 )
 def test_mobiles_found(analyzer: PiiAnalyzer, text: str, expected: list[str]) -> None:
@@ -37,6 +39,7 @@ def test_mobiles_found(analyzer: PiiAnalyzer, text: str, expected: list[str]) ->
         "尾号5678的卡",
         "验证码138123",
         "额度50,000元，4000元",
+        "二〇二六年十二月三十一日前还款，四千元",
     ],
 )
 def test_not_mobiles(analyzer: PiiAnalyzer, text: str) -> None:

@@ -36,6 +36,10 @@ def test_partial_masks(entity: str, value: str, masked: str) -> None:
     assert mask(entity, value) == masked
 
 
+def test_spelt_out_digits_are_masked_as_digits() -> None:
+    assert _mask_text(_CHECK, "手机号幺三八一二三四五六七八") == "手机号138****5678"
+
+
 def test_placeholders() -> None:
     assert mask("CN_MOBILE", "13812345678", "placeholder") == "[手机号]"
     assert mask("CN_PERSON", "王小明", "placeholder") == "[姓名]"
