@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -126,3 +128,10 @@ def test_min_score_lets_weaker_name_rules_through() -> None:
     reply = "参会的有：王建华。"
     assert _run(PiiCheck(PiiConfig()), reply) == []  # 0.45: below the default min_score
     assert _run(PiiCheck(PiiConfig(min_score=0.4)), reply) == [("pii.person", "王建华")]
+
+
+def test_every_config_field_is_documented() -> None:
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "policies.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### `pii`") :]
+    for field in PiiConfig.model_fields:
+        assert f"`{field}`" in section, field
