@@ -73,7 +73,8 @@ class ChineseAddressRecognizer(ChinesePatternRecognizer):
     ) -> list[RecognizerResult]:
         """Anchors from Presidio's pattern matching, widened to the full address."""
         out: list[RecognizerResult] = []
-        for r in super().analyze(text, entities, nlp_artifacts, regex_flags):
+        anchors = sorted(super().analyze(text, entities, nlp_artifacts, regex_flags), key=lambda r: r.start)
+        for r in anchors:
             start = _left_edge(text, r.start)
             if start == r.start and getattr(r.analysis_explanation, "pattern_name", "") == "cn_address_road":
                 continue  # 路 with no road name before it
