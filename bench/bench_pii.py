@@ -8,6 +8,7 @@ Presidio's full `analyze()` (default and our recognizers) and with a plain `re` 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import logging
 import random
@@ -206,6 +207,22 @@ def cluener_scores(detect: Detector, limit: int | None) -> dict[str, Counts] | N
     }
 
 
+def afqmc_false_hits(detect: Detector, limit: int | None) -> tuple[int, dict[str, int]] | None:
+    """Findings on AFQMC's real questions about credit products (innocent text: every hit is wrong,
+    apart from a real name or address a user typed, which the publisher did not remove)."""
+    path = SHARED_DATA / "afqmc" / "dev.csv"
+    if not path.exists():
+        return None
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))[1:]
+    texts = sorted({t for row in rows for t in row[:2]})[:limit]
+    by_code: dict[str, int] = {}
+    for t in texts:
+        for code, _s, _e in detect(t):
+            by_code[code] = by_code.get(code, 0) + 1
+    return len(texts), by_code
+
+
 _CLEAN_REPLIES = (
     "张先生您好，您的4000元额度已经审核通过了，免息券30天内有效，请于2026年12月31日前使用哦。",
     "王女士您好，这边是某某金融的回访，您的借款已经结清，如有需要可以随时在APP里申请。",
@@ -300,6 +317,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f" {name}:")
         for label, counts in scores.items():
             print(counts.line(label))
+    print("== AFQMC dev (real user questions about 花呗/借呗; innocent text) ==")
+    for name, detect in detectors.items():
+        result = afqmc_false_hits(detect, 1000 if args.quick else None)
+        if result is None:
+            print(f"  skipped: {SHARED_DATA / 'afqmc' / 'dev.csv'} not found")
+            break
+        print(f"  {name:<28} texts={result[0]}  hits={sum(result[1].values())}  {result[1]}")
     print("== µs per reply (wall clock unless marked CPU; shared, loaded machine) ==")
     timing(check, 1 if args.quick else 5)
 
