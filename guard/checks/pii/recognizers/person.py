@@ -60,6 +60,15 @@ _NOT_GIVEN = frozenset(
 )
 # Characters of transliterated foreign words (桑坦德, 马拉加): a Chinese given name rarely has them.
 _TRANSLIT = frozenset("乌伊加勒坡坦埃基夫夷奥姆尔拉斯特莫蒂里")
+# Products, brands and institutions of consumer finance that look like names to the rules above
+# (支 and 余 are surnames) and that jieba's dictionary does not know.
+_NOT_NAMES = frozenset(
+    _words(
+        "支付宝 余额宝 余利宝 金条 白条 马上金融 马上消费 陆金所 乐信 华夏银行 华夏 华为 华泰 万达 苏宁 国美 易方达 "
+        "安逸花 任性付 时代 宁波银行 江苏银行 招联 度小满 钱包 汇丰 花旗 渣打 东亚 富国 南方 嘉实 博时 鹏华 "
+        "景顺 汇添富 广发 兴业 民生 光大 中信 浦发 平安 京东 美团 滴滴 小米 网商 微众 蚂蚁 "
+    )
+)
 _SENTENCE_END = frozenset("。！？!?\n")
 _PUNCT = frozenset("\n !\"'(),-.:;?·—“”、。《》「」！（），：；？")
 # Titles, roles and relations that stand right before a name (记者王小明, 您的朋友王小明).
@@ -235,8 +244,8 @@ def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] 
         if text[stop : stop + 1] in ("·", "•") or (start > 0 and text[start - 1] in "·•"):
             continue  # part of a transliterated foreign name
         tag = tags.get(name)
-        if tag not in _NAME_TAGS:
-            continue  # a common word (王国, 高兴, 方法)
+        if tag not in _NAME_TAGS or name in _NOT_NAMES:
+            continue  # a common word (王国, 高兴, 方法) or a finance brand (支付宝)
         if (
             len(given) == 2
             and tag is None

@@ -29,6 +29,8 @@ def test_names_found(analyzer: PiiAnalyzer, text: str, expected: list[str]) -> N
         "王国的高兴方法",  # dictionary words starting with surname characters
         "马拉加也是本赛季的黑马",  # transliterated place name
         "您的额度是4000元",
+        "支付宝还花呗可以自动吗",  # finance brands with a surname character (支, 余)
+        "余额宝，金条，白条。",
     ],
 )
 def test_not_names(analyzer: PiiAnalyzer, text: str) -> None:
