@@ -138,3 +138,24 @@ def test_masking_changes_nothing_outside_the_spans(parts: list[str]) -> None:
     for f in findings:
         assert f.evidence == f.replacement
         assert text[f.start : f.end] not in (f.detail or "")
+
+
+_ANY_TEXT = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="utf-8"),
+        st.sampled_from("0123456789０１２３４５６７８９一二三四五六七八九〇幺 -+@.号室路王李张\u200b，。"),
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ANY_TEXT)
+def test_check_never_raises_and_spans_are_sane(text: str) -> None:
+    for check in (_CHECK, _PLACEHOLDER_CHECK):
+        findings = check.run(CheckInput(text, _RECORD, split_sentences(text)))
+        for f in findings:
+            assert 0 <= f.start < f.end <= len(text)
+            assert f.replacement
+        once = apply_revisions(text, findings)
+        assert _mask_text(check, once) == once
