@@ -69,6 +69,15 @@ _NOT_NAMES = frozenset(
         "景顺 汇添富 广发 兴业 民生 光大 中信 浦发 平安 京东 美团 滴滴 小米 网商 微众 蚂蚁 "
     )
 )
+_TITLE_JOINERS = frozenset("是为叫 ")
+_FIELD_LABELS = _words("姓名 名字 户名 收款人 付款人 持卡人 联系人 担保人 借款人 介绍人 推荐人 配偶 家属")
+# Given names that are also dictionary words (建国 is a place-name word to jieba).
+_COMMON_GIVEN_NAMES = frozenset(
+    _words(
+        "建国 建华 建军 建平 建民 国庆 国强 国华 国平 志强 志刚 志明 海涛 海燕 红梅 春梅 秀英 桂英 玉兰 卫东 卫国 "
+        "爱国 振华 德华 文华 永红 红霞 丽华 建新 新华 建设 小红 小明 小兰 晓明 晓东 晓峰 春华 秋菊 冬梅 "
+    )
+)
 _SENTENCE_END = frozenset("。！？!?\n")
 _PUNCT = frozenset("\n !\"'(),-.:;?·—“”、。《》「」！（），：；？")
 # Titles, roles and relations that stand right before a name (记者王小明, 您的朋友王小明).
@@ -76,7 +85,9 @@ _TITLES = _words(
     "记者 经理 主任 总监 总裁 董事长 秘书长 局长 主帅 部长 负责人 教授 导演 行长 教练 编辑 会长 主席 画家 队长 设计师 作家 主编 书记 学家 院长 所长 站长 市长 县长 省长 校长 "
     "厂长 处长 科长 村长 镇长 区长 社长 团长 班长 总理 总统 首相 大使 发言人 研究员 分析师 工程师 律师 医生 老师 演员 歌手 球员 选手 主持人 朋友 联系人 同事 妻子 丈夫 儿子 "
     "女儿 父亲 母亲 哥哥 姐姐 弟弟 妹妹 夫人 名叫 叫做 作者 通讯员 实习生 网友 市民 村民 患者 嫌疑人 被告人 老板 创始人 董事 合伙人 专家 博士 后卫 前锋 门将 中场 主教练 总经理 "
-    "副总 经纪人 制片人 编剧 艺术家 书法家 诗人 小说家 歌星 影星 明星 冠军 得主 代表 委员 干部 警官 法官 检察官 民警 交警 队员 学生 同学"
+    "副总 经纪人 制片人 编剧 艺术家 书法家 诗人 小说家 歌星 影星 明星 冠军 得主 代表 委员 干部 警官 法官 检察官 民警 交警 队员 学生 同学 "
+    "担保人 配偶 家属 亲属 家人 亲戚 邻居 介绍人 推荐人 收款人 付款人 户名 持卡人 借款人 共同借款人 专员 客服 业务员 "
+    "老公 老婆 爱人 舅舅 叔叔 阿姨 姑姑 表哥 表姐 堂哥 姓名 名字"
 )
 # Reporting verbs and the like right after a name (王小明表示).
 _STRONG_RIGHT = _words(
@@ -86,7 +97,7 @@ _STRONG_RIGHT = _words(
 # Punctuation and particles right after a name (王小明，/ 王小明的).
 _WEAK_RIGHT: tuple[str, ...] = (
     *'，、：）(（。；！？”"',
-    *_words("的 在 和 与 也 是 等 对 将 就 还 都 则 又"),
+    *_words("的 在 和 与 也 是 等 对 将 就 还 都 则 又 为 已 正在 同意 希望 需要"),
 )
 _CONJUNCTIONS = _words("和 与 及 、 跟 被 让 给 请 据 是")
 _NAME_TAGS = (None, "nr", "nrfg")
@@ -151,11 +162,16 @@ def warm_up() -> None:
 
 def _left_kind(text: str, start: int) -> str:
     """B: text start or punctuation; T: a title or relation; C: a conjunction; O: anything else."""
-    if start == 0 or text[start - 1] in _PUNCT:
-        return "B"
-    left = text[max(0, start - 6) : start]
+    left = text[max(0, start - 7) : start]
+    if left[-1:] in "：:":
+        if left[:-1].endswith(_FIELD_LABELS):
+            return "T"  # a form field: 收款人：孙丽娟 (but not an interview: 主持人：谢谢)
+    elif left[-1:] in _TITLE_JOINERS:
+        left = left[:-1]  # 联系人是李建国
     if left.endswith(_TITLES):
         return "T"
+    if start == 0 or text[start - 1] in _PUNCT:
+        return "B"
     if left.endswith(_CONJUNCTIONS):
         return "C"
     return "O"
@@ -249,6 +265,7 @@ def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] 
         if (
             len(given) == 2
             and tag is None
+            and given not in _COMMON_GIVEN_NAMES
             and (
                 tags.get(given) in _COMMON_WORD_TAGS
                 or tags.get(name[: surname_len + 1]) in _LEADING_WORD_TAGS

@@ -14,6 +14,10 @@ from tests.checks.pii.conftest import found
         ("经理刘德华会联系您", ["刘德华"]),
         ("欧阳修远表示同意", ["欧阳修远"]),
         ("记者张丽报道", ["张丽"]),
+        ("您的担保人赵建国已经还款", ["赵建国"]),  # 建国 is also a word; a common given name
+        ("您的配偶周杰同意了吗", ["周杰"]),
+        ("收款人：孙丽娟", ["孙丽娟"]),  # a form field
+        ("客服专员李娜为您服务", ["李娜"]),
     ],
 )
 def test_names_found(analyzer: PiiAnalyzer, text: str, expected: list[str]) -> None:
@@ -29,6 +33,8 @@ def test_names_found(analyzer: PiiAnalyzer, text: str, expected: list[str]) -> N
         "王国的高兴方法",  # dictionary words starting with surname characters
         "马拉加也是本赛季的黑马",  # transliterated place name
         "您的额度是4000元",
+        "主持人：谢谢李总",  # an interview, not a form field
+        "王主任向记者透露",  # surname character + a word
         "支付宝还花呗可以自动吗",  # finance brands with a surname character (支, 余)
         "余额宝，金条，白条。",
     ],
