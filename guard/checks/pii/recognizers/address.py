@@ -61,7 +61,7 @@ class ChineseAddressRecognizer(ChinesePatternRecognizer):
 
     ENTITY: ClassVar[str] = "CN_ADDRESS"
     CODE: ClassVar[str] = "pii.address"
-    LABEL: ClassVar[str] = "地址"
+    LABEL: ClassVar[str] = "详细地址"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         Pattern("cn_address_road", _ANCHOR_ROAD, 0.7),
         Pattern("cn_address_estate", _ANCHOR_ESTATE, 0.6),

@@ -304,7 +304,7 @@ class ChinesePersonRecognizer(LocalRecognizer):
 
     ENTITY: ClassVar[str] = "CN_PERSON"
     CODE: ClassVar[str] = "pii.person"
-    LABEL: ClassVar[str] = "姓名"
+    LABEL: ClassVar[str] = "他人姓名"
     CONTEXT: ClassVar[tuple[str, ...]] = _TITLES + _STRONG_RIGHT
 
     def __init__(self) -> None:
