@@ -45,7 +45,7 @@ class ChinesePatternRecognizer(PatternRecognizer):
 
     ENTITY: ClassVar[str]
     CODE: ClassVar[str]
-    LABEL: ClassVar[str]  # the Chinese name used in details and placeholders
+    LABEL: ClassVar[str]  # the Chinese name used in findings' details and corrections
     PATTERNS: ClassVar[tuple[Pattern, ...]]
     CONTEXT: ClassVar[tuple[str, ...]] = ()
     REQUIRES_CONTEXT: ClassVar[frozenset[str]] = frozenset()  # pattern names that need context
