@@ -14,9 +14,10 @@ from guard.checks.base import CheckSpec
 from guard.checks.facts import FACTS
 from guard.checks.length import LENGTH
 from guard.checks.lexicon import LEXICON
+from guard.checks.pii import PII
 
 __all__ = ["REGISTRY"]
 
-_SPECS: tuple[CheckSpec[Any], ...] = (LENGTH, FACTS, LEXICON)
+_SPECS: tuple[CheckSpec[Any], ...] = (LENGTH, FACTS, LEXICON, PII)
 
 REGISTRY: Mapping[str, CheckSpec[Any]] = MappingProxyType({spec.name: spec for spec in _SPECS})

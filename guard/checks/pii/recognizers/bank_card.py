@@ -1,0 +1,58 @@
+"""Bank card numbers (ISO/IEC 7812): 16–19 digits with a valid Luhn check digit.
+
+Written as one run (6222021234567890123) or in groups (6222 0212 3456 7890 123). Without a card
+context word, the issuer digit must be one a payment card uses (3 American Express/JCB, 4 Visa,
+5 Mastercard, 6 UnionPay, 9 older domestic cards): an order number rarely starts like that and
+still has to pass Luhn. A card near 卡号 / 银行卡 counts whatever its first digit.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from presidio_analyzer import Pattern
+
+from guard.checks.pii.recognizers._base import ASCII_EDGE, ChinesePatternRecognizer, digits_only
+
+__all__ = ["BankCardRecognizer", "luhn_ok"]
+
+_L, _R = ASCII_EDGE
+
+
+def luhn_ok(digits: str) -> bool:
+    """True when `digits` passes the Luhn (mod 10) check."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+class BankCardRecognizer(ChinesePatternRecognizer):
+    """银行卡号: 16–19 digits, grouped or not, passing Luhn."""
+
+    ENTITY: ClassVar[str] = "CN_BANK_CARD"
+    CODE: ClassVar[str] = "pii.bank_card"
+    LABEL: ClassVar[str] = "银行卡号"
+    PATTERNS: ClassVar[tuple[Pattern, ...]] = (
+        Pattern("bank_card_issuer", _L + r"[3-69](?:[ \-]?[0-9]){15,18}" + _R, 0.5),
+        Pattern("bank_card_any", _L + r"[1-278](?:[ \-]?[0-9]){15,18}" + _R, 0.2),
+    )
+    CONTEXT: ClassVar[tuple[str, ...]] = (
+        "卡号",
+        "银行卡",
+        "储蓄卡",
+        "信用卡",
+        "借记卡",
+        "账号",
+        "帐号",
+        "收款卡",
+        "还款卡",
+    )
+    REQUIRES_CONTEXT: ClassVar[frozenset[str]] = frozenset({"bank_card_any"})
+
+    def validate_result(self, pattern_text: str) -> bool:
+        digits = digits_only(pattern_text)
+        return 16 <= len(digits) <= 19 and digits.isdigit() and luhn_ok(digits)

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import pytest
+
+from guard.checks.pii.analyzer import PiiAnalyzer
+from tests.checks.pii.conftest import found
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("邮箱wang@example.com", ["wang@example.com"]),  # Presidio's \w pattern swallows 邮箱
+        ("请发到li.na_88@mail.bank.com.cn。", ["li.na_88@mail.bank.com.cn"]),
+        ("Zhang.San+loan@163.com和x@qq.com", ["Zhang.San+loan@163.com", "x@qq.com"]),
+    ],
+)
+def test_emails_found(analyzer: PiiAnalyzer, text: str, expected: list[str]) -> None:
+    assert found(analyzer, text, "EMAIL_ADDRESS") == expected
+
+
+@pytest.mark.parametrize("text", ["@客服", "wang@localhost", "a..b@example.com", "微博@张三"])
+def test_not_emails(analyzer: PiiAnalyzer, text: str) -> None:
+    assert found(analyzer, text, "EMAIL_ADDRESS") == []

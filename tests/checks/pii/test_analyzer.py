@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import pytest
+
+from guard.checks.pii.analyzer import PiiAnalyzer, PiiSpan, presidio_engine, resolve_overlaps
+from guard.checks.pii.recognizers import ENTITY_CODES
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "您的手机号13812345678，邮箱wang@example.com，身份证11010519491231002X。",
+        "卡号6222 0212 3456 7890 128，座机0571-88886666，寄到浙江省杭州市西湖区文三路90号。",
+    ],
+)
+def test_full_presidio_path_agrees_with_the_fast_path(analyzer: PiiAnalyzer, text: str) -> None:
+    engine = presidio_engine()
+    results = engine.analyze(text, language="zh", entities=list(ENTITY_CODES))
+    spans = [PiiSpan(r.entity_type, ENTITY_CODES[r.entity_type], r.start, r.end, r.score) for r in results]
+    full = {(s.entity, s.start, s.end) for s in resolve_overlaps(spans)}
+    fast = {(s.entity, s.start, s.end) for s in analyzer.analyze(text)}
+    assert fast == full
+    assert presidio_engine() is engine  # built once per process
+
+
+def test_overlaps_resolve_to_the_stronger_entity(analyzer: PiiAnalyzer) -> None:
+    # 11010519491231002X is a valid ID; the 17 digits before X could be read as something else.
+    spans = analyzer.analyze("证件11010519491231002X")
+    assert [(s.entity, s.start, s.end) for s in spans] == [("CN_ID_CARD", 2, 20)]
+
+
+def test_zero_width_characters_inside_a_number(analyzer: PiiAnalyzer) -> None:
+    text = "手机138\u200b1234\u200b5678"
+    spans = analyzer.analyze(text)
+    assert [(s.entity, text[s.start : s.end]) for s in spans] == [("CN_MOBILE", "138\u200b1234\u200b5678")]
+
+
+def test_unknown_entity_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown PII entities"):
+        PiiAnalyzer(["US_SSN"])

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from guard.checks.base import CheckInput, ConfigError, PolicyContext
+from guard.checks.pii import PII, PiiCheck, PiiConfig
+from guard.checks.pii.check import _is_customer_name
+from guard.checks.registry import REGISTRY
+from guard.engine import evaluate
+from guard.policy.loader import DEFAULT_POLICY_DIR, load_policy_file
+from guard.text.sentences import split_sentences
+from guard.types import Action, CustomerRecord, Decision
+
+RECORD = CustomerRecord(customer_id="c1", name="张飞", gender="male", phone="13812345678", credit_line=4000)
+
+
+def _run(check: PiiCheck, reply: str) -> list[tuple[str, str]]:
+    return [
+        (f.code, reply[f.start : f.end]) for f in check.run(CheckInput(reply, RECORD, split_sentences(reply)))
+    ]
+
+
+@pytest.fixture(scope="module")
+def check() -> PiiCheck:
+    return PiiCheck(PiiConfig())
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (
+            "张先生您好，您的手机号13812345678已绑定。",
+            [("pii.phone", "13812345678")],
+        ),  # the customer's own too
+        ("您的朋友王小明的电话是13912345678。", [("pii.person", "王小明"), ("pii.phone", "13912345678")]),
+        (
+            "身份证11010519491231002X，卡号6222021234567890128。",
+            [("pii.id_card", "11010519491231002X"), ("pii.bank_card", "6222021234567890128")],
+        ),
+        ("邮箱wang@example.com", [("pii.email", "wang@example.com")]),
+        ("寄到浙江省杭州市西湖区文三路90号", [("pii.address", "浙江省杭州市西湖区文三路90号")]),
+        ("座机0571-88886666", [("pii.phone", "0571-88886666")]),
+        # The customer's name, near misses and surname + honorific belong to fact.name.
+        ("张飞您好，经理张飞会联系您", []),
+        ("联系人章飞", []),
+        ("联系人张非", []),
+        ("张先生、张总您好", []),
+        # Decoys.
+        ("您的额度4000元，50,000元，利率0.05%，2026-12-31前还款，20261231，尾号5678，验证码123456。", []),
+    ],
+)
+def test_findings(check: PiiCheck, reply: str, expected: list[tuple[str, str]]) -> None:
+    assert _run(check, reply) == expected
+
+
+def test_findings_never_carry_the_raw_value(check: PiiCheck) -> None:
+    reply = "您的朋友王小明，手机13912345678，身份证11010519491231002X，邮箱wang@example.com。"
+    findings = check.run(CheckInput(reply, RECORD, split_sentences(reply)))
+    assert len(findings) == 4
+    for f in findings:
+        raw = reply[f.start : f.end]
+        assert raw not in f.detail
+        assert f.evidence is not None and raw not in f.evidence
+        assert f.evidence == f.replacement
+        assert f.action is Action.MASK
+
+
+@pytest.mark.parametrize(
+    ("candidate", "is_customer"),
+    [("张飞", True), ("张非", True), ("章飞", True), ("张飞飞", True), ("王小明", False), ("张小明", False)],
+)
+def test_customer_name_and_near_misses(candidate: str, is_customer: bool) -> None:
+    assert _is_customer_name(candidate, "张飞") is is_customer
+
+
+def test_entities_and_per_type_actions() -> None:
+    check = PII.build_from(
+        {"entities": ["phone", "id_card"], "actions": {"id_card": "block"}}, PolicyContext(DEFAULT_POLICY_DIR)
+    )
+    reply = "手机13912345678，身份证11010519491231002X，邮箱wang@example.com"
+    findings = check.run(CheckInput(reply, RECORD, split_sentences(reply)))
+    assert [(f.code, f.action) for f in findings] == [
+        ("pii.phone", Action.MASK),
+        ("pii.id_card", Action.BLOCK),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        ({"entities": ["phone", "ssn"]}, ValidationError),
+        ({"action": "fix"}, ValidationError),
+        ({"style": "stars"}, ValidationError),
+        ({"entities": []}, ValidationError),
+        ({"entites": ["phone"]}, ValidationError),  # typo
+        ({"entities": ["phone"], "actions": {"email": "block"}}, ConfigError),
+        ({"entities": ["phone", "phone"]}, ConfigError),
+    ],
+)
+def test_bad_config(raw: dict[str, object], error: type[Exception]) -> None:
+    with pytest.raises(error):
+        PII.build_from(raw, PolicyContext(DEFAULT_POLICY_DIR))
+
+
+def test_registered() -> None:
+    assert REGISTRY["pii"] is PII
+
+
+def test_default_policy_masks_and_revises() -> None:
+    policy = load_policy_file(DEFAULT_POLICY_DIR / "outbound_marketing.yaml")
+    verdict = evaluate(policy, RECORD, "张先生您好，您的朋友王小明的电话是139 1234 5678。")
+    assert verdict.decision is Decision.REVISE
+    assert verdict.released == "张先生您好，您的朋友王**的电话是139****5678。"
+    assert verdict.codes == ["pii.person", "pii.phone"]
+
+
+def test_default_policy_allows_clean_reply() -> None:
+    policy = load_policy_file(DEFAULT_POLICY_DIR / "outbound_marketing.yaml")
+    verdict = evaluate(policy, RECORD, "张先生您好，您的4000元额度已经审核通过了。")
+    assert verdict.decision is Decision.ALLOW
+    assert verdict.violations == ()
+
+
+def test_min_score_lets_weaker_name_rules_through() -> None:
+    reply = "参会的有：王建华。"
+    assert _run(PiiCheck(PiiConfig()), reply) == []  # 0.45: below the default min_score
+    assert _run(PiiCheck(PiiConfig(min_score=0.4)), reply) == [("pii.person", "王建华")]
+
+
+def test_every_config_field_is_documented() -> None:
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "policies.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### `pii`") :]
+    for field in PiiConfig.model_fields:
+        assert f"`{field}`" in section, field
