@@ -16,11 +16,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pypinyin import Style, pinyin
-
 from guard.checks.facts.common import CLAUSE_ENDS, finding
 from guard.checks.facts.config import GenderRule, NameRule
 from guard.checks.facts.surnames import COMPOUND_SURNAMES, CONFUSABLE, SURNAMES
+from guard.text.pinyin import Style, pinyin
 from guard.types import CustomerRecord, Finding
 
 __all__ = ["NameChecker", "NameInfo", "name_info", "same_sound", "similar_char"]

@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from pydantic import Field
-from pypinyin import lazy_pinyin
 
 from guard.checks.base import CheckConfig, CheckInput, ConfigError, PolicyContext
 from guard.checks.pii.analyzer import PiiAnalyzer
 from guard.checks.pii.masking import mask
 from guard.checks.pii.recognizers import RECOGNIZERS
+from guard.text.pinyin import lazy_pinyin
 from guard.types import Action, Finding
 
 __all__ = ["PiiCheck", "PiiConfig", "build_pii_check"]
