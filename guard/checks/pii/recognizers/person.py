@@ -324,6 +324,12 @@ _STAT_ONE_CHAR = -2.0
 _STAT_CROSSING = -3.0
 _STAT_FOREIGN = 2.0
 _STAT_MIN = 5.0
+_STAT_NOT_GIVEN = -3.0
+_STAT_LIST = 3.0  # fewer points needed right beside a name, joined by 、/和/与 (吴待秋、吴子深)
+_LIST_JOINERS = frozenset("、和与及")
+_FOREIGN_LISTED = 4.0  # transliteration points of a foreign name named only beside another name
+# Characters that make a preceding name part of a place or institution (武侯祠, 古琼寺).
+_PLACE_AFTER = frozenset("祠寺庙观庵陵墓路街巷道区市县省镇乡村山河湖岛桥楼馆院园宫殿塔站港湾厦店")
 _stat_on = True
 _CJK = re.compile("[\u4e00-\u9fff]+")
 
@@ -336,6 +342,16 @@ def _crosses(text: str, i: int, tags: dict[str, str]) -> bool:
         if a >= 0 and b <= len(text) and tags.get(text[a:b]) not in _NAME_TAGS:
             return True
     return False
+
+
+def _foreign_like(text: str, start: int, stop: int, lex: _Lexicon) -> bool:
+    """A run of transliteration characters that may be a foreign name (not a known place or word)."""
+    name = text[start:stop]
+    if "·" in name or "•" in name or not 2 <= len(name) <= 5:
+        return False
+    if lex.tags.get(name) not in (*_NAME_TAGS, "nrt") or text[stop : stop + 1] in _PLACE_AFTER:
+        return False
+    return lex.stats.foreignness(name) >= _FOREIGN_LISTED
 
 
 def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | None:
@@ -355,15 +371,21 @@ def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | No
         stop = start + surname_len + n
         name = text[start:stop]
         given = name[surname_len:]
-        if stop > len(text) or not _CJK.fullmatch(given) or any(ch in _NOT_GIVEN for ch in given):
+        if stop > len(text) or not _CJK.fullmatch(given):
             continue
+        if len(given) == 2 and given[-1] in SURNAMES and text[stop:].startswith(HONORIFICS):
+            continue  # 孙晶孙女士: the last character is the next person's surname
         if lex.tags.get(name) not in _NAME_TAGS or name in _NOT_NAMES or text[stop : stop + 1] in "·•":
             continue
-        points = base + stats.given_score(given) + _STAT_RIGHT[_right_kind(text, stop)]
+        if text[stop : stop + 1] in _PLACE_AFTER:
+            continue  # 武侯祠, 于丽泽商务区: a place or institution named after someone
+        right = _right_kind(text, stop)
+        points = base + stats.given_score(given) + _STAT_RIGHT[right]
+        points += _STAT_NOT_GIVEN * sum(ch in _NOT_GIVEN for ch in given)
         points -= _STAT_FOREIGN * max(0.0, stats.foreignness(name))
         if n == 1:
             points += _STAT_ONE_CHAR
-        if _crosses(text, stop, lex.tags):
+        if right == "O" and _crosses(text, stop, lex.tags):
             points += _STAT_CROSSING
         if best is None or points > best[1]:
             best = (stop, points)
@@ -394,6 +416,7 @@ class ChinesePersonRecognizer(LocalRecognizer):
         if m is None and foreign is None:
             return out  # no surname and no transliteration: the lexicon is never touched
         lex = _load_lexicon()
+        weak: list[tuple[int, int]] = []  # name-like, but only named when listed beside a name
         while foreign is not None:
             score = _foreign(text, foreign, lex)
             start, stop = foreign.start(), foreign.end()
@@ -401,6 +424,8 @@ class ChinesePersonRecognizer(LocalRecognizer):
                 start, stop = _widen_dotted(text, start, stop, lex)
             if score is not None:
                 out.append(RecognizerResult(self.ENTITY, start, stop, score))
+            elif _foreign_like(text, start, stop, lex):
+                weak.append((start, stop))
             foreign = _FOREIGN.search(text, stop)
         taken = [(r.start, r.end) for r in out]
         while m is not None:
@@ -411,15 +436,45 @@ class ChinesePersonRecognizer(LocalRecognizer):
             if hit is None and out and out[-1].end == m.start():
                 second = _next_is_name(text, m.start(), lex)  # the second of two names in a row
                 hit = None if second is None else (second, 0.8)
-            if hit is None and _stat_on:
+            if hit is None:
                 stat = _statistical(text, m.start(), lex)
                 if stat is not None and stat[1] >= _STAT_MIN:
                     hit = (stat[0], 0.6)
+                elif stat is not None and stat[1] >= _STAT_MIN - _STAT_LIST:
+                    weak.append((m.start(), stat[0]))
             if hit is None:
                 m = _CANDIDATE.search(text, m.start() + 1)
                 continue
             stop, score = hit
             out.append(RecognizerResult(self.ENTITY, m.start(), stop, score))
             m = _CANDIDATE.search(text, stop)
+        _add_listed(text, out, weak, self.ENTITY)
+        out = [r for r in out if not _in_title(text, r.start)]
         out.sort(key=lambda r: r.start)
         return out
+
+
+def _add_listed(text: str, out: list[RecognizerResult], weak: list[tuple[int, int]], entity: str) -> None:
+    """Name the weak candidates listed right beside a name (吴待秋、吴子深、冯超然; 兰帕德、特里)."""
+    changed = True
+    while changed and weak:
+        changed = False
+        for cand in list(weak):
+            a, b = cand
+            if any(a < r.end and r.start < b for r in out):
+                weak.remove(cand)
+                continue
+            if any(
+                (r.end == a - 1 and text[r.end] in _LIST_JOINERS)
+                or (b == r.start - 1 and text[b] in _LIST_JOINERS)
+                for r in out
+            ):
+                out.append(RecognizerResult(entity, a, b, 0.6))
+                weak.remove(cand)
+                changed = True
+
+
+def _in_title(text: str, start: int) -> bool:
+    """Inside 《…》: a book, film or product title, not a person (《哈利·波特》, 《梅兰芳》)."""
+    opened = text.rfind("《", 0, start)
+    return opened >= 0 and text.find("》", opened, start) < 0
