@@ -273,8 +273,8 @@ def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] 
         given = name[surname_len:]
         if any(ch in _NOT_GIVEN or ch in _TRANSLIT for ch in given) or given.startswith(HONORIFICS):
             continue
-        if len(given) == 2 and given[-1] in SURNAMES and text[stop:].startswith(HONORIFICS):
-            continue  # 孙晶孙女士: the last character is the next person's surname
+        if len(given) == 2 and given[-1] == name[0] and text[stop:].startswith(HONORIFICS):
+            continue  # 孙晶孙女士: the last character is the surname again, in an address form
         if text[stop : stop + 1] in ("·", "•") or (start > 0 and text[start - 1] in "·•"):
             continue  # part of a transliterated foreign name
         tag = tags.get(name)
@@ -290,9 +290,9 @@ def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] 
             )
         ):
             continue  # surname character + a word (向记者, 谈武汉, 朱博士), or a word + one (成长中)
-        if stop < len(text) and tags.get(text[stop - 1 : stop + 1]) not in _NAME_TAGS:
-            continue  # the name would swallow the start of the next word (王小明天 → 明天)
         right = _right_kind(text, stop)
+        if right == "O" and stop < len(text) and tags.get(text[stop - 1 : stop + 1]) not in _NAME_TAGS:
+            continue  # the name would swallow the start of the next word (王小明天 → 明天)
         if left == "T" and len(given) == 1 and _next_is_name(text, stop, lex) is not None:
             return stop, 0.8  # two names in a row after a title (记者李蕾张羽飞)
         if left == "T" and right in "SW":
@@ -329,6 +329,7 @@ _STAT_FOREIGN = 2.0
 _STAT_MIN = 4.5
 _STAT_NOT_GIVEN = -3.0
 _STAT_LIST = 3.0  # fewer points needed right beside a name, joined by 、/和/与 (吴待秋、吴子深)
+_STAT_SPEAKER = 2.0  # a name opening a sentence before a colon: who speaks (宋晶晶：我相信…)
 _LIST_JOINERS = frozenset("、和与及")
 _FOREIGN_LISTED = 4.0  # transliteration points of a foreign name named only beside another name
 # Characters that make a preceding name part of a place or institution (武侯祠, 古琼寺).
@@ -376,14 +377,16 @@ def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | No
         given = name[surname_len:]
         if stop > len(text) or not _CJK.fullmatch(given):
             continue
-        if len(given) == 2 and given[-1] in SURNAMES and text[stop:].startswith(HONORIFICS):
-            continue  # 孙晶孙女士: the last character is the next person's surname
+        if len(given) == 2 and given[-1] == name[0] and text[stop:].startswith(HONORIFICS):
+            continue  # 孙晶孙女士: the last character is the surname again, in an address form
         if lex.tags.get(name) not in _NAME_TAGS or name in _NOT_NAMES or text[stop : stop + 1] in "·•":
             continue
         if text[stop : stop + 1] in _PLACE_AFTER:
             continue  # 武侯祠, 于丽泽商务区: a place or institution named after someone
         right = _right_kind(text, stop)
         points = base + stats.given_score(given) + _STAT_RIGHT[right]
+        if left == "B" and text[stop : stop + 1] in "：:" and (start == 0 or text[start - 1] in _SENTENCE_END):
+            points += _STAT_SPEAKER
         points += _STAT_NOT_GIVEN * sum(ch in _NOT_GIVEN for ch in given)
         points -= _STAT_FOREIGN * max(0.0, stats.foreignness(name))
         if n == 1:
