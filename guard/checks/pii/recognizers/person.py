@@ -132,7 +132,6 @@ class _Lexicon:
     given_common: frozenset[str]  # the 400 most common of them
     foreign: frozenset[str]  # characters of jieba's transliterated names (nrt), top 400
     stats: NameStats  # per-character name statistics (see _name_stats)
-    segmenter: Any  # jieba's tokenizer (dictionary + HMM for unknown words), initialised
 
 
 _lock = threading.Lock()
@@ -149,7 +148,6 @@ def _load_lexicon() -> _Lexicon:
 
                 tags: dict[str, str] = dict(jieba.posseg.dt.word_tag_tab)
                 stats = count_name_stats(_dictionary_entries(jieba.posseg.dt.tokenizer), SURNAMES)
-                jieba.dt.initialize()  # ≈0.8 s once, so no reply ever waits for it
                 counts: Counter[str] = Counter()
                 for word, tag in tags.items():
                     if tag == "nr" and len(word) == 3 and word[0] in SURNAMES:
@@ -160,7 +158,7 @@ def _load_lexicon() -> _Lexicon:
                     if tag == "nrt" and len(word) >= 3:
                         foreign.update(word)
                 foreign_chars = frozenset(ch for ch, _ in foreign.most_common(400)) - _NOT_GIVEN
-                _lexicon = _Lexicon(tags, frozenset(ranked), frozenset(ranked[:400]), foreign_chars, stats, jieba.dt)
+                _lexicon = _Lexicon(tags, frozenset(ranked), frozenset(ranked[:400]), foreign_chars, stats)
     return _lexicon
 
 
@@ -328,11 +326,9 @@ _STAT_RIGHT = {"S": 3.0, "W": 1.0, "O": 0.0}
 _STAT_ONE_CHAR = -2.0
 _STAT_CROSSING = -3.0
 _STAT_FOREIGN = 2.0
-_STAT_MIN = 5.0
+_STAT_MIN = 4.5
 _STAT_NOT_GIVEN = -3.0
 _STAT_LIST = 3.0  # fewer points needed right beside a name, joined by 、/和/与 (吴待秋、吴子深)
-_STAT_SEGMENT = 1.0  # a borderline candidate that jieba's segmentation keeps as one word
-_STAT_WINDOW = 6  # characters of context on each side for that segmentation
 _STAT_SPEAKER = 2.0  # a name opening a sentence before a colon: who speaks (宋晶晶：我相信…)
 _LIST_JOINERS = frozenset("、和与及")
 _FOREIGN_LISTED = 4.0  # transliteration points of a foreign name named only beside another name
@@ -360,19 +356,6 @@ def _foreign_like(text: str, start: int, stop: int, lex: _Lexicon) -> bool:
     if lex.tags.get(name) not in (*_NAME_TAGS, "nrt") or text[stop : stop + 1] in _PLACE_AFTER:
         return False
     return lex.stats.foreignness(name) >= _FOREIGN_LISTED
-
-
-def _segmented_alone(text: str, start: int, stop: int, lex: _Lexicon) -> bool:
-    """jieba's own segmentation (dictionary, then its HMM for unknown words) of a few characters
-    around the candidate keeps it as one word (≈30–50 µs; only for borderline candidates)."""
-    at = max(0, start - _STAT_WINDOW)
-    for word in lex.segmenter.cut(text[at : stop + _STAT_WINDOW]):
-        if at == start:
-            return at + len(word) == stop
-        if at > start:
-            return False
-        at += len(word)
-    return False
 
 
 def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | None:
@@ -412,9 +395,6 @@ def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | No
             points += _STAT_CROSSING
         if best is None or points > best[1]:
             best = (stop, points)
-    if best is not None and _STAT_MIN - _STAT_SEGMENT <= best[1] < _STAT_MIN:
-        if _segmented_alone(text, start, best[0], lex):
-            best = (best[0], best[1] + _STAT_SEGMENT)
     return best
 
 
