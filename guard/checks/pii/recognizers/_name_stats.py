@@ -59,9 +59,7 @@ def count_name_stats(entries: Iterable[tuple[str, int, str]], surnames: frozense
         elif tag == "nrt" and len(word) >= 2:
             translit.update(word)
     n_text, n_given, n_translit = sum(text.values()), sum(given.values()), sum(translit.values())
-    given_llr = {
-        c: math.log((given[c] + 0.1) / n_given) - math.log((text[c] + 1) / n_text) for c in text
-    }
+    given_llr = {c: math.log((given[c] + 0.1) / n_given) - math.log((text[c] + 1) / n_text) for c in text}
     floor = math.log(0.1 / n_given) - math.log(1 / n_text)
     surname_llr = {c: math.log((names_from[c] + 1) / (words_from[c] + 1)) for c in surnames}
     foreign_llr = {

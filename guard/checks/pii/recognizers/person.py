@@ -11,11 +11,17 @@ two given-name characters. Scores say how sure a rule is:
 - 0.75: a transliterated name (温格, 范佩西) with a title before or a reporting verb after;
 - 0.7: a name jieba lists as nr, followed by a reporting verb; a three-character name with
   common given-name characters at the start of a sentence or before a colon (王建华：…);
-- 0.45: such a name between other punctuation (below the check's default `min_score` of 0.5:
-  about one in four is not a name).
+- 0.6: a name without such context, by points (`_statistical`): how often jieba's dictionary
+  has its characters in people's names rather than in other words (see `_name_stats`), plus
+  points for the words around it, minus points for a dictionary word across either edge
+  (王小明天) or for transliteration characters; a name listed right beside another name
+  (吴待秋、吴子深) needs fewer points, and so does a transliterated one (兰帕德、特里);
+- 0.45: a three-character name with common given-name characters between other punctuation
+  (below the check's default `min_score` of 0.5: about one in four is not a name).
 
 Words jieba knows as something else (王国, 高兴, 武汉), a surname character plus a word (向记者)
-and transliterated place names (马拉加, 意大利) are not names.
+and transliterated place names (马拉加, 意大利) are not names; nor is anything inside 《…》 (a title),
+or a name that goes on as a place (武侯祠).
 Surname + honorific (李先生, 王女士, 张总) is a way of addressing someone, not a full name, and is
 left to the facts check. Whether a name is the customer's own is decided by the check, which knows
 the record.
@@ -326,14 +332,19 @@ _STAT_RIGHT = {"S": 3.0, "W": 1.0, "O": 0.0}
 _STAT_ONE_CHAR = -2.0
 _STAT_CROSSING = -3.0
 _STAT_FOREIGN = 2.0
-_STAT_MIN = 4.75
+_STAT_MIN = 4.25
 _STAT_NOT_GIVEN = -3.0
 _STAT_LIST = 3.0  # fewer points needed right beside a name, joined by 、/和/与 (吴待秋、吴子深)
 _STAT_SPEAKER = 2.0  # a name opening a sentence before a colon: who speaks (宋晶晶：我相信…)
+_STAT_BEST_CONTEXT = max(_STAT_LEFT.values()) + max(_STAT_RIGHT.values()) + _STAT_SPEAKER
 _LIST_JOINERS = frozenset("、和与及")
+_LISTED_SCORE = 0.6
 _FOREIGN_LISTED = 4.0  # transliteration points of a foreign name named only beside another name
 # Characters that make a preceding name part of a place or institution (武侯祠, 古琼寺).
 _PLACE_AFTER = frozenset("祠寺庙观庵陵墓路街巷道区市县省镇乡村山河湖岛桥楼馆院园宫殿塔站港湾厦店")
+_NOT_AFTER_NAME = _PLACE_AFTER | frozenset("·•")
+# Last characters that make the candidate itself a place (武侯祠, 岳王庙).
+_PLACE_END = frozenset("祠寺庙庵陵墓路街巷区市县省镇乡村馆宫殿塔站港厦店")
 _stat_on = True
 _CJK = re.compile("[\u4e00-\u9fff]+")
 
@@ -359,40 +370,49 @@ def _foreign_like(text: str, start: int, stop: int, lex: _Lexicon) -> bool:
 
 
 def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | None:
-    """The end and points of the most name-like surname + given name at `start`, if any."""
+    """The end and points of the most name-like surname + given name at `start`, if any.
+
+    The characters are scored first; the context (titles, verbs, dictionary words across the
+    edges) only for candidates that could still reach `_STAT_MIN - _STAT_LIST` with it.
+    """
     surname_len = 2 if text[start : start + 2] in COMPOUND_SURNAMES else 1
-    if text[start + surname_len :].startswith(HONORIFICS):
-        return None  # 张先生, 王总: an address form, the facts check's business
-    if (start > 0 and text[start - 1] in "·•") or text[start - 1 : start] == "“" and False:
-        return None
-    left = _left_kind(text, start)
+    if text[start + surname_len :].startswith(HONORIFICS) or (start > 0 and text[start - 1] in "·•"):
+        return None  # 张先生, 王总: an address form, the facts check's business; or 杰夫·莫雷尔
     stats = lex.stats
-    base = _STAT_LEFT[left] + (stats.surname.get(text[start], 0.0) if surname_len == 1 else 0.0)
-    if left in "OC" and _crosses(text, start, lex.tags):
-        base += _STAT_CROSSING
+    surname_points = stats.surname.get(text[start], 0.0) if surname_len == 1 else 0.0
+    left: str | None = None
     best: tuple[int, float] | None = None
     for n in (2, 1):
         stop = start + surname_len + n
         name = text[start:stop]
         given = name[surname_len:]
-        if stop > len(text) or not _CJK.fullmatch(given):
+        if stop > len(text) or not _CJK.fullmatch(given) or text[stop : stop + 1] in _NOT_AFTER_NAME:
             continue
-        if len(given) == 2 and given[-1] == name[0] and text[stop:].startswith(HONORIFICS):
-            continue  # 孙晶孙女士: the last character is the surname again, in an address form
-        if lex.tags.get(name) not in _NAME_TAGS or name in _NOT_NAMES or text[stop : stop + 1] in "·•":
-            continue
-        if text[stop : stop + 1] in _PLACE_AFTER:
-            continue  # 武侯祠, 于丽泽商务区: a place or institution named after someone
-        right = _right_kind(text, stop)
-        points = base + stats.given_score(given) + _STAT_RIGHT[right]
-        if left == "B" and text[stop : stop + 1] in "：:" and (start == 0 or text[start - 1] in _SENTENCE_END):
-            points += _STAT_SPEAKER
+        if given[-1] in _PLACE_END:
+            continue  # 武侯祠, 于丽泽商务区: a place named after someone; or 马龙·白兰度
+        points = surname_points + stats.given_score(given) + (_STAT_ONE_CHAR if n == 1 else 0.0)
         points += _STAT_NOT_GIVEN * sum(ch in _NOT_GIVEN for ch in given)
         points -= _STAT_FOREIGN * max(0.0, stats.foreignness(name))
-        if n == 1:
-            points += _STAT_ONE_CHAR
+        if points + _STAT_BEST_CONTEXT < _STAT_MIN - _STAT_LIST:
+            continue  # no context can make it a name
+        if len(given) == 2 and given[-1] == name[0] and text[stop:].startswith(HONORIFICS):
+            continue  # 孙晶孙女士: the last character is the surname again, in an address form
+        if lex.tags.get(name) not in _NAME_TAGS or name in _NOT_NAMES:
+            continue
+        if left is None:
+            left = _left_kind(text, start)
+        right = _right_kind(text, stop)
+        points += _STAT_LEFT[left] + _STAT_RIGHT[right]
+        if left in "OC" and _crosses(text, start, lex.tags):
+            points += _STAT_CROSSING
         if right == "O" and _crosses(text, stop, lex.tags):
             points += _STAT_CROSSING
+        if (
+            left == "B"
+            and text[stop : stop + 1] in "：:"
+            and (start == 0 or text[start - 1] in _SENTENCE_END)
+        ):
+            points += _STAT_SPEAKER
         if best is None or points > best[1]:
             best = (stop, points)
     return best
@@ -461,22 +481,30 @@ class ChinesePersonRecognizer(LocalRecognizer):
 
 
 def _add_listed(text: str, out: list[RecognizerResult], weak: list[tuple[int, int]], entity: str) -> None:
-    """Name the weak candidates listed right beside a name (吴待秋、吴子深、冯超然; 兰帕德、特里)."""
+    """Name the weak candidates listed right beside a name (吴待秋、吴子深、冯超然; 兰帕德、特里).
+
+    Weak candidates are the borderline ones of `_statistical` and `_foreign_like`, and rule hits
+    scored below the check's default `min_score`; only names at or above it count as neighbours.
+    """
+    low = [r for r in out if r.score < _LISTED_SCORE]
+    cands = [(r.start, r.end) for r in low] + [
+        (a, b) for a, b in weak if not any(a < r.end and r.start < b for r in out)
+    ]
+    named = [(r.start, r.end) for r in out if r.score >= _LISTED_SCORE]
     changed = True
-    while changed and weak:
+    while changed and cands:
         changed = False
-        for cand in list(weak):
-            a, b = cand
-            if any(a < r.end and r.start < b for r in out):
-                weak.remove(cand)
-                continue
+        for a, b in list(cands):
             if any(
-                (r.end == a - 1 and text[r.end] in _LIST_JOINERS)
-                or (b == r.start - 1 and text[b] in _LIST_JOINERS)
-                for r in out
+                (end == a - 1 and text[end] in _LIST_JOINERS) or (b == start - 1 and text[b] in _LIST_JOINERS)
+                for start, end in named
             ):
-                out.append(RecognizerResult(entity, a, b, 0.6))
-                weak.remove(cand)
+                cands.remove((a, b))
+                named.append((a, b))
+                for r in low:
+                    if (r.start, r.end) == (a, b):
+                        out.remove(r)
+                out.append(RecognizerResult(entity, a, b, _LISTED_SCORE))
                 changed = True
 
 
