@@ -124,6 +124,7 @@ _FOREIGN_CHARS = (
 _FOREIGN = re.compile(
     f"[{_FOREIGN_CHARS}]{{1,6}}(?:[·•][{_FOREIGN_CHARS}]{{1,8}})+|[{_FOREIGN_CHARS}]{{2,6}}"
 )
+_BYLINE_REST = re.compile("[\u4e00-\u9fff]{1,2}[）)]")
 _CANDIDATE = re.compile(
     "(?:" + "|".join(COMPOUND_SURNAMES) + "|[" + "".join(sorted(SURNAMES)) + "])[\u4e00-\u9fff]{1,2}"
 )
@@ -267,6 +268,11 @@ def _next_is_name(text: str, start: int, lex: _Lexicon) -> int | None:
     return None
 
 
+def _next_name_in_byline(text: str, given: str, stop: int) -> bool:
+    """The last given-name character is the surname of a second name closing a byline (贾鹏陈博）)."""
+    return len(given) == 2 and given[-1] in SURNAMES and _BYLINE_REST.match(text, stop) is not None
+
+
 def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] | None:
     """The end of the name starting at `start` and its score, or None when it is no name."""
     surname_len = 2 if text[start : start + 2] in COMPOUND_SURNAMES else 1
@@ -296,9 +302,11 @@ def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] 
             )
         ):
             continue  # surname character + a word (向记者, 谈武汉, 朱博士), or a word + one (成长中)
-        right = _right_kind(text, stop)
-        if right == "O" and stop < len(text) and tags.get(text[stop - 1 : stop + 1]) not in _NAME_TAGS:
+        if stop < len(text) and tags.get(text[stop - 1 : stop + 1]) not in _NAME_TAGS:
             continue  # the name would swallow the start of the next word (王小明天 → 明天)
+        if _next_name_in_byline(text, given, stop):
+            continue
+        right = _right_kind(text, stop)
         if left == "T" and len(given) == 1 and _next_is_name(text, stop, lex) is not None:
             return stop, 0.8  # two names in a row after a title (记者李蕾张羽飞)
         if left == "T" and right in "SW":
@@ -332,9 +340,10 @@ _STAT_RIGHT = {"S": 3.0, "W": 1.0, "O": 0.0}
 _STAT_ONE_CHAR = -2.0
 _STAT_CROSSING = -3.0
 _STAT_FOREIGN = 2.0
-_STAT_MIN = 4.5
+_STAT_MIN = 4.0
 _STAT_NOT_GIVEN = -3.0
 _STAT_LIST = 3.0  # fewer points needed right beside a name, joined by 、/和/与 (吴待秋、吴子深)
+_STAT_WORD_GIVEN = -2.0  # the given name is a common word (向记者)
 _STAT_SPEAKER = 2.0  # a name opening a sentence before a colon: who speaks (宋晶晶：我相信…)
 _STAT_BEST_CONTEXT = max(_STAT_LEFT.values()) + max(_STAT_RIGHT.values()) + _STAT_SPEAKER
 _LIST_JOINERS = frozenset("、和与及")
@@ -397,15 +406,25 @@ def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | No
             continue  # no context can make it a name
         if len(given) == 2 and given[-1] == name[0] and text[stop:].startswith(HONORIFICS):
             continue  # 孙晶孙女士: the last character is the surname again, in an address form
-        if lex.tags.get(name) not in _NAME_TAGS or name in _NOT_NAMES:
+        if _next_name_in_byline(text, given, stop):
             continue
+        tag = lex.tags.get(name)
+        if tag not in _NAME_TAGS or name in _NOT_NAMES:
+            continue
+        if (
+            n == 2
+            and tag is None
+            and given not in _COMMON_GIVEN_NAMES
+            and lex.tags.get(given) in _COMMON_WORD_TAGS
+        ):
+            points += _STAT_WORD_GIVEN  # a surname character + a word (向记者, 谈武汉)
         if left is None:
             left = _left_kind(text, start)
         right = _right_kind(text, stop)
         points += _STAT_LEFT[left] + _STAT_RIGHT[right]
         if left in "OC" and _crosses(text, start, lex.tags):
             points += _STAT_CROSSING
-        if right == "O" and _crosses(text, stop, lex.tags):
+        if _crosses(text, stop, lex.tags):
             points += _STAT_CROSSING
         if (
             left == "B"
