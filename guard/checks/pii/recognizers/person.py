@@ -273,6 +273,11 @@ def _next_name_in_byline(text: str, given: str, stop: int) -> bool:
     return len(given) == 2 and given[-1] in SURNAMES and _BYLINE_REST.match(text, stop) is not None
 
 
+def _byline_name_at(text: str, i: int) -> bool:
+    """A surname and one or two characters closing a byline start at `i` (…张羽飞）)."""
+    return text[i : i + 1] in SURNAMES and _BYLINE_REST.match(text, i + 1) is not None
+
+
 def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] | None:
     """The end of the name starting at `start` and its score, or None when it is no name."""
     surname_len = 2 if text[start : start + 2] in COMPOUND_SURNAMES else 1
@@ -307,7 +312,11 @@ def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] 
         if _next_name_in_byline(text, given, stop):
             continue
         right = _right_kind(text, stop)
-        if left == "T" and len(given) == 1 and _next_is_name(text, stop, lex) is not None:
+        if (
+            left == "T"
+            and len(given) == 1
+            and (_next_is_name(text, stop, lex) is not None or _byline_name_at(text, stop))
+        ):
             return stop, 0.8  # two names in a row after a title (记者李蕾张羽飞)
         if left == "T" and right in "SW":
             return stop, 0.85
