@@ -397,6 +397,7 @@ def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | No
     if text[start + surname_len :].startswith(HONORIFICS) or (start > 0 and text[start - 1] in "·•"):
         return None  # 张先生, 王总: an address form, the facts check's business; or 杰夫·莫雷尔
     stats = lex.stats
+    given_of, foreign_of, floor = stats.given.get, stats.foreign.get, stats.floor
     surname_points = stats.surname.get(text[start], 0.0) if surname_len == 1 else 0.0
     left: str | None = None
     best: tuple[int, float] | None = None
@@ -405,12 +406,18 @@ def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | No
         name = text[start:stop]
         given = name[surname_len:]
         if stop > len(text) or not _CJK.fullmatch(given) or text[stop : stop + 1] in _NOT_AFTER_NAME:
-            continue
+            continue  # 于丽泽商务区: a place named after someone; or 马龙·白兰度
         if given[-1] in _PLACE_END:
-            continue  # 武侯祠, 于丽泽商务区: a place named after someone; or 马龙·白兰度
-        points = surname_points + stats.given_score(given) + (_STAT_ONE_CHAR if n == 1 else 0.0)
-        points += _STAT_NOT_GIVEN * sum(ch in _NOT_GIVEN for ch in given)
-        points -= _STAT_FOREIGN * max(0.0, stats.foreignness(name))
+            continue  # 武侯祠: a place named after someone
+        points = surname_points + (_STAT_ONE_CHAR if n == 1 else 0.0)
+        foreignness = sum(foreign_of(ch, 0.0) for ch in name[:surname_len])
+        for ch in given:
+            points += given_of(ch, floor)
+            foreignness += foreign_of(ch, 0.0)
+            if ch in _NOT_GIVEN:
+                points += _STAT_NOT_GIVEN
+        if foreignness > 0:
+            points -= _STAT_FOREIGN * foreignness
         if points + _STAT_BEST_CONTEXT < _STAT_MIN - _STAT_LIST:
             continue  # no context can make it a name
         if len(given) == 2 and given[-1] == name[0] and text[stop:].startswith(HONORIFICS):
