@@ -66,6 +66,8 @@ HONORIFICS = _words(
 _NOT_GIVEN = frozenset(
     "一七万三上下不与且个为么九也乡了二于五些亿从他以们会但位你元八六内再分到前区十千卡县又及可右号名后向吗吧呀员呢周和哦啊嗯四在块外天太头她它对将就山岛左已市年并度很息您我或把无日时是更曾最月有村某次款氏江没河港湖湾点率百的省着示种称站等而街表被要角证说谈贷费路边过还这那部都里钱镇间非面额"
 )
+# Chinese numerals, plain and capital (陆仟柒佰元: 陆 is a surname, the rest an amount).
+_NUMERALS = frozenset("零〇一二三四五六七八九十百千万亿两壹贰叁肆伍陆柒捌玖拾佰仟萬億")
 # Characters of transliterated foreign words (桑坦德, 马拉加): a Chinese given name rarely has them.
 _TRANSLIT = frozenset("乌伊加勒坡坦埃基夫夷奥姆尔拉斯特莫蒂里")
 # Products, brands and institutions of consumer finance that look like names to the rules above
@@ -221,7 +223,7 @@ def _widen_dotted(text: str, start: int, stop: int, lex: _Lexicon) -> tuple[int,
             break
         start -= 1
     for _ in range(3):
-        if stop >= len(text) or text[stop] not in lex.foreign or text[stop:].startswith(_STRONG_RIGHT):
+        if stop >= len(text) or text[stop] not in lex.foreign or text.startswith(_STRONG_RIGHT, stop):
             break
         stop += 1
     return start, stop
@@ -288,9 +290,11 @@ def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] 
     for stop in range(end, start + surname_len, -1):  # the longer name first
         name = text[start:stop]
         given = name[surname_len:]
-        if any(ch in _NOT_GIVEN or ch in _TRANSLIT for ch in given) or given.startswith(HONORIFICS):
+        if any(ch in _NOT_GIVEN or ch in _TRANSLIT or ch in _NUMERALS for ch in given) or given.startswith(
+            HONORIFICS
+        ):
             continue
-        if len(given) == 2 and given[-1] == name[0] and text[stop:].startswith(HONORIFICS):
+        if len(given) == 2 and given[-1] == name[0] and text.startswith(HONORIFICS, stop):
             continue  # 孙晶孙女士: the last character is the surname again, in an address form
         if text[stop : stop + 1] in ("·", "•") or (start > 0 and text[start - 1] in "·•"):
             continue  # part of a transliterated foreign name
@@ -380,7 +384,7 @@ def _crosses(text: str, i: int, tags: dict[str, str]) -> bool:
 def _foreign_like(text: str, start: int, stop: int, lex: _Lexicon) -> bool:
     """A run of transliteration characters that may be a foreign name (not a known place or word)."""
     name = text[start:stop]
-    if "·" in name or "•" in name or not 2 <= len(name) <= 5:
+    if "·" in name or "•" in name or not 2 <= len(name) <= 5 or any(ch in _NUMERALS for ch in name):
         return False
     if lex.tags.get(name) not in (*_NAME_TAGS, "nrt") or text[stop : stop + 1] in _PLACE_AFTER:
         return False
@@ -394,7 +398,7 @@ def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | No
     edges) only for candidates that could still reach `_STAT_MIN - _STAT_LIST` with it.
     """
     surname_len = 2 if text[start : start + 2] in COMPOUND_SURNAMES else 1
-    if text[start + surname_len :].startswith(HONORIFICS) or (start > 0 and text[start - 1] in "·•"):
+    if text.startswith(HONORIFICS, start + surname_len) or (start > 0 and text[start - 1] in "·•"):
         return None  # 张先生, 王总: an address form, the facts check's business; or 杰夫·莫雷尔
     stats = lex.stats
     given_of, foreign_of, floor = stats.given.get, stats.foreign.get, stats.floor
@@ -407,8 +411,8 @@ def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | No
         given = name[surname_len:]
         if stop > len(text) or not _CJK.fullmatch(given) or text[stop : stop + 1] in _NOT_AFTER_NAME:
             continue  # 于丽泽商务区: a place named after someone; or 马龙·白兰度
-        if given[-1] in _PLACE_END:
-            continue  # 武侯祠: a place named after someone
+        if given[-1] in _PLACE_END or any(ch in _NUMERALS for ch in given):
+            continue  # 武侯祠: a place named after someone; 陆仟柒佰元: an amount
         points = surname_points + (_STAT_ONE_CHAR if n == 1 else 0.0)
         foreignness = sum(foreign_of(ch, 0.0) for ch in name[:surname_len])
         for ch in given:
@@ -420,7 +424,7 @@ def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | No
             points -= _STAT_FOREIGN * foreignness
         if points + _STAT_BEST_CONTEXT < _STAT_MIN - _STAT_LIST:
             continue  # no context can make it a name
-        if len(given) == 2 and given[-1] == name[0] and text[stop:].startswith(HONORIFICS):
+        if len(given) == 2 and given[-1] == name[0] and text.startswith(HONORIFICS, stop):
             continue  # 孙晶孙女士: the last character is the surname again, in an address form
         if _next_name_in_byline(text, given, stop):
             continue

@@ -60,6 +60,8 @@ def test_names_found(analyzer: PiiAnalyzer, text: str, expected: list[str]) -> N
         "电影《梅兰芳》今天上映。",  # inside a title
         "我们去参观了武侯祠。",  # a place named after someone
         "张博诉称，下午他到了",  # 诉称 is a word: no name 张博诉
+        "您的额度是壹拾贰万陆仟柒佰元。",  # 陆 and 伍 are surnames; capital numerals are amounts
+        "共计伍佰元，陆万柒仟元也可以。",
         # Innocent replies of a lender's agent, with surname characters everywhere.
         "您的额度已经提升到五万元，周末也可以申请。",
         "您好，我是客服小王，工号1234。",
