@@ -7,7 +7,7 @@ two given-name characters. Scores say how sure a rule is:
   联系人李建国), or punctuation before and a reporting verb after (王小明表示);
 - 0.8: a title before a three-character name whose given-name characters are common in the
   person names (nr) of jieba's dictionary (经理刘德华会…); two names in a row after a title
-  (记者李蕾张羽飞); a transliterated name joined by · (安吉丽娜·茱莉);
+  (记者周敏张建华); a transliterated name joined by · (安吉丽娜·茱莉);
 - 0.75: a transliterated name (温格, 范佩西) with a title before or a reporting verb after;
 - 0.7: a name jieba lists as nr, followed by a reporting verb; a three-character name with
   common given-name characters at the start of a sentence or before a colon (王建华：…);
@@ -15,7 +15,7 @@ two given-name characters. Scores say how sure a rule is:
   has its characters in people's names rather than in other words (see `_name_stats`), plus
   points for the words around it, minus points for a dictionary word across either edge
   (王小明天) or for transliteration characters; a name listed right beside another name
-  (吴待秋、吴子深) needs fewer points, and so does a transliterated one (兰帕德、特里);
+  (王建平、李秀英) needs fewer points, and so does a transliterated one (兰帕德、特里);
 - 0.45: a three-character name with common given-name characters between other punctuation
   (below the check's default `min_score` of 0.5: about one in four is not a name).
 
@@ -271,13 +271,16 @@ def _next_is_name(text: str, start: int, lex: _Lexicon) -> int | None:
 
 
 def _next_name_in_byline(text: str, given: str, stop: int) -> bool:
-    """The last given-name character is the surname of a second name closing a byline (贾鹏陈博）)."""
+    """The last given-name character is the surname of a second name closing a byline (王刚李静）)."""
     return len(given) == 2 and given[-1] in SURNAMES and _BYLINE_REST.match(text, stop) is not None
 
 
-def _byline_name_at(text: str, i: int) -> bool:
-    """A surname and one or two characters closing a byline start at `i` (…张羽飞）)."""
-    return text[i : i + 1] in SURNAMES and _BYLINE_REST.match(text, i + 1) is not None
+def _byline_name_at(text: str, i: int) -> int | None:
+    """The end of a surname and one or two characters closing a byline at `i` (…张建华）)."""
+    if text[i : i + 1] not in SURNAMES:
+        return None
+    m = _BYLINE_REST.match(text, i + 1)
+    return None if m is None else m.end() - 1
 
 
 def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] | None:
@@ -295,7 +298,7 @@ def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] 
         ):
             continue
         if len(given) == 2 and given[-1] == name[0] and text.startswith(HONORIFICS, stop):
-            continue  # 孙晶孙女士: the last character is the surname again, in an address form
+            continue  # 孙丽孙女士: the last character is the surname again, in an address form
         if text[stop : stop + 1] in ("·", "•") or (start > 0 and text[start - 1] in "·•"):
             continue  # part of a transliterated foreign name
         tag = tags.get(name)
@@ -319,9 +322,9 @@ def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] 
         if (
             left == "T"
             and len(given) == 1
-            and (_next_is_name(text, stop, lex) is not None or _byline_name_at(text, stop))
+            and (_next_is_name(text, stop, lex) is not None or _byline_name_at(text, stop) is not None)
         ):
-            return stop, 0.8  # two names in a row after a title (记者李蕾张羽飞)
+            return stop, 0.8  # two names in a row after a title (记者周敏张建华)
         if left == "T" and right in "SW":
             return stop, 0.85
         if left in "BC" and right == "S":
@@ -355,19 +358,18 @@ _STAT_CROSSING = -3.0
 _STAT_FOREIGN = 2.0
 _STAT_MIN = 4.0
 _STAT_NOT_GIVEN = -3.0
-_STAT_LIST = 3.0  # fewer points needed right beside a name, joined by 、/和/与 (吴待秋、吴子深)
+_STAT_LIST = 3.0  # fewer points needed right beside a name, joined by 、/和/与 (王建平、李秀英)
 _STAT_WORD_GIVEN = -2.0  # the given name is a common word (向记者)
-_STAT_SPEAKER = 2.0  # a name opening a sentence before a colon: who speaks (宋晶晶：我相信…)
+_STAT_SPEAKER = 2.0  # a name opening a sentence before a colon: who speaks (郑丽娟：我觉得…)
 _STAT_BEST_CONTEXT = max(_STAT_LEFT.values()) + max(_STAT_RIGHT.values()) + _STAT_SPEAKER
 _LIST_JOINERS = frozenset("、和与及")
 _LISTED_SCORE = 0.6
 _FOREIGN_LISTED = 4.0  # transliteration points of a foreign name named only beside another name
-# Characters that make a preceding name part of a place or institution (武侯祠, 古琼寺).
+# Characters that make a preceding name part of a place or institution (张自忠路, 岳飞庙).
 _PLACE_AFTER = frozenset("祠寺庙观庵陵墓路街巷道区市县省镇乡村山河湖岛桥楼馆院园宫殿塔站港湾厦店")
 _NOT_AFTER_NAME = _PLACE_AFTER | frozenset("·•")
 # Last characters that make the candidate itself a place (武侯祠, 岳王庙).
 _PLACE_END = frozenset("祠寺庙庵陵墓路街巷区市县省镇乡村馆宫殿塔站港厦店")
-_stat_on = True
 _CJK = re.compile("[\u4e00-\u9fff]+")
 
 
@@ -410,7 +412,7 @@ def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | No
         name = text[start:stop]
         given = name[surname_len:]
         if stop > len(text) or not _CJK.fullmatch(given) or text[stop : stop + 1] in _NOT_AFTER_NAME:
-            continue  # 于丽泽商务区: a place named after someone; or 马龙·白兰度
+            continue  # 张自忠路: a road named after someone; or 马龙·白兰度
         if given[-1] in _PLACE_END or any(ch in _NUMERALS for ch in given):
             continue  # 武侯祠: a place named after someone; 陆仟柒佰元: an amount
         points = surname_points + (_STAT_ONE_CHAR if n == 1 else 0.0)
@@ -425,7 +427,7 @@ def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | No
         if points + _STAT_BEST_CONTEXT < _STAT_MIN - _STAT_LIST:
             continue  # no context can make it a name
         if len(given) == 2 and given[-1] == name[0] and text.startswith(HONORIFICS, stop):
-            continue  # 孙晶孙女士: the last character is the surname again, in an address form
+            continue  # 孙丽孙女士: the last character is the surname again, in an address form
         if _next_name_in_byline(text, given, stop):
             continue
         tag = lex.tags.get(name)
@@ -499,7 +501,7 @@ class ChinesePersonRecognizer(LocalRecognizer):
                 continue
             hit = _judge(text, m.start(), m.end(), lex)
             if hit is None and out and out[-1].end == m.start():
-                second = _next_is_name(text, m.start(), lex)  # the second of two names in a row
+                second = _next_is_name(text, m.start(), lex) or _byline_name_at(text, m.start())
                 hit = None if second is None else (second, 0.8)
             if hit is None:
                 stat = _statistical(text, m.start(), lex)
@@ -520,7 +522,7 @@ class ChinesePersonRecognizer(LocalRecognizer):
 
 
 def _add_listed(text: str, out: list[RecognizerResult], weak: list[tuple[int, int]], entity: str) -> None:
-    """Name the weak candidates listed right beside a name (吴待秋、吴子深、冯超然; 兰帕德、特里).
+    """Name the weak candidates listed right beside a name (王建平、李秀英、冯超然; 兰帕德、特里).
 
     Weak candidates are the borderline ones of `_statistical` and `_foreign_like`, and rule hits
     scored below the check's default `min_score`; only names at or above it count as neighbours.
