@@ -405,6 +405,9 @@ def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | No
     stats = lex.stats
     given_of, foreign_of, floor = stats.given.get, stats.foreign.get, stats.floor
     surname_points = stats.surname.get(text[start], 0.0) if surname_len == 1 else 0.0
+    first = surname_points + given_of(text[start + surname_len : start + surname_len + 1], floor)
+    if first + max(stats.best_given, _STAT_ONE_CHAR) + _STAT_BEST_CONTEXT < _STAT_MIN - _STAT_LIST:
+        return None  # the first given-name character alone rules out a name (是, 融, 在 …)
     left: str | None = None
     best: tuple[int, float] | None = None
     for n in (2, 1):
