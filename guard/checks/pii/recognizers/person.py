@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -171,15 +172,13 @@ def _load_lexicon() -> _Lexicon:
     return _lexicon
 
 
-def _dictionary_entries(tokenizer: Any) -> list[tuple[str, int, str]]:
-    """(word, frequency, tag) of every line of jieba's dictionary file."""
-    out: list[tuple[str, int, str]] = []
+def _dictionary_entries(tokenizer: Any) -> Iterator[tuple[str, int, str]]:
+    """(word, frequency, tag) of every line of jieba's dictionary file, streamed."""
     with tokenizer.get_dict_file() as fh:
         for raw in fh:
             parts = raw.decode("utf-8").split()
             if len(parts) == 3 and parts[1].isdigit():
-                out.append((parts[0], int(parts[1]), parts[2]))
-    return out
+                yield parts[0], int(parts[1]), parts[2]
 
 
 def warm_up() -> None:
