@@ -22,6 +22,7 @@ from guard.checks.base import CheckInput
 from guard.checks.pii import PiiCheck, PiiConfig, samples
 from guard.checks.pii.analyzer import default_presidio_engine, presidio_engine
 from guard.checks.pii.recognizers import ENTITY_CODES
+from guard.checks.pii.recognizers.person import COMPOUND_SURNAMES, SURNAMES
 from guard.text.sentences import split_sentences
 from guard.types import CustomerRecord
 
@@ -207,6 +208,48 @@ def cluener_scores(detect: Detector, limit: int | None) -> dict[str, Counts] | N
     }
 
 
+_LATIN = re.compile(r"[A-Za-z0-9]")
+
+
+def _name_kind(name: str) -> str:
+    """Which kind of CLUENER name span this is, for the per-kind recall lines."""
+    if _LATIN.search(name):
+        return "Latin letters (Riddick)"
+    if "·" in name or "•" in name:
+        return "dotted foreign (乔·怀特)"
+    if name[:2] in COMPOUND_SURNAMES or (name[:1] in SURNAMES and 2 <= len(name) <= 3):
+        return "surname + 1-2 characters"
+    return "other (温格, 小苍, 波多尔斯基)"
+
+
+def cluener_person_by_kind(
+    detect: Detector, split: str, limit: int | None
+) -> tuple[Counts, dict[str, Counts]] | None:
+    """pii.person on one CLUENER split (exact span, brackets off): overall and recall per kind of name."""
+    path = SHARED_DATA / "cluener" / f"{split}.jsonl"
+    if not path.exists():
+        return None
+    total, kinds = Counts(), {}
+    with path.open(encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh][:limit]
+    for row in rows:
+        text = row["text"]
+        gold = {
+            _trim_gold(text, s, e + 1) for spans in row["label"].get("name", {}).values() for s, e in spans
+        }
+        names = {(s, e) for code, s, e in detect(text) if code == "pii.person"}
+        total.tp += len(names & gold)
+        total.fp += len(names - gold)
+        total.fn += len(gold - names)
+        for s, e in gold:
+            c = kinds.setdefault(_name_kind(text[s:e]), Counts())
+            c.tp += (s, e) in names
+            c.fn += (s, e) not in names
+        for s, e in names - gold:
+            kinds.setdefault(_name_kind(text[s:e]), Counts()).fp += 1
+    return total, kinds
+
+
 def afqmc_false_hits(detect: Detector, limit: int | None) -> tuple[int, dict[str, int]] | None:
     """Findings on AFQMC's real questions about credit products (innocent text: every hit is wrong,
     apart from a real name or address a user typed, which the publisher did not remove)."""
@@ -317,6 +360,16 @@ def main(argv: list[str] | None = None) -> None:
         print(f" {name}:")
         for label, counts in scores.items():
             print(counts.line(label))
+    for split in ("train", "dev"):
+        result = cluener_person_by_kind(detectors["guard pii"], split, 2000 if args.quick else None)
+        if result is None:
+            break
+        total, kinds = result
+        use = "rules and weights were chosen on it" if split == "train" else "held out"
+        print(f"== CLUENER {split}, guard pii.person by kind of name ({use}) ==")
+        print(total.line("all names"))
+        for kind, counts in sorted(kinds.items(), key=lambda kv: -(kv[1].tp + kv[1].fn)):
+            print(counts.line(kind))
     print("== AFQMC dev (real user questions about 花呗/借呗; innocent text) ==")
     for name, detect in detectors.items():
         result = afqmc_false_hits(detect, 1000 if args.quick else None)

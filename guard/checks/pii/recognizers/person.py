@@ -7,15 +7,21 @@ two given-name characters. Scores say how sure a rule is:
   联系人李建国), or punctuation before and a reporting verb after (王小明表示);
 - 0.8: a title before a three-character name whose given-name characters are common in the
   person names (nr) of jieba's dictionary (经理刘德华会…); two names in a row after a title
-  (记者李蕾张羽飞); a transliterated name joined by · (安吉丽娜·茱莉);
+  (记者周敏张建华); a transliterated name joined by · (安吉丽娜·茱莉);
 - 0.75: a transliterated name (温格, 范佩西) with a title before or a reporting verb after;
 - 0.7: a name jieba lists as nr, followed by a reporting verb; a three-character name with
   common given-name characters at the start of a sentence or before a colon (王建华：…);
-- 0.45: such a name between other punctuation (below the check's default `min_score` of 0.5:
-  about one in four is not a name).
+- 0.6: a name without such context, by points (`_statistical`): how often jieba's dictionary
+  has its characters in people's names rather than in other words (see `_name_stats`), plus
+  points for the words around it, minus points for a dictionary word across either edge
+  (王小明天) or for transliteration characters; a name listed right beside another name
+  (王建平、李秀英) needs fewer points, and so does a transliterated one (兰帕德、特里);
+- 0.45: a three-character name with common given-name characters between other punctuation
+  (below the check's default `min_score` of 0.5: about one in four is not a name).
 
 Words jieba knows as something else (王国, 高兴, 武汉), a surname character plus a word (向记者)
-and transliterated place names (马拉加, 意大利) are not names.
+and transliterated place names (马拉加, 意大利) are not names; nor is anything inside 《…》 (a title),
+or a name that goes on as a place (武侯祠).
 Surname + honorific (李先生, 王女士, 张总) is a way of addressing someone, not a full name, and is
 left to the facts check. Whether a name is the customer's own is decided by the check, which knows
 the record.
@@ -26,10 +32,13 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from presidio_analyzer import LocalRecognizer, RecognizerResult
+
+from guard.checks.pii.recognizers._name_stats import NameStats, count_name_stats
 
 __all__ = ["COMPOUND_SURNAMES", "HONORIFICS", "SURNAMES", "ChinesePersonRecognizer", "warm_up"]
 
@@ -58,6 +67,8 @@ HONORIFICS = _words(
 _NOT_GIVEN = frozenset(
     "一七万三上下不与且个为么九也乡了二于五些亿从他以们会但位你元八六内再分到前区十千卡县又及可右号名后向吗吧呀员呢周和哦啊嗯四在块外天太头她它对将就山岛左已市年并度很息您我或把无日时是更曾最月有村某次款氏江没河港湖湾点率百的省着示种称站等而街表被要角证说谈贷费路边过还这那部都里钱镇间非面额"
 )
+# Chinese numerals, plain and capital (陆仟柒佰元: 陆 is a surname, the rest an amount).
+_NUMERALS = frozenset("零〇一二三四五六七八九十百千万亿两壹贰叁肆伍陆柒捌玖拾佰仟萬億")
 # Characters of transliterated foreign words (桑坦德, 马拉加): a Chinese given name rarely has them.
 _TRANSLIT = frozenset("乌伊加勒坡坦埃基夫夷奥姆尔拉斯特莫蒂里")
 # Products, brands and institutions of consumer finance that look like names to the rules above
@@ -87,12 +98,15 @@ _TITLES = _words(
     "女儿 父亲 母亲 哥哥 姐姐 弟弟 妹妹 夫人 名叫 叫做 作者 通讯员 实习生 网友 市民 村民 患者 嫌疑人 被告人 老板 创始人 董事 合伙人 专家 博士 后卫 前锋 门将 中场 主教练 总经理 "
     "副总 经纪人 制片人 编剧 艺术家 书法家 诗人 小说家 歌星 影星 明星 冠军 得主 代表 委员 干部 警官 法官 检察官 民警 交警 队员 学生 同学 "
     "担保人 配偶 家属 亲属 家人 亲戚 邻居 介绍人 推荐人 收款人 付款人 户名 持卡人 借款人 共同借款人 专员 客服 业务员 "
-    "老公 老婆 爱人 舅舅 叔叔 阿姨 姑姑 表哥 表姐 堂哥 姓名 名字"
+    "老公 老婆 爱人 舅舅 叔叔 阿姨 姑姑 表哥 表姐 堂哥 姓名 名字 "
+    "主管 助理 主角 男主角 女主角 收藏家 藏家 原名 国脚 中卫 边锋 射手 新秀 组长 馆长 司长 参谋长 "
+    "扮演者 饰演者 评论员 解说员 顾问 监事 理事 理事长 法人 股东 会计 出纳 审计师 律师事务所律师"
 )
 # Reporting verbs and the like right after a name (王小明表示).
 _STRONG_RIGHT = _words(
     "表示 说 告诉 认为 执导 介绍 指出 称 透露 等人 博士 先生 女士 坦言 强调 回忆 解释 主演 导演 教授 说道 报道 摄 笑 曾经 曾 今年 出生 生于 本人 夫妇 老师 同志 的妻子 "
-    "的丈夫 的儿子 的女儿 的父亲 的母亲"
+    "的丈夫 的儿子 的女儿 的父亲 的母亲 "
+    "生前 伤愈 复出 停赛 受伤 发自 扮演 饰演 出任 担任 当选 出席 /文 自述 坦承 承认 否认 宣布 回应 提醒 感叹"
 )
 # Punctuation and particles right after a name (王小明，/ 王小明的).
 _WEAK_RIGHT: tuple[str, ...] = (
@@ -113,6 +127,7 @@ _FOREIGN_CHARS = (
 _FOREIGN = re.compile(
     f"[{_FOREIGN_CHARS}]{{1,6}}(?:[·•][{_FOREIGN_CHARS}]{{1,8}})+|[{_FOREIGN_CHARS}]{{2,6}}"
 )
+_BYLINE_REST = re.compile("[\u4e00-\u9fff]{1,2}[）)]")
 _CANDIDATE = re.compile(
     "(?:" + "|".join(COMPOUND_SURNAMES) + "|[" + "".join(sorted(SURNAMES)) + "])[\u4e00-\u9fff]{1,2}"
 )
@@ -126,6 +141,7 @@ class _Lexicon:
     given: frozenset[str]  # characters seen in given names (top 1,500 of jieba's nr names)
     given_common: frozenset[str]  # the 400 most common of them
     foreign: frozenset[str]  # characters of jieba's transliterated names (nrt), top 400
+    stats: NameStats  # per-character name statistics (see _name_stats)
 
 
 _lock = threading.Lock()
@@ -141,6 +157,7 @@ def _load_lexicon() -> _Lexicon:
                 import jieba.posseg  # local import: policies without name checks never load it
 
                 tags: dict[str, str] = dict(jieba.posseg.dt.word_tag_tab)
+                stats = count_name_stats(_dictionary_entries(jieba.posseg.dt.tokenizer), SURNAMES)
                 counts: Counter[str] = Counter()
                 for word, tag in tags.items():
                     if tag == "nr" and len(word) == 3 and word[0] in SURNAMES:
@@ -151,8 +168,17 @@ def _load_lexicon() -> _Lexicon:
                     if tag == "nrt" and len(word) >= 3:
                         foreign.update(word)
                 foreign_chars = frozenset(ch for ch, _ in foreign.most_common(400)) - _NOT_GIVEN
-                _lexicon = _Lexicon(tags, frozenset(ranked), frozenset(ranked[:400]), foreign_chars)
+                _lexicon = _Lexicon(tags, frozenset(ranked), frozenset(ranked[:400]), foreign_chars, stats)
     return _lexicon
+
+
+def _dictionary_entries(tokenizer: Any) -> Iterator[tuple[str, int, str]]:
+    """(word, frequency, tag) of every line of jieba's dictionary file, streamed."""
+    with tokenizer.get_dict_file() as fh:
+        for raw in fh:
+            parts = raw.decode("utf-8").split()
+            if len(parts) == 3 and parts[1].isdigit():
+                yield parts[0], int(parts[1]), parts[2]
 
 
 def warm_up() -> None:
@@ -196,7 +222,7 @@ def _widen_dotted(text: str, start: int, stop: int, lex: _Lexicon) -> tuple[int,
             break
         start -= 1
     for _ in range(3):
-        if stop >= len(text) or text[stop] not in lex.foreign or text[stop:].startswith(_STRONG_RIGHT):
+        if stop >= len(text) or text[stop] not in lex.foreign or text.startswith(_STRONG_RIGHT, stop):
             break
         stop += 1
     return start, stop
@@ -243,6 +269,19 @@ def _next_is_name(text: str, start: int, lex: _Lexicon) -> int | None:
     return None
 
 
+def _next_name_in_byline(text: str, given: str, stop: int) -> bool:
+    """The last given-name character is the surname of a second name closing a byline (王刚李静）)."""
+    return len(given) == 2 and given[-1] in SURNAMES and _BYLINE_REST.match(text, stop) is not None
+
+
+def _byline_name_at(text: str, i: int) -> int | None:
+    """The end of a surname and one or two characters closing a byline at `i` (…张建华）)."""
+    if text[i : i + 1] not in SURNAMES:
+        return None
+    m = _BYLINE_REST.match(text, i + 1)
+    return None if m is None else m.end() - 1
+
+
 def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] | None:
     """The end of the name starting at `start` and its score, or None when it is no name."""
     surname_len = 2 if text[start : start + 2] in COMPOUND_SURNAMES else 1
@@ -253,10 +292,12 @@ def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] 
     for stop in range(end, start + surname_len, -1):  # the longer name first
         name = text[start:stop]
         given = name[surname_len:]
-        if any(ch in _NOT_GIVEN or ch in _TRANSLIT for ch in given) or given.startswith(HONORIFICS):
+        if any(ch in _NOT_GIVEN or ch in _TRANSLIT or ch in _NUMERALS for ch in given) or given.startswith(
+            HONORIFICS
+        ):
             continue
-        if len(given) == 2 and given[-1] in SURNAMES and text[stop:].startswith(HONORIFICS):
-            continue  # 孙晶孙女士: the last character is the next person's surname
+        if len(given) == 2 and given[-1] == name[0] and text.startswith(HONORIFICS, stop):
+            continue  # 孙丽孙女士: the last character is the surname again, in an address form
         if text[stop : stop + 1] in ("·", "•") or (start > 0 and text[start - 1] in "·•"):
             continue  # part of a transliterated foreign name
         tag = tags.get(name)
@@ -274,9 +315,15 @@ def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] 
             continue  # surname character + a word (向记者, 谈武汉, 朱博士), or a word + one (成长中)
         if stop < len(text) and tags.get(text[stop - 1 : stop + 1]) not in _NAME_TAGS:
             continue  # the name would swallow the start of the next word (王小明天 → 明天)
+        if _next_name_in_byline(text, given, stop):
+            continue
         right = _right_kind(text, stop)
-        if left == "T" and len(given) == 1 and _next_is_name(text, stop, lex) is not None:
-            return stop, 0.8  # two names in a row after a title (记者李蕾张羽飞)
+        if (
+            left == "T"
+            and len(given) == 1
+            and (_next_is_name(text, stop, lex) is not None or _byline_name_at(text, stop) is not None)
+        ):
+            return stop, 0.8  # two names in a row after a title (记者周敏张建华)
         if left == "T" and right in "SW":
             return stop, 0.85
         if left in "BC" and right == "S":
@@ -297,6 +344,121 @@ def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] 
             if right == "S" and tag == "nr":
                 return stop, 0.7
     return None
+
+
+# The statistical path (a name with no rule-confirming context): points for the words around the
+# candidate, a penalty for a one-character given name (many more non-names), for a dictionary
+# word across either edge (王小明天 → 明天), and for transliteration characters. A candidate is a
+# name from `_STAT_MIN` points. Chosen on CLUENER *train*; nothing from the data set is stored.
+_STAT_LEFT = {"T": 3.0, "B": 0.5, "C": 0.5, "O": 0.0}
+_STAT_RIGHT = {"S": 3.0, "W": 1.0, "O": 0.0}
+_STAT_ONE_CHAR = -2.0
+_STAT_CROSSING = -3.0
+_STAT_FOREIGN = 2.0
+_STAT_MIN = 4.0
+_STAT_NOT_GIVEN = -3.0
+_STAT_LIST = 3.0  # fewer points needed right beside a name, joined by 、/和/与 (王建平、李秀英)
+_STAT_WORD_GIVEN = -2.0  # the given name is a common word (向记者)
+_STAT_SPEAKER = 2.0  # a name opening a sentence before a colon: who speaks (郑丽娟：我觉得…)
+_STAT_BEST_CONTEXT = max(_STAT_LEFT.values()) + max(_STAT_RIGHT.values()) + _STAT_SPEAKER
+_LIST_JOINERS = frozenset("、和与及")
+_LISTED_SCORE = 0.6
+_FOREIGN_LISTED = 4.0  # transliteration points of a foreign name named only beside another name
+# Characters that make a preceding name part of a place or institution (张自忠路, 岳飞庙).
+_PLACE_AFTER = frozenset("祠寺庙观庵陵墓路街巷道区市县省镇乡村山河湖岛桥楼馆院园宫殿塔站港湾厦店")
+_NOT_AFTER_NAME = _PLACE_AFTER | frozenset("·•")
+# Last characters that make the candidate itself a place (武侯祠, 岳王庙).
+_PLACE_END = frozenset("祠寺庙庵陵墓路街巷区市县省镇乡村馆宫殿塔站港厦店")
+_CJK = re.compile("[\u4e00-\u9fff]+")
+
+
+def _crosses(text: str, i: int, tags: dict[str, str]) -> bool:
+    """A dictionary word other than a name spans position `i` (starts before it, ends after it)."""
+    if i <= 0 or i >= len(text):
+        return False
+    for a, b in ((i - 1, i + 1), (i - 2, i + 1), (i - 1, i + 2)):
+        if a >= 0 and b <= len(text) and tags.get(text[a:b]) not in _NAME_TAGS:
+            return True
+    return False
+
+
+def _foreign_like(text: str, start: int, stop: int, lex: _Lexicon) -> bool:
+    """A run of transliteration characters that may be a foreign name (not a known place or word)."""
+    name = text[start:stop]
+    if "·" in name or "•" in name or not 2 <= len(name) <= 5 or any(ch in _NUMERALS for ch in name):
+        return False
+    if lex.tags.get(name) not in (*_NAME_TAGS, "nrt") or text[stop : stop + 1] in _PLACE_AFTER:
+        return False
+    return lex.stats.foreignness(name) >= _FOREIGN_LISTED
+
+
+def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | None:
+    """The end and points of the most name-like surname + given name at `start`, if any.
+
+    The characters are scored first; the context (titles, verbs, dictionary words across the
+    edges) only for candidates that could still reach `_STAT_MIN - _STAT_LIST` with it.
+    """
+    surname_len = 2 if text[start : start + 2] in COMPOUND_SURNAMES else 1
+    if text.startswith(HONORIFICS, start + surname_len) or (start > 0 and text[start - 1] in "·•"):
+        return None  # 张先生, 王总: an address form, the facts check's business; or 杰夫·莫雷尔
+    stats = lex.stats
+    given_of, foreign_of, floor = stats.given.get, stats.foreign.get, stats.floor
+    surname_points = stats.surname.get(text[start], 0.0) if surname_len == 1 else 0.0
+    first = surname_points + given_of(text[start + surname_len : start + surname_len + 1], floor)
+    if first + max(stats.best_given, _STAT_ONE_CHAR) + _STAT_BEST_CONTEXT < _STAT_MIN - _STAT_LIST:
+        return None  # the first given-name character alone rules out a name (是, 融, 在 …)
+    left: str | None = None
+    best: tuple[int, float] | None = None
+    for n in (2, 1):
+        stop = start + surname_len + n
+        name = text[start:stop]
+        given = name[surname_len:]
+        if stop > len(text) or not _CJK.fullmatch(given) or text[stop : stop + 1] in _NOT_AFTER_NAME:
+            continue  # 张自忠路: a road named after someone; or 马龙·白兰度
+        if given[-1] in _PLACE_END or any(ch in _NUMERALS for ch in given):
+            continue  # 武侯祠: a place named after someone; 陆仟柒佰元: an amount
+        points = surname_points + (_STAT_ONE_CHAR if n == 1 else 0.0)
+        foreignness = sum(foreign_of(ch, 0.0) for ch in name[:surname_len])
+        for ch in given:
+            points += given_of(ch, floor)
+            foreignness += foreign_of(ch, 0.0)
+            if ch in _NOT_GIVEN:
+                points += _STAT_NOT_GIVEN
+        if foreignness > 0:
+            points -= _STAT_FOREIGN * foreignness
+        if points + _STAT_BEST_CONTEXT < _STAT_MIN - _STAT_LIST:
+            continue  # no context can make it a name
+        if len(given) == 2 and given[-1] == name[0] and text.startswith(HONORIFICS, stop):
+            continue  # 孙丽孙女士: the last character is the surname again, in an address form
+        if _next_name_in_byline(text, given, stop):
+            continue
+        tag = lex.tags.get(name)
+        if tag not in _NAME_TAGS or name in _NOT_NAMES:
+            continue
+        if (
+            n == 2
+            and tag is None
+            and given not in _COMMON_GIVEN_NAMES
+            and lex.tags.get(given) in _COMMON_WORD_TAGS
+        ):
+            points += _STAT_WORD_GIVEN  # a surname character + a word (向记者, 谈武汉)
+        if left is None:
+            left = _left_kind(text, start)
+        right = _right_kind(text, stop)
+        points += _STAT_LEFT[left] + _STAT_RIGHT[right]
+        if left in "OC" and _crosses(text, start, lex.tags):
+            points += _STAT_CROSSING
+        if _crosses(text, stop, lex.tags):
+            points += _STAT_CROSSING
+        if (
+            left == "B"
+            and text[stop : stop + 1] in "：:"
+            and (start == 0 or text[start - 1] in _SENTENCE_END)
+        ):
+            points += _STAT_SPEAKER
+        if best is None or points > best[1]:
+            best = (stop, points)
+    return best
 
 
 class ChinesePersonRecognizer(LocalRecognizer):
@@ -323,6 +485,7 @@ class ChinesePersonRecognizer(LocalRecognizer):
         if m is None and foreign is None:
             return out  # no surname and no transliteration: the lexicon is never touched
         lex = _load_lexicon()
+        weak: list[tuple[int, int]] = []  # name-like, but only named when listed beside a name
         while foreign is not None:
             score = _foreign(text, foreign, lex)
             start, stop = foreign.start(), foreign.end()
@@ -330,6 +493,8 @@ class ChinesePersonRecognizer(LocalRecognizer):
                 start, stop = _widen_dotted(text, start, stop, lex)
             if score is not None:
                 out.append(RecognizerResult(self.ENTITY, start, stop, score))
+            elif _foreign_like(text, start, stop, lex):
+                weak.append((start, stop))
             foreign = _FOREIGN.search(text, stop)
         taken = [(r.start, r.end) for r in out]
         while m is not None:
@@ -338,13 +503,55 @@ class ChinesePersonRecognizer(LocalRecognizer):
                 continue
             hit = _judge(text, m.start(), m.end(), lex)
             if hit is None and out and out[-1].end == m.start():
-                second = _next_is_name(text, m.start(), lex)  # the second of two names in a row
+                second = _next_is_name(text, m.start(), lex) or _byline_name_at(text, m.start())
                 hit = None if second is None else (second, 0.8)
+            if hit is None:
+                stat = _statistical(text, m.start(), lex)
+                if stat is not None and stat[1] >= _STAT_MIN:
+                    hit = (stat[0], 0.6)
+                elif stat is not None and stat[1] >= _STAT_MIN - _STAT_LIST:
+                    weak.append((m.start(), stat[0]))
             if hit is None:
                 m = _CANDIDATE.search(text, m.start() + 1)
                 continue
             stop, score = hit
             out.append(RecognizerResult(self.ENTITY, m.start(), stop, score))
             m = _CANDIDATE.search(text, stop)
+        _add_listed(text, out, weak, self.ENTITY)
+        out = [r for r in out if not _in_title(text, r.start)]
         out.sort(key=lambda r: r.start)
         return out
+
+
+def _add_listed(text: str, out: list[RecognizerResult], weak: list[tuple[int, int]], entity: str) -> None:
+    """Name the weak candidates listed right beside a name (王建平、李秀英、冯超然; 兰帕德、特里).
+
+    Weak candidates are the borderline ones of `_statistical` and `_foreign_like`, and rule hits
+    scored below the check's default `min_score`; only names at or above it count as neighbours.
+    """
+    low = [r for r in out if r.score < _LISTED_SCORE]
+    cands = [(r.start, r.end) for r in low] + [
+        (a, b) for a, b in weak if not any(a < r.end and r.start < b for r in out)
+    ]
+    named = [(r.start, r.end) for r in out if r.score >= _LISTED_SCORE]
+    changed = True
+    while changed and cands:
+        changed = False
+        for a, b in list(cands):
+            if any(
+                (end == a - 1 and text[end] in _LIST_JOINERS) or (b == start - 1 and text[b] in _LIST_JOINERS)
+                for start, end in named
+            ):
+                cands.remove((a, b))
+                named.append((a, b))
+                for r in low:
+                    if (r.start, r.end) == (a, b):
+                        out.remove(r)
+                out.append(RecognizerResult(entity, a, b, _LISTED_SCORE))
+                changed = True
+
+
+def _in_title(text: str, start: int) -> bool:
+    """Inside 《…》: a book, film or product title, not a person (《哈利·波特》, 《梅兰芳》)."""
+    opened = text.rfind("《", 0, start)
+    return opened >= 0 and text.find("》", opened, start) < 0

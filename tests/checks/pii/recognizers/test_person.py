@@ -1,8 +1,17 @@
 from __future__ import annotations
 
+import csv
+import json
+
 import pytest
 
+from bench.bench_pii import _trim_gold
+from bench.common import SHARED_DATA
+from guard.checks.base import CheckInput
+from guard.checks.pii import PiiCheck, PiiConfig
 from guard.checks.pii.analyzer import PiiAnalyzer
+from guard.text.sentences import split_sentences
+from guard.types import CustomerRecord
 from tests.checks.pii.conftest import found
 
 
@@ -18,6 +27,15 @@ from tests.checks.pii.conftest import found
         ("您的配偶周杰同意了吗", ["周杰"]),
         ("收款人：孙丽娟", ["孙丽娟"]),  # a form field
         ("客服专员李娜为您服务", ["李娜"]),
+        # No title or verb around: the name-likeness of the characters decides (statistical path).
+        ("这笔借款由钱文杰担保", ["钱文杰"]),
+        ("宋丽娟：我觉得这个利率可以接受。", ["宋丽娟"]),  # a speaker label
+        # Names listed beside a name need fewer points; so do transliterated ones.
+        ("这次展览有吴秀梅、陈志远和林晓峰的作品。", ["吴秀梅", "陈志远", "林晓峰"]),
+        ("主帅穆里尼奥、中场兰帕德、特里和鲁尼都来了。", ["兰帕德", "特里"]),
+        # Two names in a byline: the second surname is not the first name's last character.
+        ("本报讯（记者周敏张建华）有媒体报道称", ["周敏", "张建华"]),
+        ("（记者王刚李静）", ["王刚", "李静"]),
     ],
 )
 def test_names_found(analyzer: PiiAnalyzer, text: str, expected: list[str]) -> None:
@@ -37,7 +55,91 @@ def test_names_found(analyzer: PiiAnalyzer, text: str, expected: list[str]) -> N
         "王主任向记者透露",  # surname character + a word
         "支付宝还花呗可以自动吗",  # finance brands with a surname character (支, 余)
         "余额宝，金条，白条。",
+        "孙丽孙女士您好",  # surname + honorific, the surname repeated
+        "欧阳先生您好，高先生、金女士、方经理都在。",
+        "电影《梅兰芳》今天上映。",  # inside a title
+        "我们去参观了武侯祠。",  # a place named after someone
+        "王涛诉称，下午他到了",  # 诉称 is a word: no name 王涛诉
+        "您的额度是壹拾贰万陆仟柒佰元。",  # 陆 and 伍 are surnames; capital numerals are amounts
+        "共计伍佰元，陆万柒仟元也可以。",
+        # Innocent replies of a lender's agent, with surname characters everywhere.
+        "您的额度已经提升到五万元，周末也可以申请。",
+        "您好，我是客服小王，工号1234。",
+        "请问马上金融的客服电话是多少。",
+        "黄金价格上涨，高利率产品需谨慎。",
+        "朋友介绍的，林总说可以找你们。",
+        "您尾号1234的卡，万一逾期会影响征信。",
+        "万一您资金周转困难，可以申请延期还款，我们的专员会与您联系。",
+        "温馨提示：您的免息券即将到期，请尽快使用。",
+        "安心借款，轻松还款，您的额度随借随还。",
+        "方便的话，您可以在APP首页查看您的额度和利率。",
+        "成功申请后，款项将在两小时内到账。",
+        "周一到周五的工作时间，客服都可以为您服务。",
+        "何时还款都可以，提前还款不收违约金。",
+        "于是我们为您申请了临时额度。",
+        "向您致歉，给您带来不便，我们会尽快处理。",
+        "关于您咨询的问题，我们已经记录并转交相关部门。",
+        "还款日前请保持银行卡余额充足，逾期会影响个人征信记录。",
     ],
 )
 def test_not_names(analyzer: PiiAnalyzer, text: str) -> None:
     assert found(analyzer, text, "CN_PERSON") == []
+
+
+# The customer (陈志远) named in every way a reply may name them: never pii.person. Near misses
+# (one character off, same pinyin) and surname + honorific are the facts check's business.
+_CUSTOMER = CustomerRecord(customer_id="c1", name="陈志远", gender="male")
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("陈志远，您的额度已到账。", []),
+        ("您好陈志远，我是客服。", []),
+        ("您的配偶陈志远已经签字。", []),
+        ("陈志源，您的额度已到账。", []),  # one character off
+        ("尘志远您好", []),  # same pinyin
+        ("陈先生您好，陈总让我联系您。", []),
+        ("陈志远、林晓峰都已还款。", ["林晓峰"]),  # the other person is still masked
+    ],
+)
+def test_customer_name_never_flagged(reply: str, expected: list[str]) -> None:
+    check = PiiCheck(PiiConfig(entities=("person",)))
+    findings = check.run(CheckInput(reply, _CUSTOMER, split_sentences(reply)))
+    assert [reply[f.start : f.end] for f in findings] == expected
+
+
+_CLUENER_DEV = SHARED_DATA / "cluener" / "dev.jsonl"
+_AFQMC_DEV = SHARED_DATA / "afqmc" / "dev.csv"
+
+
+@pytest.mark.skipif(not _CLUENER_DEV.exists(), reason="shared CLUENER data not present")
+def test_cluener_dev_precision_and_recall_floor(analyzer: PiiAnalyzer) -> None:
+    """Guards against regressions (measured: precision 93.1%, recall 37.6%; see docs/benchmarks.md)."""
+    tp = fp = fn = 0
+    with _CLUENER_DEV.open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            text = row["text"]
+            gold = {
+                _trim_gold(text, s, e + 1)
+                for spans in row["label"].get("name", {}).values()
+                for s, e in spans
+            }
+            hits = {
+                (s.start, s.end) for s in analyzer.analyze(text) if s.entity == "CN_PERSON" and s.score >= 0.5
+            }
+            tp += len(hits & gold)
+            fp += len(hits - gold)
+            fn += len(gold - hits)
+    assert tp / (tp + fp) >= 0.90
+    assert tp / (tp + fn) >= 0.35
+
+
+@pytest.mark.skipif(not _AFQMC_DEV.exists(), reason="shared AFQMC data not present")
+def test_afqmc_questions_have_no_names(analyzer: PiiAnalyzer) -> None:
+    with _AFQMC_DEV.open(encoding="utf-8", newline="") as fh:
+        texts = sorted({t for row in list(csv.reader(fh))[1:] for t in row[:2]})
+    flagged = [t for t in texts if found(analyzer, t, "CN_PERSON")]
+    assert len(texts) > 8000
+    assert flagged == []
