@@ -96,6 +96,17 @@ def _content(data: dict[str, Any]) -> tuple[str, str | None]:
     return (content if isinstance(content, str) else ""), (finish if isinstance(finish, str) else None)
 
 
+def _http_error(exc: UpstreamError, trace_id: str) -> GuardHTTPError:
+    """502/504 for an upstream failure, with the trace id of its audit record; an upstream
+    `Retry-After` (e.g. on 429) is passed on."""
+    headers = {"x-guard-trace-id": trace_id}
+    if exc.retry_after:
+        headers["retry-after"] = exc.retry_after
+    return GuardHTTPError(
+        exc.http_status, f"{exc.message}; nothing was released", f"upstream_{exc.kind}", headers=headers
+    )
+
+
 def _sse(obj: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
 
@@ -196,9 +207,7 @@ class GuardService:
             if verdict is None:
                 assert failure is not None
                 self._record_error(call, principal, record, req.model, policy, failure.kind, started, False)
-                raise GuardHTTPError(
-                    failure.http_status, f"{failure.message}; nothing was released", f"upstream_{failure.kind}"
-                )
+                raise _http_error(failure, call.trace_id)
             error = None
             if failure is not None:
                 # A regeneration attempt failed: the last verdict wanted a rewrite, so it is a block
@@ -346,9 +355,7 @@ class GuardService:
                             if attempt == 1:
                                 self._record_error(call, principal, record, req.model, policy, exc.kind, started, True)
                                 decided = True
-                                raise GuardHTTPError(
-                                    exc.http_status, f"{exc.message}; nothing was released", f"upstream_{exc.kind}"
-                                ) from None
+                                raise _http_error(exc, call.trace_id) from None
                             out = sg.fail(f"upstream_{exc.kind}")
                         else:
                             out = ""
