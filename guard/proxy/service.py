@@ -339,6 +339,7 @@ class GuardService:
             usage: Any = None
             upstream_finish: str | None = None
             previous: Verdict | None = None
+            previous_source = ""
             sg = StreamGuard(policy, record, model_in_loop=policy.max_regenerations > 0,
                              max_sentence_chars=self.max_sentence_chars)
 
@@ -401,7 +402,7 @@ class GuardService:
                                 {"role": "user", "content": correction_message(corrections)},
                             ],
                         }
-                        previous = sg.verdict
+                        previous, previous_source = sg.verdict, sg.evaluated_source
                         sg = StreamGuard(policy, record, model_in_loop=regenerations < policy.max_regenerations,
                                          max_sentence_chars=self.max_sentence_chars)
                         continue
@@ -425,7 +426,13 @@ class GuardService:
                         decision=outcome.decision.value,
                         codes=tuple(outcome.codes),
                         violations=_violations(findings),
-                        original_masked=masked_original(policy, record, sg.source, findings),
+                        # Only the text the verdict checked: a held-back tail was never looked at for PII.
+                        original_masked=masked_original(
+                            policy,
+                            record,
+                            sg.evaluated_source if outcome.verdict is sg.verdict else previous_source,
+                            findings,
+                        ),
                         released=outcome.released,
                         regenerations=regenerations,
                         stream=True,

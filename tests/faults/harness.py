@@ -53,7 +53,7 @@ class Served:
 
 
 @contextlib.contextmanager
-def serve_guard(upstream_url: str, tmp: Path, **overrides: Any) -> Iterator[Served]:
+def serve_guard(upstream_url: str, tmp: Path, *, uvicorn_log_level: str = "warning", **overrides: Any) -> Iterator[Served]:
     """`create_app(settings)` with the shipped policies and a ledger in `tmp`, served by uvicorn."""
     ledger = tmp / "ledger.db"
     options: dict[str, Any] = {
@@ -67,7 +67,7 @@ def serve_guard(upstream_url: str, tmp: Path, **overrides: Any) -> Iterator[Serv
         "policy_watch": False,
         **overrides,
     }
-    with serve_in_thread(create_app(GuardSettings(**options))) as url:
+    with serve_in_thread(create_app(GuardSettings(**options)), log_level=uvicorn_log_level) as url:
         yield Served(url, ledger)
 
 
