@@ -150,6 +150,12 @@ class GuardService:
                     422, "guard.customer_id: unknown customer (not in the CRM source); nothing was released",
                     "unknown_customer",
                 )
+            if found.customer_id != params.customer_id:
+                # By construction a request for one customer is never checked against another's
+                # record, whatever the source answered (a misrouted HTTP CRM, an edited table row).
+                raise GuardHTTPError(
+                    502, "CRM answered a record of another customer; nothing was released", "crm_unavailable"
+                )
             record = found
         else:
             raise GuardHTTPError(422, "guard.record or guard.customer_id is required", "missing_customer")
