@@ -194,6 +194,10 @@ class GuardService:
                     with call.upstream_attempt(attempt):
                         data = await self.upstream.chat(body)
                         reply, finish = _content(data)
+                        if len(reply) > self.upstream.max_reply_chars:
+                            raise UpstreamError(
+                                "too_large", f"upstream reply longer than {self.upstream.max_reply_chars} characters"
+                            )
                 except UpstreamError as exc:
                     failure = exc
                     break
@@ -383,6 +387,9 @@ class GuardService:
                                         if isinstance(choice.get("finish_reason"), str):
                                             upstream_finish = choice["finish_reason"]
                                         if isinstance(text, str) and text:
+                                            if len(sg.source) + len(text) > self.upstream.max_reply_chars:
+                                                out = sg.fail("upstream_too_large")
+                                                break
                                             piece = sg.feed(text)
                                             if sg.done:
                                                 out = piece  # the last words wait for the decision

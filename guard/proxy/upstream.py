@@ -5,9 +5,12 @@ request never reached the model, so trying again is safe. Nothing else is retrie
 or a read timeout may mean the model did work, and the guard's own regeneration loop decides
 what happens next. Errors are raised as `UpstreamError(kind)`; the app maps `timeout` to 504
 and everything else to 502. Streamed chunks are parsed from SSE; a malformed chunk or a stream
-that ends without `data: [DONE]` raises, so the streaming guard fails closed. An answer larger
-than `upstream_max_reply_bytes` raises `too_large` (the engine runs on the event loop, and a
-multi-megabyte reply would stall every other request while it is checked).
+that ends without `data: [DONE]` raises, so the streaming guard fails closed. A reply longer
+than `upstream_max_reply_chars` is `too_large` (the engine runs on the event loop, and a
+multi-megabyte reply would stall every other request while it is checked): the service counts the
+characters; here the raw bytes read are capped generously above that (JSON escapes take up to 6
+bytes a character, and every streamed token carries ~200 bytes of SSE framing), so a huge answer
+is never buffered whole.
 """
 
 from __future__ import annotations
@@ -122,7 +125,9 @@ class Upstream:
         self.base_url = settings.upstream_base_url.rstrip("/") + "/"
         self.model_map = dict(settings.model_map)
         self.retries = settings.upstream_retries
-        self.max_reply_bytes = settings.upstream_max_reply_bytes
+        self.max_reply_chars = settings.upstream_max_reply_chars
+        self.max_body_bytes = settings.upstream_max_reply_chars * 8 + 65_536
+        self.max_stream_bytes = settings.upstream_max_reply_chars * 256 + 65_536
         self.client = httpx.AsyncClient(
             base_url=self.base_url, headers=headers, timeout=timeout, limits=limits, transport=transport
         )
@@ -157,20 +162,20 @@ class Upstream:
             )
 
     async def _read_limited(self, response: httpx.Response) -> bytes:
-        """The whole body, or `too_large` as soon as it passes `max_reply_bytes` (never buffered past it)."""
+        """The whole body, or `too_large` as soon as it passes `max_body_bytes` (never buffered past it)."""
         try:
             declared = int(response.headers.get("content-length", "0"))
         except ValueError:
             declared = 0
-        if declared > self.max_reply_bytes:
-            raise UpstreamError("too_large", f"upstream answer larger than {self.max_reply_bytes} bytes")
+        if declared > self.max_body_bytes:
+            raise UpstreamError("too_large", f"upstream answer larger than {self.max_body_bytes} bytes")
         parts: list[bytes] = []
         size = 0
         try:
             async for part in response.aiter_bytes():
                 size += len(part)
-                if size > self.max_reply_bytes:
-                    raise UpstreamError("too_large", f"upstream answer larger than {self.max_reply_bytes} bytes")
+                if size > self.max_body_bytes:
+                    raise UpstreamError("too_large", f"upstream answer larger than {self.max_body_bytes} bytes")
                 parts.append(part)
         except httpx.TimeoutException:
             raise UpstreamError("timeout", "upstream timed out") from None
@@ -202,7 +207,7 @@ class Upstream:
         if response.status_code >= 400:
             await response.aclose()
             self._check_status(response)
-        return UpstreamStream(response, self.max_reply_bytes)
+        return UpstreamStream(response, self.max_stream_bytes)
 
     async def models(self) -> dict[str, Any]:
         """`GET /models` relayed."""
