@@ -6,7 +6,7 @@ or a read timeout may mean the model did work, and the guard's own regeneration 
 what happens next. Errors are raised as `UpstreamError(kind)`; the app maps `timeout` to 504
 and everything else to 502. Streamed chunks are parsed from SSE; a malformed chunk or a stream
 that ends without `data: [DONE]` raises, so the streaming guard fails closed. A reply longer
-than `upstream_max_reply_chars` is `too_large` (the engine runs on the event loop, and a
+than `max_reply_chars` is `too_large` (the engine runs on the event loop, and a
 multi-megabyte reply would stall every other request while it is checked): the service counts the
 characters; here the raw bytes read are capped generously above that (JSON escapes take up to 6
 bytes a character, and every streamed token carries ~200 bytes of SSE framing), so a huge answer
@@ -125,9 +125,9 @@ class Upstream:
         self.base_url = settings.upstream_base_url.rstrip("/") + "/"
         self.model_map = dict(settings.model_map)
         self.retries = settings.upstream_retries
-        self.max_reply_chars = settings.upstream_max_reply_chars
-        self.max_body_bytes = settings.upstream_max_reply_chars * 8 + 65_536
-        self.max_stream_bytes = settings.upstream_max_reply_chars * 256 + 65_536
+        self.max_reply_chars = settings.max_reply_chars
+        self.max_body_bytes = settings.max_reply_chars * 8 + 65_536
+        self.max_stream_bytes = settings.max_reply_chars * 256 + 65_536
         self.client = httpx.AsyncClient(
             base_url=self.base_url, headers=headers, timeout=timeout, limits=limits, transport=transport
         )

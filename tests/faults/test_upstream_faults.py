@@ -23,7 +23,7 @@ SECOND = "您的额度已经审核通过了。"
 SENTINEL = "哨兵甲乙丙"
 TAIL = f"{SENTINEL}不应出现。"
 BIG = FIRST + SECOND * 300_000 + TAIL  # ≈ 10 MB of UTF-8
-MAX_CHARS = 150  # upstream_max_reply_chars of the scripted guard (below the policy's reply_max of 200)
+MAX_CHARS = 150  # max_reply_chars of the scripted guard (below the policy's reply_max of 200)
 
 
 def _sentinel_reply(n: int = 1) -> str:
@@ -95,7 +95,7 @@ def guards(upstream: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory)
     """One guard on the scripted upstream, one on a refused port, one on a port that never accepts."""
     with (
         full_backlog_port() as stuck,
-        serve_guard(upstream.base_url, tmp_path_factory.mktemp("scripted"), upstream_max_reply_chars=MAX_CHARS) as scripted,
+        serve_guard(upstream.base_url, tmp_path_factory.mktemp("scripted"), max_reply_chars=MAX_CHARS) as scripted,
         serve_guard(f"http://127.0.0.1:{closed_port()}/v1", tmp_path_factory.mktemp("refused")) as refused,
         serve_guard(f"http://127.0.0.1:{stuck}/v1", tmp_path_factory.mktemp("stuck")) as timeout,
     ):

@@ -136,7 +136,7 @@ async def test_stream_status_checked_before_return() -> None:
     ],
 )
 async def test_stream_invalid_utf8_and_size_bound(body: bytes, kind: str) -> None:
-    up = make(lambda r: httpx.Response(200, content=body), upstream_max_reply_chars=100)
+    up = make(lambda r: httpx.Response(200, content=body), max_reply_chars=100)
     stream = await up.open_stream({})
     with pytest.raises(UpstreamError) as err:
         async for _ in stream.chunks():
@@ -148,7 +148,7 @@ async def test_stream_invalid_utf8_and_size_bound(body: bytes, kind: str) -> Non
 async def test_reply_over_the_size_bound_is_too_large() -> None:
     big = {**OK, "choices": [{"index": 0, "message": {"role": "assistant", "content": "好" * 40_000}}]}
     with pytest.raises(UpstreamError) as err:
-        await make(lambda r: httpx.Response(200, json=big), upstream_max_reply_chars=100).chat({})
+        await make(lambda r: httpx.Response(200, json=big), max_reply_chars=100).chat({})
     assert err.value.kind == "too_large" and err.value.http_status == 502
 
 

@@ -21,7 +21,7 @@ from tests.faults.harness import ADMIN, CALLER, RECORD, Served, serve_guard
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with ScriptedUpstream({}, default="张先生您好。您的额度已经审核通过了。") as up:
         tmp: Path = tmp_path_factory.mktemp("bad-input")
-        with serve_guard(up.base_url, tmp, max_body_bytes=16 * 1024) as s:
+        with serve_guard(up.base_url, tmp, max_body_bytes=16 * 1024, max_reply_chars=1000) as s:
             yield s
 
 
@@ -118,6 +118,14 @@ def test_wrong_content_types(served: Served, ctype: str | None, status: int) -> 
 def test_garbage_bodies_are_4xx(served: Served, body: bytes) -> None:
     r = _post(served, body)
     assert 400 <= r.status_code < 500 and set(r.json()["error"]) == {"message", "type", "code"}
+
+
+def test_a_check_reply_over_max_reply_chars_is_413(served: Served) -> None:
+    headers = {"authorization": f"Bearer {CALLER}"}
+    r = httpx.post(served.url + "/v1/guard/check", json={"record": RECORD, "reply": "好" * 1001}, headers=headers)
+    assert _error(r, 413)["code"] == "reply_too_long"
+    r = httpx.post(served.url + "/v1/guard/check", json={"record": RECORD, "reply": "好。" * 500}, headers=headers)
+    assert r.status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/guard/check"])
