@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean lock
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 	$(BIN)/ruff check guard tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# Pin the resolved environment `make test` runs in (tests/security/test_lock.py checks it).
+lock: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable --exclude pip > requirements.lock
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

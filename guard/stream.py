@@ -73,6 +73,7 @@ class StreamGuard:
         self.sentence_limit = _sentence_limit(policy)
         self.source = ""  # everything the model sent
         self.checked = 0  # source[:checked] has been checked and released (as `released`)
+        self.evaluated = 0  # source[:evaluated] is what the last verdict looked at
         self.released = ""
         self.done = False
         self.wants_regenerate = False
@@ -111,6 +112,7 @@ class StreamGuard:
         if self.sentence_limit is None or length <= self.sentence_limit or self._over_limit_checked:
             return ""
         self._over_limit_checked = True
+        self.evaluated = len(self.source)
         verdict = evaluate(self.policy, self.record, self.source, model_in_loop=self._in_loop)
         if verdict.decision is Decision.BLOCK or _truncates(verdict):
             return self._apply(verdict, len(self.source))
@@ -137,7 +139,14 @@ class StreamGuard:
     def _in_loop(self) -> bool:
         return self.model_in_loop and not self.released
 
+    @property
+    def evaluated_source(self) -> str:
+        """The part of the model's text the last verdict looked at; its findings' spans index it.
+        Anything after it was never checked (e.g. held back when the stream stopped)."""
+        return self.source[: self.evaluated]
+
     def _check(self, upto: int) -> str:
+        self.evaluated = upto
         verdict = evaluate(self.policy, self.record, self.source[:upto], model_in_loop=self._in_loop)
         return self._apply(verdict, upto)
 

@@ -296,6 +296,8 @@ def create_app(
     @app.post("/v1/guard/check")
     async def guard_check(body: CheckRequest, principal: CallerDep) -> dict[str, Any]:
         """Check one reply against a record without a model (one batch output line, contract §6)."""
+        if len(body.reply) > settings.max_reply_chars:  # the checks run on the event loop: bound them
+            raise GuardHTTPError(413, f"reply longer than {settings.max_reply_chars} characters", "reply_too_long")
         return service.check(body.model_dump())
 
     @app.get("/healthz")

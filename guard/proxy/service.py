@@ -96,6 +96,17 @@ def _content(data: dict[str, Any]) -> tuple[str, str | None]:
     return (content if isinstance(content, str) else ""), (finish if isinstance(finish, str) else None)
 
 
+def _http_error(exc: UpstreamError, trace_id: str) -> GuardHTTPError:
+    """502/504 for an upstream failure, with the trace id of its audit record; an upstream
+    `Retry-After` (e.g. on 429) is passed on."""
+    headers = {"x-guard-trace-id": trace_id}
+    if exc.retry_after:
+        headers["retry-after"] = exc.retry_after
+    return GuardHTTPError(
+        exc.http_status, f"{exc.message}; nothing was released", f"upstream_{exc.kind}", headers=headers
+    )
+
+
 def _sse(obj: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
 
@@ -139,6 +150,12 @@ class GuardService:
                     422, "guard.customer_id: unknown customer (not in the CRM source); nothing was released",
                     "unknown_customer",
                 )
+            if found.customer_id != params.customer_id:
+                # By construction a request for one customer is never checked against another's
+                # record, whatever the source answered (a misrouted HTTP CRM, an edited table row).
+                raise GuardHTTPError(
+                    502, "CRM answered a record of another customer; nothing was released", "crm_unavailable"
+                )
             record = found
         else:
             raise GuardHTTPError(422, "guard.record or guard.customer_id is required", "missing_customer")
@@ -177,6 +194,10 @@ class GuardService:
                     with call.upstream_attempt(attempt):
                         data = await self.upstream.chat(body)
                         reply, finish = _content(data)
+                        if len(reply) > self.upstream.max_reply_chars:
+                            raise UpstreamError(
+                                "too_large", f"upstream reply longer than {self.upstream.max_reply_chars} characters"
+                            )
                 except UpstreamError as exc:
                     failure = exc
                     break
@@ -196,9 +217,7 @@ class GuardService:
             if verdict is None:
                 assert failure is not None
                 self._record_error(call, principal, record, req.model, policy, failure.kind, started, False)
-                raise GuardHTTPError(
-                    failure.http_status, f"{failure.message}; nothing was released", f"upstream_{failure.kind}"
-                )
+                raise _http_error(failure, call.trace_id)
             error = None
             if failure is not None:
                 # A regeneration attempt failed: the last verdict wanted a rewrite, so it is a block
@@ -330,6 +349,7 @@ class GuardService:
             usage: Any = None
             upstream_finish: str | None = None
             previous: Verdict | None = None
+            previous_source = ""
             sg = StreamGuard(policy, record, model_in_loop=policy.max_regenerations > 0,
                              max_sentence_chars=self.max_sentence_chars)
 
@@ -346,9 +366,7 @@ class GuardService:
                             if attempt == 1:
                                 self._record_error(call, principal, record, req.model, policy, exc.kind, started, True)
                                 decided = True
-                                raise GuardHTTPError(
-                                    exc.http_status, f"{exc.message}; nothing was released", f"upstream_{exc.kind}"
-                                ) from None
+                                raise _http_error(exc, call.trace_id) from None
                             out = sg.fail(f"upstream_{exc.kind}")
                         else:
                             out = ""
@@ -369,6 +387,9 @@ class GuardService:
                                         if isinstance(choice.get("finish_reason"), str):
                                             upstream_finish = choice["finish_reason"]
                                         if isinstance(text, str) and text:
+                                            if len(sg.source) + len(text) > self.upstream.max_reply_chars:
+                                                out = sg.fail("upstream_too_large")
+                                                break
                                             piece = sg.feed(text)
                                             if sg.done:
                                                 out = piece  # the last words wait for the decision
@@ -394,7 +415,7 @@ class GuardService:
                                 {"role": "user", "content": correction_message(corrections)},
                             ],
                         }
-                        previous = sg.verdict
+                        previous, previous_source = sg.verdict, sg.evaluated_source
                         sg = StreamGuard(policy, record, model_in_loop=regenerations < policy.max_regenerations,
                                          max_sentence_chars=self.max_sentence_chars)
                         continue
@@ -418,7 +439,13 @@ class GuardService:
                         decision=outcome.decision.value,
                         codes=tuple(outcome.codes),
                         violations=_violations(findings),
-                        original_masked=masked_original(policy, record, sg.source, findings),
+                        # Only the text the verdict checked: a held-back tail was never looked at for PII.
+                        original_masked=masked_original(
+                            policy,
+                            record,
+                            sg.evaluated_source if outcome.verdict is sg.verdict else previous_source,
+                            findings,
+                        ),
                         released=outcome.released,
                         regenerations=regenerations,
                         stream=True,

@@ -69,6 +69,7 @@ class GuardSettings(BaseSettings):
     upstream_read_timeout: float = Field(default=30.0, gt=0)
     upstream_retries: int = Field(default=2, ge=0, le=10)
     upstream_max_connections: int = Field(default=200, ge=1)
+    max_reply_chars: int = Field(default=20_000, ge=100)  # longer replies fail closed
 
     # Policies
     policy_path: str | None = None

@@ -5,11 +5,17 @@ request never reached the model, so trying again is safe. Nothing else is retrie
 or a read timeout may mean the model did work, and the guard's own regeneration loop decides
 what happens next. Errors are raised as `UpstreamError(kind)`; the app maps `timeout` to 504
 and everything else to 502. Streamed chunks are parsed from SSE; a malformed chunk or a stream
-that ends without `data: [DONE]` raises, so the streaming guard fails closed.
+that ends without `data: [DONE]` raises, so the streaming guard fails closed. A reply longer
+than `max_reply_chars` is `too_large` (the engine runs on the event loop, and a
+multi-megabyte reply would stall every other request while it is checked): the service counts the
+characters; here the raw bytes read are capped generously above that (JSON escapes take up to 6
+bytes a character, and every streamed token carries ~200 bytes of SSE framing), so a huge answer
+is never buffered whole.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import AsyncIterator
 from typing import Any, Literal
@@ -20,17 +26,18 @@ from guard.proxy.settings import GuardSettings
 
 __all__ = ["Upstream", "UpstreamError", "UpstreamStream"]
 
-Kind = Literal["timeout", "connect", "status", "malformed", "truncated", "protocol"]
+Kind = Literal["timeout", "connect", "status", "malformed", "truncated", "protocol", "too_large"]
 
 
 class UpstreamError(Exception):
     """The upstream call failed; `kind` says how (never the upstream's body: it may echo text)."""
 
-    def __init__(self, kind: Kind, message: str, status: int | None = None) -> None:
+    def __init__(self, kind: Kind, message: str, status: int | None = None, retry_after: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.status = status
+        self.retry_after = retry_after
 
     @property
     def http_status(self) -> int:
@@ -40,14 +47,36 @@ class UpstreamError(Exception):
 class UpstreamStream:
     """An open streamed upstream response: iterate `chunks()`, then `aclose()`."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, max_bytes: int | None = None) -> None:
         self._response = response
+        self._max_bytes = max_bytes
+
+    async def _lines(self) -> AsyncIterator[str]:
+        """The stream's lines, decoded strictly: bytes that are not UTF-8 are malformed, not
+        silently replaced (the non-streamed path rejects them too)."""
+        decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        buffer = ""
+        seen = 0
+        try:
+            async for part in self._response.aiter_bytes():
+                seen += len(part)
+                if self._max_bytes is not None and seen > self._max_bytes:
+                    raise UpstreamError("too_large", f"upstream stream longer than {self._max_bytes} bytes")
+                buffer += decoder.decode(part)
+                *lines, buffer = buffer.split("\n")
+                for line in lines:
+                    yield line.removesuffix("\r")
+            buffer += decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise UpstreamError("malformed", "upstream stream is not valid UTF-8") from None
+        if buffer:
+            yield buffer.removesuffix("\r")
 
     async def chunks(self) -> AsyncIterator[dict[str, Any]]:
         """Parsed `data:` objects until `[DONE]`; raises `UpstreamError` on anything else."""
         done = False
         try:
-            async for line in self._response.aiter_lines():
+            async for line in self._lines():
                 if not line or line.startswith(":"):
                     continue
                 if not line.startswith("data:"):
@@ -96,6 +125,9 @@ class Upstream:
         self.base_url = settings.upstream_base_url.rstrip("/") + "/"
         self.model_map = dict(settings.model_map)
         self.retries = settings.upstream_retries
+        self.max_reply_chars = settings.max_reply_chars
+        self.max_body_bytes = settings.max_reply_chars * 8 + 65_536
+        self.max_stream_bytes = settings.max_reply_chars * 256 + 65_536
         self.client = httpx.AsyncClient(
             base_url=self.base_url, headers=headers, timeout=timeout, limits=limits, transport=transport
         )
@@ -123,16 +155,45 @@ class Upstream:
     def _check_status(response: httpx.Response) -> None:
         if response.status_code >= 400:
             raise UpstreamError(
-                "status", f"upstream answered HTTP {response.status_code}", status=response.status_code
+                "status",
+                f"upstream answered HTTP {response.status_code}",
+                status=response.status_code,
+                retry_after=response.headers.get("retry-after"),
             )
+
+    async def _read_limited(self, response: httpx.Response) -> bytes:
+        """The whole body, or `too_large` as soon as it passes `max_body_bytes` (never buffered past it)."""
+        try:
+            declared = int(response.headers.get("content-length", "0"))
+        except ValueError:
+            declared = 0
+        if declared > self.max_body_bytes:
+            raise UpstreamError("too_large", f"upstream answer larger than {self.max_body_bytes} bytes")
+        parts: list[bytes] = []
+        size = 0
+        try:
+            async for part in response.aiter_bytes():
+                size += len(part)
+                if size > self.max_body_bytes:
+                    raise UpstreamError("too_large", f"upstream answer larger than {self.max_body_bytes} bytes")
+                parts.append(part)
+        except httpx.TimeoutException:
+            raise UpstreamError("timeout", "upstream timed out") from None
+        except httpx.HTTPError as exc:
+            raise UpstreamError("protocol", f"upstream failed ({type(exc).__name__})") from None
+        return b"".join(parts)
 
     async def chat(self, body: dict[str, Any]) -> dict[str, Any]:
         """A non-streamed completion as a dict; raises `UpstreamError`."""
         request = self.client.build_request("POST", "chat/completions", json=body)
-        response = await self._send(request, stream=False)
-        self._check_status(response)
+        response = await self._send(request, stream=True)
         try:
-            data = response.json()
+            self._check_status(response)
+            content = await self._read_limited(response)
+        finally:
+            await response.aclose()
+        try:
+            data = json.loads(content)
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise UpstreamError("malformed", "upstream answered with malformed JSON") from None
         if not isinstance(data, dict) or not isinstance(data.get("choices"), list) or not data["choices"]:
@@ -146,7 +207,7 @@ class Upstream:
         if response.status_code >= 400:
             await response.aclose()
             self._check_status(response)
-        return UpstreamStream(response)
+        return UpstreamStream(response, self.max_stream_bytes)
 
     async def models(self) -> dict[str, Any]:
         """`GET /models` relayed."""

@@ -11,7 +11,9 @@ the marked message, so a guard's regeneration (reply + correction appended) gets
 and concurrent conversations never interfere. A step can also inject a fault: `status` (any
 HTTP status with an error body), `delay` / `chunk_delay` (slow), `hang` (never answers: read
 timeout), `disconnect` (closes without answering), `malformed` (bad JSON body or chunk),
-`truncate` (the body or stream stops half way), `error_chunk` (an error object mid-stream).
+`truncate` (the body or stream stops half way), `error_chunk` (an error object mid-stream),
+`invalid_utf8` (bytes that are not UTF-8 inside the reply); `headers` adds response headers
+(e.g. `{"retry-after": "7"}` with `status: 429`).
 
     with ScriptedUpstream(scenarios) as up:      # starts a thread with its own event loop
         client = OpenAI(base_url=up.base_url, api_key="x")
@@ -37,7 +39,8 @@ import yaml
 
 __all__ = ["Scenario", "ScriptedUpstream", "Step", "load_scenarios"]
 
-Fault = Literal["none", "hang", "disconnect", "malformed", "truncate", "error_chunk"]
+Fault = Literal["none", "hang", "disconnect", "malformed", "truncate", "error_chunk", "invalid_utf8"]
+_BAD_UTF8 = b"\xff\xfe\xc3("  # never valid UTF-8
 _MARKER = re.compile(r"\[\[([A-Za-z0-9_.\-]+)\]\]")
 
 
@@ -53,6 +56,7 @@ class Step:
     chunks: tuple[str, ...] | None = None  # explicit stream pieces; default: `chunk_chars` each
     chunk_chars: int = 2
     fault: Fault = "none"
+    headers: Mapping[str, str] | None = None  # extra response headers
 
     @classmethod
     def parse(cls, raw: Any) -> Step:
@@ -240,10 +244,17 @@ class ScriptedUpstream:
         return _Request(method, path, headers, body)
 
     @staticmethod
-    async def _respond(writer: asyncio.StreamWriter, status: int, body: bytes, ctype: str = "application/json") -> None:
+    async def _respond(
+        writer: asyncio.StreamWriter,
+        status: int,
+        body: bytes,
+        ctype: str = "application/json",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
         head = (
             f"HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\ncontent-length: {len(body)}\r\n"
-            "connection: keep-alive\r\n\r\n"
+            f"connection: keep-alive\r\n{extra}\r\n"
         )
         writer.write(head.encode() + body)
         await writer.drain()
@@ -274,7 +285,7 @@ class ScriptedUpstream:
             return False
         if step.status >= 400:
             err = {"error": {"message": f"scripted {step.status}", "type": "server_error", "code": None}}
-            await self._respond(writer, step.status, json.dumps(err).encode())
+            await self._respond(writer, step.status, json.dumps(err).encode(), headers=step.headers)
             return True
         model = str(body.get("model", "scripted"))
         if body.get("stream"):
@@ -318,18 +329,23 @@ class ScriptedUpstream:
         if step.fault == "malformed":
             await self._respond(writer, 200, body[: len(body) // 2])
             return True
+        if step.fault == "invalid_utf8":
+            cut = body.index(b'"content"') + len(b'"content": "')
+            body = body[:cut] + _BAD_UTF8 + body[cut:]
         if step.fault == "truncate":
             head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
             writer.write(head.encode() + body[: len(body) // 2])
             await writer.drain()
             return False
-        await self._respond(writer, 200, body)
+        await self._respond(writer, 200, body, headers=step.headers)
         return True
 
     async def _stream(self, writer: asyncio.StreamWriter, step: Step, model: str, include_usage: bool) -> bool:
         head = (
             "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n"
-            "cache-control: no-cache\r\n\r\n"
+            "cache-control: no-cache\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in (step.headers or {}).items())
+            + "\r\n"
         )
         writer.write(head.encode())
         base = {"id": f"chatcmpl-scripted-{time.monotonic_ns()}", "object": "chat.completion.chunk",
@@ -356,6 +372,11 @@ class ScriptedUpstream:
                 continue
             if i == half and step.fault == "error_chunk":
                 await event({"error": {"message": "scripted stream error", "type": "server_error"}})
+                continue
+            if i == half and step.fault == "invalid_utf8":
+                raw = json.dumps(chunk({"content": piece}), ensure_ascii=False).encode()
+                cut = raw.index(b'"content": "') + len(b'"content": "')
+                await event(b"data: " + raw[:cut] + _BAD_UTF8 + raw[cut:] + b"\n\n")
                 continue
             if self.record_send_times:
                 self.send_times.append((time.perf_counter(), piece))

@@ -21,7 +21,8 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", **config: Any) -> Iterato
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
-    cfg = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False, **config)
+    config = {"log_level": "warning", "access_log": False, **config}
+    cfg = uvicorn.Config(app, lifespan="on", **config)
     server = uvicorn.Server(cfg)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="guard-server", daemon=True)
     thread.start()

@@ -126,3 +126,34 @@ async def test_stream_status_checked_before_return() -> None:
     with pytest.raises(UpstreamError) as err:
         await up.open_stream({})
     assert err.value.status == 503
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (sse('{"choices": [{"delta": {"content": "a\\u00e9"}}]}').replace(b"\\u00e9", b"\xff\xfe"), "malformed"),
+        (sse(*['{"choices": [{"delta": {"content": "' + "好" * 500 + '"}}]}'] * 60, "[DONE]"), "too_large"),
+    ],
+)
+async def test_stream_invalid_utf8_and_size_bound(body: bytes, kind: str) -> None:
+    up = make(lambda r: httpx.Response(200, content=body), max_reply_chars=100)
+    stream = await up.open_stream({})
+    with pytest.raises(UpstreamError) as err:
+        async for _ in stream.chunks():
+            pass
+    assert err.value.kind == kind
+    await stream.aclose()
+
+
+async def test_reply_over_the_size_bound_is_too_large() -> None:
+    big = {**OK, "choices": [{"index": 0, "message": {"role": "assistant", "content": "好" * 40_000}}]}
+    with pytest.raises(UpstreamError) as err:
+        await make(lambda r: httpx.Response(200, json=big), max_reply_chars=100).chat({})
+    assert err.value.kind == "too_large" and err.value.http_status == 502
+
+
+async def test_retry_after_is_kept() -> None:
+    up = make(lambda r: httpx.Response(429, json={"error": "x"}, headers={"retry-after": "3"}))
+    with pytest.raises(UpstreamError) as err:
+        await up.chat({})
+    assert err.value.retry_after == "3"

@@ -65,14 +65,23 @@ def _in_number(text: str, i: int) -> bool:
 class ReplyView:
     """One reply, scanned once: numbers, keyword hits, clause bounds."""
 
-    __slots__ = ("_clause_starts", "_hit_starts", "hits", "numbers", "reply")
+    __slots__ = ("_by_start", "_clause_starts", "_starts", "hits", "numbers", "reply")
 
     def __init__(self, reply: str, index: KeywordIndex) -> None:
         self.reply = reply
         self.numbers: list[NumberMatch] = scan_numbers(reply)
-        self.hits: list[Hit] = sorted(index.find(reply), key=lambda h: h.start)
-        self._hit_starts = [h.start for h in self.hits]
+        self.hits: list[Hit] = index.find(reply)
         self._clause_starts = [0] + [m.end() for m in _CLAUSE_END.finditer(reply) if not _in_number(reply, m.start())]
+        # Hit indices ordered by start, so a clause's hits are found by bisection instead of a scan
+        # of every hit per number (quadratic on a long reply full of amounts).
+        self._by_start = sorted(range(len(self.hits)), key=lambda i: self.hits[i].start)
+        self._starts = [self.hits[i].start for i in self._by_start]
+
+    def _hits_within(self, start: int, end: int) -> list[Hit]:
+        """Hits inside [start, end], in their original order."""
+        lo = bisect.bisect_left(self._starts, start)
+        hi = bisect.bisect_right(self._starts, end)
+        return [self.hits[i] for i in sorted(self._by_start[lo:hi]) if self.hits[i].end <= end]
 
     def clause(self, pos: int) -> tuple[int, int]:
         """The clause [start, end) holding position `pos`."""
@@ -81,14 +90,8 @@ class ReplyView:
         end = self._clause_starts[k + 1] - 1 if k + 1 < len(self._clause_starts) else len(self.reply)
         return start, end
 
-    def _hits_from(self, start: int, end: int) -> list[Hit]:
-        """Hits starting in [start, end): a slice found by bisection, so a long reply stays linear."""
-        lo = bisect.bisect_left(self._hit_starts, start)
-        hi = bisect.bisect_left(self._hit_starts, end, lo)
-        return self.hits[lo:hi]
-
     def hits_in(self, start: int, end: int, label: str | None = None) -> list[Hit]:
-        return [h for h in self._hits_from(start, end) if h.end <= end and (label is None or label in h.labels)]
+        return [h for h in self._hits_within(start, end) if label is None or label in h.labels]
 
     def nearest(self, start: int, end: int, labels: frozenset[str], *, spill: bool = False) -> Hit | None:
         """The keyword closest to [start, end) in the same clause among those with any of `labels`.
@@ -100,8 +103,8 @@ class ReplyView:
         c_start, c_end = self.clause(start)
         best: Hit | None = None
         best_key: tuple[int, int] | None = None
-        for h in self._hits_from(c_start, c_end):
-            if h.end > c_end or not (h.labels & labels):
+        for h in self._hits_within(c_start, c_end):
+            if not (h.labels & labels):
                 continue
             if h.end <= start:
                 key = (start - h.end, 0)
@@ -115,8 +118,8 @@ class ReplyView:
             # Nothing in this clause: the claim may run on from the previous clause of the same
             # sentence (您的额度已审批通过，金额为5000元). Take the keyword nearest its end.
             p_start, p_end = self.clause(c_start - 2)
-            for h in self._hits_from(p_start, p_end):
-                if h.end <= p_end and (h.labels & labels) and (best is None or h.end > best.end):
+            for h in self._hits_within(p_start, p_end):
+                if (h.labels & labels) and (best is None or h.end > best.end):
                     best = h
         return best
 

@@ -1,0 +1,114 @@
+"""Kill -9 `guard serve` mid-run: every response a client received has its ledger record, and
+the chain verifies after a restart on the same ledger (issue 7, item 7; end to end)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from guard.audit.ledger import open_ledger
+from guard.testing.scripted_upstream import ScriptedUpstream
+from tests.audit.durability import REPO_ROOT
+from tests.audit.realparts import free_port, wait_port
+from tests.faults.harness import CALLER, RECORD
+
+pytestmark = pytest.mark.slow
+
+REPLY = "张先生您好。您的额度已经审核通过了。"
+
+
+def _start(port: int, upstream: str, ledger: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "GUARD_LEDGER": str(ledger),
+        "GUARD_API_KEYS": json.dumps([{"name": "dialogue", "key": CALLER, "role": "caller"}]),
+        "GUARD_CRM_SOURCE": "none",
+        "GUARD_POLICY_WATCH": "false",
+    }
+    cmd = [sys.executable, "-m", "guard.cli", "serve", "--port", str(port), "--upstream", upstream, "--log-level", "warning"]
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    wait_port(port, timeout=60)
+    return proc
+
+
+def _client(url: str, stream: bool, acked: list[str], stop: threading.Event) -> None:
+    body = {"model": "m", "messages": [{"role": "user", "content": "你好"}], "stream": stream,
+            "guard": {"record": RECORD}}
+    headers = {"authorization": f"Bearer {CALLER}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=10) as client:
+        while not stop.is_set():
+            try:
+                if stream:
+                    with client.stream("POST", "/v1/chat/completions", json=body) as r:
+                        lines = [x for x in r.iter_lines() if x]
+                        if r.status_code == 200 and lines and lines[-1] == "data: [DONE]":
+                            acked.append(r.headers["x-guard-trace-id"])
+                else:
+                    r = client.post("/v1/chat/completions", json=body)
+                    if r.status_code == 200:
+                        acked.append(r.json()["guard"]["trace_id"])
+            except httpx.HTTPError:
+                return  # the server is gone
+
+
+def test_every_received_response_survives_kill_9(tmp_path: Path) -> None:
+    ledger, log = tmp_path / "ledger.db", tmp_path / "serve.log"
+    with ScriptedUpstream({"default": REPLY}) as up:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        proc = _start(port, up.base_url, ledger, log)
+        acked: list[str] = []
+        stop = threading.Event()
+        clients = [threading.Thread(target=_client, args=(url, k % 2 == 1, acked, stop)) for k in range(6)]
+        try:
+            for c in clients:
+                c.start()
+            deadline = 60.0
+            t0 = time.monotonic()
+            while len(acked) < 120:
+                assert proc.poll() is None, log.read_text(errors="replace")[-2000:]
+                assert time.monotonic() - t0 < deadline, f"only {len(acked)} responses in {deadline}s"
+                time.sleep(0.01)
+            os.kill(proc.pid, signal.SIGKILL)  # mid-run: requests are in flight
+            proc.wait(10)
+            for c in clients:
+                c.join(15)
+            received = list(acked)
+        finally:
+            stop.set()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+        # Restart on the same ledger: it opens, appends to the chain, and serves.
+        proc = _start(port, up.base_url, ledger, log)
+        try:
+            r = httpx.post(url + "/v1/chat/completions", headers={"authorization": f"Bearer {CALLER}"},
+                           json={"model": "m", "messages": [{"role": "user", "content": "你好"}],
+                                 "guard": {"record": RECORD}}, timeout=10)
+            assert r.status_code == 200
+            received.append(r.json()["guard"]["trace_id"])
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(20)
+    led = open_ledger(str(ledger), create=False)
+    try:
+        stored = {row.trace_id: row.record() for row in led.rows()}
+    finally:
+        led.close()
+    lost = [t for t in received if t not in stored]
+    assert not lost, f"{len(lost)} of {len(received)} received responses have no ledger record"
+    assert all(stored[t]["released"] == REPLY for t in received)
+    verify = subprocess.run([sys.executable, "-m", "guard.cli", "audit", "verify", "--ledger", str(ledger)],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
