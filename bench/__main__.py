@@ -71,6 +71,7 @@ def _summary_table(rows: Sequence[Headline]) -> str:
 def run(modules: Sequence[str], quick: bool) -> tuple[list[Headline], dict[str, Any]]:
     """Run the benchmarks; returns the headline figures and per-module status and seconds."""
     status: dict[str, Any] = {}
+    HEADLINES.clear()
     argv = ["--quick"] if quick else []
     for name in modules:
         print(f"\n{'=' * 100}\n== bench.bench_{name} {' '.join(argv)}\n{'=' * 100}", flush=True)
