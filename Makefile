@@ -27,8 +27,9 @@ test: $(STAMP)
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable --exclude pip > requirements.lock
 
+# `make bench BENCH_ARGS=--quick` for smaller samples; `--only facts,pii` for a subset
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

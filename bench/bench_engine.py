@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import random
 
-from bench.common import summarize, time_each
+from bench.common import latency_headline, summarize, time_each
 from guard.engine import evaluate
 from guard.policy.loader import load_policy_set
 from guard.text.sentences import split_sentences
@@ -48,8 +48,10 @@ VIOLATING = [
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--n", type=int, default=None, help="replies per series (default 2000, 1000 with --quick)")
+    ap.add_argument("--quick", action="store_true")
     args = ap.parse_args(argv)
+    args.n = args.n or (1000 if args.quick else 2000)
     rng = random.Random(7)
     policy = load_policy_set().select()
     print(f"engine benchmark — policy {policy.name} ({policy.version}), checks: {[c.name for c in policy.checks]}")
@@ -68,6 +70,10 @@ def main(argv: list[str] | None = None) -> None:
     clean_p = sorted(t_clean)[len(t_clean) // 2]
     base_p = sorted(base)[len(base) // 2]
     print(f"engine/baseline p50 ratio on clean replies: {clean_p / base_p:.1f}x")
+    latency_headline("engine", "evaluate(), default policy, clean replies", t_clean,
+                     baseline="split_sentences only", base_seconds=base)
+    latency_headline("engine", "evaluate(), default policy, violating replies", t_bad,
+                     baseline="split_sentences only", base_seconds=base)
 
 
 if __name__ == "__main__":

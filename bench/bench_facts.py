@@ -20,7 +20,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-from bench.common import SHARED_DATA, summarize, time_each
+from bench.common import SHARED_DATA, latency_headline, summarize, time_each
 from guard.checks.base import CheckInput, PolicyContext
 from guard.checks.facts import FACTS
 from guard.text.amounts import NumberStyle, format_number
@@ -106,15 +106,17 @@ def afqmc_sentences(limit: int = 100_000) -> list[str]:
     return list(dict.fromkeys(s for r in rows for s in (r["sentence1"], r["sentence2"])))[:limit]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--n", type=int, default=None, help="generated replies (default 2000, 1000 with --quick)")
     ap.add_argument("--seed", type=int, default=7)
-    args = ap.parse_args()
+    ap.add_argument("--quick", action="store_true", help="1000 replies")
+    args = ap.parse_args(argv)
+    n = args.n or (1000 if args.quick else 2000)
 
     record = _record()
     check = FACTS.build_from({}, PolicyContext(Path(".")))
-    cases = generate(args.n, args.seed)
+    cases = generate(n, args.seed)
     replies = [r for r, _ in cases]
     inputs = {r: CheckInput(r, record, split_sentences(r)) for r in replies}
     mean_len = sum(len(r) for r in replies) / len(replies)
@@ -126,7 +128,9 @@ def main() -> None:
     # (the machine is shared with other jobs, so single runs include time slices lost to them).
     best = [min(raw[i + k * len(replies)] for k in range(5)) for i in range(len(replies))]
     print(summarize("facts check (guard), best of 5 per reply", best))
-    print(summarize("baseline: naive regex number check", time_each(naive_regex(record), replies, repeat=5)))  # type: ignore[arg-type]
+    naive_t = time_each(naive_regex(record), replies, repeat=5)  # type: ignore[arg-type]
+    print(summarize("baseline: naive regex number check", naive_t))
+    base_label, base_raw, base_best = "naive regex (Arabic digits only)", naive_t, naive_t
     try:
         import warnings
 
@@ -137,8 +141,13 @@ def main() -> None:
         print(summarize("baseline: cn2an.transform only, every run", cn))
         cn_best = [min(cn[i + k * len(replies)] for k in range(5)) for i in range(len(replies))]
         print(summarize("baseline: cn2an.transform, best of 5", cn_best))
+        base_label, base_raw, base_best = "cn2an.transform alone", cn, cn_best
     except ImportError:
         print("baseline: cn2an not installed (pip install cn2an)")
+    latency_headline("facts", "facts check, every run", raw, baseline=base_label, base_seconds=base_raw,
+                     target="p99 ≤ 100 µs", limit=100)
+    latency_headline("facts", "facts check, best of 5 per reply", best, baseline=base_label, base_seconds=base_best,
+                     target="p99 ≤ 100 µs", limit=100)
 
     caught = sum(1 for r, wrong in cases if wrong and check.run(inputs[r]))
     wrong_total = sum(1 for _, wrong in cases if wrong)

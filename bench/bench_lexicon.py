@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bench.common import REPO_ROOT, SHARED_DATA, summarize, time_each
+from bench.common import REPO_ROOT, SHARED_DATA, latency_headline, summarize, time_each
 from guard.checks.base import CheckInput, PolicyContext
 from guard.checks.lexicon import ExtraList, LexiconCheck, LexiconConfig, LexiconEntry, build_lexicon_check
 from guard.text.sentences import split_sentences
@@ -330,12 +330,14 @@ def latency(check: LexiconCheck, quick: bool) -> None:
     print(
         f"\n## Latency per reply (replies cut to <= 50 characters; {repeat} rounds; load average {load:.1f})"
     )
+    series = {}
     for label, texts in (
         ("clean", replies),
         ("with an evaded word", dirty),
         ("mixed 50/50", replies + dirty),
     ):
         secs = time_each(lambda t: check.run(inputs[t]), texts, repeat=repeat)
+        series[label] = secs
         print(summarize(f"lexicon check, {label}", secs))
     # time_each runs round after round, so secs[k::n] are the rounds of input k. The slowest input's
     # median separates the cost of the work from scheduler noise on a shared machine.
@@ -349,7 +351,11 @@ def latency(check: LexiconCheck, quick: bool) -> None:
             "baseline ahocorasick_rs raw scan", time_each(ac.find_matches_as_indexes, replies, repeat=repeat)
         )
     )
-    print(summarize("baseline naive substring loop", time_each(_naive(words), replies, repeat=repeat)))
+    naive = time_each(_naive(words), replies, repeat=repeat)
+    print(summarize("baseline naive substring loop", naive))
+    for label in ("clean", "with an evaded word"):
+        latency_headline("lexicon", f"lexicon check, {label}", series[label], baseline="naive substring loop",
+                         base_seconds=naive, target="p99 ≤ 50 µs", limit=50)
     try:
         import ahocorasick
     except ImportError:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from bench.common import SHARED_DATA, summarize, time_each
+from bench.common import SHARED_DATA, latency_headline, percentile, summarize, time_each
 from guard.checks.base import CheckInput
 from guard.checks.pii import PiiCheck, PiiConfig, samples
 from guard.checks.pii.analyzer import default_presidio_engine, presidio_engine
@@ -305,13 +305,14 @@ def timing(check: PiiCheck, repeat: int) -> None:
     ours_engine = presidio_engine()
     default_engine = default_presidio_engine()
     ent = list(ENTITY_CODES)
+    targets = {"without PII": 150.0, "with PII": 400.0}
     for label, replies in (("without PII", _CLEAN_REPLIES), ("with PII", _PII_REPLIES)):
         inputs = list(replies) * 200
         print(f"  replies {label} (~{sum(len(r) for r in replies) // len(replies)} chars):")
-        print(
-            "   ", summarize("guard pii check (prefilter + recognizers)", time_each(ours_run, inputs, repeat))
-        )
-        print("   ", summarize("  same, thread CPU time", cpu_time_each(ours_run, inputs, repeat)))
+        wall = time_each(ours_run, inputs, repeat)
+        cpu = cpu_time_each(ours_run, inputs, repeat)
+        print("   ", summarize("guard pii check (prefilter + recognizers)", wall))
+        print("   ", summarize("  same, thread CPU time", cpu))
         print(
             "   ",
             summarize("baseline: plain re (mobile+ID+email)", time_each(_PLAIN.findall, inputs, repeat)),
@@ -323,12 +324,13 @@ def timing(check: PiiCheck, repeat: int) -> None:
                 time_each(lambda t: ours_engine.analyze(t, language="zh", entities=ent), inputs[:300]),
             ),
         )
-        print(
-            "   ",
-            summarize(
-                "baseline: Presidio analyze(), defaults",
-                time_each(lambda t: default_engine.analyze(t, language="zh"), inputs[:300]),
-            ),
+        presidio = time_each(lambda t: default_engine.analyze(t, language="zh"), inputs[:300])
+        print("   ", summarize("baseline: Presidio analyze(), defaults", presidio))
+        latency_headline(
+            "pii", f"pii check, replies {label}, wall clock", wall,
+            baseline="Presidio analyze(), default recognizers", base_seconds=presidio,
+            target=f"p99 ≤ {targets[label]:.0f} µs", limit=targets[label],
+            note=f"thread CPU p99 {percentile(cpu, 99) * 1e6:.0f} µs",
         )
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 from fastapi import Request
 
-from bench.common import percentile
+from bench.common import Headline, headline, latency_headline, percentile
 
 REPLY = "张先生您好，我是小安金融的客服。您的借款申请已经审核通过了，现在可以随时在App里操作。如果有任何问题，欢迎随时联系我们，感谢您的接听！"
 RECORD = {"customer_id": "B1", "name": "张飞", "gender": "male", "credit_line": 4000}
@@ -43,12 +43,25 @@ KEY = "sk-bench"
 # -- the two servers (run as subprocesses of this module) --------------------------------------
 
 
-def _guard_app(upstream: str, transport: httpx.AsyncBaseTransport | None = None) -> Any:
+def _guard_app(upstream: str, transport: httpx.AsyncBaseTransport | None = None, ledger_sync: str | None = None) -> Any:
     from guard.proxy.app import create_app
     from guard.proxy.settings import ApiKey, GuardSettings
 
-    settings = GuardSettings(upstream_base_url=upstream, crm_source="none", api_keys=(ApiKey(name="bench", key=KEY),))
-    return create_app(settings, transport=transport)
+    # The ledger goes to a temporary file (never the default var/guard-ledger.db), sync as GUARD_LEDGER_SYNC says.
+    ledger = os.environ.get("GUARD_LEDGER") or str(Path(_LEDGER_DIR.name) / f"ledger-{ledger_sync or 'default'}.db")
+    settings = GuardSettings(upstream_base_url=upstream, crm_source="none", ledger=ledger,
+                             api_keys=(ApiKey(name="bench", key=KEY),))
+    saved = os.environ.get("GUARD_LEDGER_SYNC")
+    if ledger_sync is not None:
+        os.environ["GUARD_LEDGER_SYNC"] = ledger_sync
+    try:
+        return create_app(settings, transport=transport)
+    finally:
+        if ledger_sync is not None:
+            if saved is None:
+                del os.environ["GUARD_LEDGER_SYNC"]
+            else:
+                os.environ["GUARD_LEDGER_SYNC"] = saved
 
 
 def _passthrough_app(upstream: str, transport: httpx.AsyncBaseTransport | None = None) -> Any:
@@ -99,8 +112,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+_LEDGER_DIR = tempfile.TemporaryDirectory(prefix="bench-proxy-")
+
+
 def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, *args], stdout=subprocess.DEVNULL)
+    # The guard's ledger goes to a temporary file, never into the default var/guard-ledger.db.
+    env = {**os.environ, "GUARD_LEDGER": str(Path(_LEDGER_DIR.name) / "ledger.db")}
+    return subprocess.Popen([sys.executable, *args], stdout=subprocess.DEVNULL, env=env)
 
 
 def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
@@ -266,19 +284,24 @@ def _evaluate_cost() -> list[float]:
     return out
 
 
-async def _in_process(n: int) -> tuple[list[float], list[float]]:
-    """Both apps called through ASGI with a canned upstream: the guard's own work, without sockets."""
+async def _in_process(n: int) -> tuple[list[float], list[float], list[float]]:
+    """The apps called through ASGI with a canned upstream: the guard's own work, without sockets.
+
+    Series: guard (ledger sync as configured, default FULL), pass-through, guard with sync=NORMAL.
+    """
     canned = json.dumps({
         "id": "x", "object": "chat.completion", "created": 1, "model": "bench",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": REPLY}, "finish_reason": "stop"}],
     }, ensure_ascii=False).encode()
     upstream = httpx.MockTransport(lambda r: httpx.Response(200, content=canned, headers={"content-type": "application/json"}))
-    apps = [_guard_app("http://up/v1", upstream), _passthrough_app("http://up/v1", upstream)]
+    apps = [_guard_app("http://up/v1", upstream), _passthrough_app("http://up/v1", upstream),
+            _guard_app("http://up/v1", upstream, ledger_sync="normal")]
     clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t", headers=HEADERS) for a in apps]
-    out: tuple[list[float], list[float]] = ([], [])
+    out: tuple[list[float], list[float], list[float]] = ([], [], [])
     clock = time.perf_counter
+    orders = ((0, 1, 2), (1, 2, 0), (2, 0, 1))
     for i in range(n + 200):
-        for k in ((0, 1) if i % 2 == 0 else (1, 0)):
+        for k in orders[i % 3]:
             t0 = clock()
             r = await clients[k].post("/v1/chat/completions", json=_body())
             dt = clock() - t0
@@ -328,11 +351,19 @@ def run(requests: int, duration: float, streams: int) -> None:
     print(f"StreamGuard.feed, delta inside a sentence     p50={_ms(inside, 50) * 1000:7.1f} µs  p99={_ms(inside, 99) * 1000:7.1f} µs")
     print(f"StreamGuard.feed, delta ending a sentence     p50={_ms(ending, 50) * 1000:7.1f} µs  p99={_ms(ending, 99) * 1000:7.1f} µs")
 
-    gi, pi = asyncio.run(_in_process(requests))
+    gi, pi, gn = asyncio.run(_in_process(requests))
     print(f"\nin process (ASGI, canned upstream, no sockets), n={requests} each (ms)")
     print(f"  pass-through  p50={_ms(pi, 50):6.3f}  p99={_ms(pi, 99):6.3f}")
     print(f"  guard         p50={_ms(gi, 50):6.3f}  p99={_ms(gi, 99):6.3f}")
     print(f"  added         p50={_ms(gi, 50) - _ms(pi, 50):6.3f}  p99={_ms(gi, 99) - _ms(pi, 99):6.3f}   (target p99 <= 2 ms)")
+    print(f"  guard, ledger sync=NORMAL  p50={_ms(gn, 50):6.3f}  p99={_ms(gn, 99):6.3f}  added p50="
+          f"{_ms(gn, 50) - _ms(pi, 50):6.3f}  p99={_ms(gn, 99) - _ms(pi, 99):6.3f}")
+    latency_headline("proxy", "non-streamed, in process (ASGI, no sockets)", gi, baseline="pass-through relay",
+                     base_seconds=pi, unit="ms", target="adds ≤ 2 ms at p99", limit_added=2.0,
+                     note=f"added p50 {_ms(gi, 50) - _ms(pi, 50):.3f} / p99 {_ms(gi, 99) - _ms(pi, 99):.3f} ms")
+    latency_headline("proxy", "non-streamed, in process, ledger sync=NORMAL", gn, baseline="pass-through relay",
+                     base_seconds=pi, unit="ms", target="adds ≤ 2 ms at p99", limit_added=2.0,
+                     note=f"added p50 {_ms(gn, 50) - _ms(pi, 50):.3f} / p99 {_ms(gn, 99) - _ms(pi, 99):.3f} ms")
 
     with tempfile.TemporaryDirectory() as tmp:
         scen = Path(tmp) / "scenarios.json"
@@ -356,6 +387,9 @@ def run(requests: int, duration: float, streams: int) -> None:
             print(f"  pass-through  p50={_ms(p, 50):6.3f}  p99={_ms(p, 99):6.3f}")
             print(f"  guard         p50={_ms(g, 50):6.3f}  p99={_ms(g, 99):6.3f}")
             print(f"  added         p50={_ms(g, 50) - _ms(p, 50):6.3f}  p99={_ms(g, 99) - _ms(p, 99):6.3f}   (target p99 <= 2 ms)")
+            latency_headline("proxy", "non-streamed over HTTP, sequential", g, baseline="pass-through relay",
+                             base_seconds=p, unit="ms", target="adds ≤ 2 ms at p99", limit_added=2.0,
+                             note=f"added p50 {_ms(g, 50) - _ms(p, 50):.3f} / p99 {_ms(g, 99) - _ms(p, 99):.3f} ms")
 
             rounds = 3
             print(f"\nthroughput, non-streamed, {rounds} alternating rounds of {duration:.0f} s each (requests/s)")
@@ -368,9 +402,13 @@ def run(requests: int, duration: float, streams: int) -> None:
                 print(f"  concurrency {conc:>2}: pass-through {tp:7.1f}   guard {tg:7.1f}   ratio {tg / tp:5.1%}"
                       f"   (target >= 70%; rounds: {' '.join(f'{x:.0f}' for x in tp_runs)} / "
                       f"{' '.join(f'{x:.0f}' for x in tg_runs)})")
+                headline(Headline("proxy", f"throughput, concurrency {conc}", "ms", per_s=tg, baseline="pass-through relay",
+                                  base_per_s=tp, target="≥ 70% of pass-through", min_per_s=0.7 * tp))
             rss, hwm = _rss(procs[1].pid)
             print(f"\nguard process memory: RSS at start {rss0:.0f} MB, after load {rss:.0f} MB, peak {hwm:.0f} MB"
                   "   (target < 300 MB)")
+            headline(Headline("proxy", "guard process RSS, default policy", "MB", target="< 300 MB", met=hwm < 300,
+                              note=f"start {rss0:.0f} / after load {rss:.0f} / peak {hwm:.0f} MB"))
         finally:
             for proc in procs:
                 proc.terminate()
@@ -406,21 +444,27 @@ def run(requests: int, duration: float, streams: int) -> None:
     print(f"  guard: last token sent -> sentence received        p50={_ms(gd, 50):6.3f}  p99={_ms(gd, 99):6.3f}")
     print(f"  release delay (guard - pass-through)             p50={_ms(gd, 50) - _ms(pd, 50):6.3f}  "
           f"p99={_ms(gd, 99) - _ms(pd, 99):6.3f}   (target <= 1 ms)")
+    latency_headline("proxy", "streaming: sentence's last token sent → received", gd,
+                     baseline="pass-through relay (the token)", base_seconds=pd, unit="ms",
+                     target="release delay ≤ 1 ms", limit_added=1.0, with_rate=False,
+                     note=f"delay p50 {_ms(gd, 50) - _ms(pd, 50):.3f} / p99 {_ms(gd, 99) - _ms(pd, 99):.3f} ms")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_proxy")
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--duration", type=float, default=3.0)
-    parser.add_argument("--streams", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=None, help="default 2000 (500 with --quick)")
+    parser.add_argument("--duration", type=float, default=None, help="seconds per round (default 3, 2 with --quick)")
+    parser.add_argument("--streams", type=int, default=None, help="default 100 (40 with --quick)")
+    parser.add_argument("--quick", action="store_true")
     parser.add_argument("--serve", choices=["guard", "passthrough"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--upstream", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.serve:
         _serve(args.serve, args.port, args.upstream)
         return
-    run(args.requests, args.duration, args.streams)
+    q = args.quick
+    run(args.requests or (500 if q else 2000), args.duration or (2.0 if q else 3.0), args.streams or (40 if q else 100))
 
 
 if __name__ == "__main__":

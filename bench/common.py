@@ -6,9 +6,10 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SHARED_DATA", "percentile", "summarize", "time_each"]
+__all__ = ["HEADLINES", "SHARED_DATA", "Headline", "headline", "latency_headline", "percentile", "summarize", "time_each"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("GUARD_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -43,3 +44,125 @@ def summarize(label: str, seconds: Sequence[float]) -> str:
         f"{label:<40} n={len(us):>7}  p50={percentile(us, 50):8.1f} µs  p99={percentile(us, 99):8.1f} µs"
         f"  mean={statistics.fmean(us):8.1f} µs"
     )
+
+
+# -- headline figures, collected by `python -m bench` -------------------------------------------
+
+@dataclass
+class Headline:
+    """One headline figure of a benchmark, with its baseline from the same run and its target.
+
+    Latencies are in `unit` (µs or ms); `limit` is the p99 bound the target sets (absolute, or the
+    baseline's p99 plus an allowed addition) and `min_per_s` a throughput floor.
+    """
+
+    area: str
+    what: str
+    unit: str = "µs"
+    p50: float | None = None
+    p99: float | None = None
+    per_s: float | None = None
+    baseline: str | None = None
+    base_p50: float | None = None
+    base_p99: float | None = None
+    base_per_s: float | None = None
+    target: str = "—"
+    limit: float | None = None
+    min_per_s: float | None = None
+    met: bool | None = None
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.met is None and self.limit is not None and self.p99 is not None:
+            self.met = self.p99 <= self.limit
+        if self.met is None and self.min_per_s is not None and self.per_s is not None:
+            self.met = self.per_s >= self.min_per_s
+
+    def ratios(self) -> str:
+        """Guard against baseline: p50 and p99 ratios, or the throughput ratio."""
+        parts = []
+        if self.p50 is not None and self.base_p50:
+            parts.append(f"p50 {self.p50 / self.base_p50:.2f}x")
+        if self.p99 is not None and self.base_p99:
+            parts.append(f"p99 {self.p99 / self.base_p99:.2f}x")
+        if self.per_s is not None and self.base_per_s:
+            parts.append(f"throughput {self.per_s / self.base_per_s:.0%}")
+        return ", ".join(parts) or "—"
+
+    def measured(self) -> str:
+        parts = []
+        if self.p50 is not None and self.p99 is not None:
+            parts.append(f"p50 {_num(self.p50)} / p99 {_num(self.p99)} {self.unit}")
+        if self.per_s is not None:
+            parts.append(f"{_num(self.per_s)}/s")
+        if self.note:
+            parts.append(self.note)
+        return "; ".join(parts)
+
+    def base(self) -> str:
+        if self.baseline is None:
+            return "—"
+        parts = []
+        if self.base_p50 is not None and self.base_p99 is not None:
+            parts.append(f"p50 {_num(self.base_p50)} / p99 {_num(self.base_p99)} {self.unit}")
+        if self.base_per_s is not None:
+            parts.append(f"{_num(self.base_per_s)}/s")
+        return f"{self.baseline}: " + "; ".join(parts)
+
+    def line(self) -> str:
+        met = {True: "met", False: "NOT met", None: "no target"}[self.met]
+        return (f"  >> {self.area} | {self.what}: {self.measured()} | baseline {self.base()} | ratio {self.ratios()}"
+                f" | target {self.target}: {met}")
+
+
+def _num(x: float) -> str:
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.3g}" if abs(x) < 1 else f"{x:.2f}"
+
+
+HEADLINES: list[Headline] = []
+
+
+def headline(h: Headline) -> Headline:
+    """Record a headline figure (for `python -m bench`) and print it."""
+    HEADLINES.append(h)
+    print(h.line())
+    return h
+
+
+def latency_headline(
+    area: str,
+    what: str,
+    seconds: Sequence[float],
+    *,
+    baseline: str | None = None,
+    base_seconds: Sequence[float] | None = None,
+    unit: str = "µs",
+    target: str = "—",
+    limit: float | None = None,
+    limit_added: float | None = None,
+    with_rate: bool = True,
+    note: str = "",
+) -> Headline:
+    """A headline from per-call seconds (throughput: calls per second of one thread, 1 / mean).
+
+    `limit_added` sets the p99 bound to the baseline's p99 plus that much (an "adds at most" target).
+    """
+    scale = 1e6 if unit == "µs" else 1e3
+
+    def stats(xs: Sequence[float]) -> tuple[float, float, float]:
+        return percentile(xs, 50) * scale, percentile(xs, 99) * scale, len(xs) / sum(xs)
+
+    p50, p99, per_s = stats(seconds)
+    b50 = b99 = None
+    rate: float | None = per_s if with_rate else None
+    brate: float | None = None
+    if base_seconds:
+        b50, b99, b_per_s = stats(base_seconds)
+        brate = b_per_s if with_rate else None
+    if limit_added is not None and b99 is not None:
+        limit = b99 + limit_added
+    return headline(Headline(area, what, unit, p50, p99, rate, baseline, b50, b99, brate, target, limit, note=note))

@@ -103,9 +103,21 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from guard.demo.offline import run_offline_demo
+    if args.offline:
+        from guard.demo.offline import run_offline_demo
 
-    return run_offline_demo(_load_policies(args.policy), sys.stdout)
+        return run_offline_demo(_load_policies(args.policy), sys.stdout)
+    from guard.demo.live import run_live_demo
+
+    _load_policies(args.policy)  # a broken policy is a one-line error before anything starts
+    try:
+        result = run_live_demo(sys.stdout, workdir=Path(args.workdir) if args.workdir else None, policy_path=args.policy)
+    except KeyboardInterrupt:
+        print("\nguard demo: interrupted; everything it started is stopped", file=sys.stderr)
+        return 130
+    if not result.ok:
+        print("guard demo: some scenarios did not end as expected, or the ledger did not verify", file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_FAIL
 
 
 def _serve_settings(args: argparse.Namespace) -> GuardSettings:
@@ -187,8 +199,15 @@ def _add_check(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("demo", help="run the bundled sample replies through the default policy")
+    p = sub.add_parser(
+        "demo",
+        help="the proxy end to end: scripted model → guard → openai client, a table, then the audit trail",
+    )
     p.add_argument("--policy", metavar="PATH", help="policy file or folder (default: the shipped policies/)")
+    p.add_argument("--offline", action="store_true",
+                   help="no servers: only run the bundled sample replies through the policy")
+    p.add_argument("--workdir", metavar="DIR",
+                   help="keep the run's ledger and CRM table here, e.g. var/demo (default: a temporary folder)")
     p.set_defaults(func=cmd_demo)
 
 

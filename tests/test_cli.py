@@ -84,7 +84,7 @@ def test_batch_as_a_real_process(tmp_path: Path) -> None:
 
 
 def test_demo_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo"]) == 0
+    assert main(["demo", "--offline"]) == 0
     out = capsys.readouterr().out
     assert "模型原话" in out and "客户听到" in out and "length.sentence" in out
 
