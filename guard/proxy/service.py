@@ -111,6 +111,32 @@ def _sse(obj: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
 
 
+
+def _decision_record(
+    call: CallAudit,
+    principal: Principal,
+    record: CustomerRecord,
+    model: str,
+    policy: Policy,
+    started: float,
+    *,
+    stream: bool,
+    **fields: Any,
+) -> DecisionRecord:
+    """A ledger record with the fields every decision of this call shares; `fields` add the rest."""
+    return DecisionRecord(
+        trace_id=call.trace_id,
+        timestamp=time.time(),
+        caller=principal.name,
+        customer_id=record.customer_id,
+        model=model,
+        policy=policy.name,
+        policy_version=policy.version,
+        stream=stream,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        **fields,
+    )
+
 class GuardService:
     """The request path of the proxy, independent of FastAPI routing."""
 
@@ -229,22 +255,20 @@ class GuardService:
             finish_reason = "content_filter" if blocked else ("stop" if truncated else (finish or "stop"))
             await anyio.to_thread.run_sync(
                 call.decision,
-                DecisionRecord(
-                    trace_id=call.trace_id,
-                    timestamp=time.time(),
-                    caller=principal.name,
-                    customer_id=record.customer_id,
-                    model=req.model,
-                    policy=verdict.policy,
-                    policy_version=verdict.policy_version,
+                _decision_record(
+                    call,
+                    principal,
+                    record,
+                    req.model,
+                    policy,
+                    started,
+                    stream=False,
                     decision=verdict.decision.value,
                     codes=tuple(verdict.codes),
                     violations=_violations(verdict.violations),
                     original_masked=masked_original(policy, record, reply, verdict.violations),
                     released=released,
                     regenerations=regenerations,
-                    stream=False,
-                    latency_ms=(time.perf_counter() - started) * 1000,
                     error=error,
                 )
             )
@@ -292,21 +316,19 @@ class GuardService:
         released: str | None = None,
     ) -> None:
         call.decision(
-            DecisionRecord(
-                trace_id=call.trace_id,
-                timestamp=time.time(),
-                caller=principal.name,
-                customer_id=record.customer_id,
-                model=model,
-                policy=policy.name,
-                policy_version=policy.version,
+            _decision_record(
+                call,
+                principal,
+                record,
+                model,
+                policy,
+                started,
+                stream=stream,
                 decision="error",
                 codes=(),
                 violations=(),
                 original_masked=None,
                 released=released,
-                stream=stream,
-                latency_ms=(time.perf_counter() - started) * 1000,
                 error=kind if kind.startswith(("upstream_", "client_", "internal")) else f"upstream_{kind}",
             )
         )
@@ -428,14 +450,14 @@ class GuardService:
                 findings = verdict.violations if verdict is not None else ()
                 await anyio.to_thread.run_sync(
                     call.decision,
-                    DecisionRecord(
-                        trace_id=call.trace_id,
-                        timestamp=time.time(),
-                        caller=principal.name,
-                        customer_id=record.customer_id,
-                        model=req.model,
-                        policy=policy.name,
-                        policy_version=policy.version,
+                    _decision_record(
+                        call,
+                        principal,
+                        record,
+                        req.model,
+                        policy,
+                        started,
+                        stream=True,
                         decision=outcome.decision.value,
                         codes=tuple(outcome.codes),
                         violations=_violations(findings),
@@ -448,8 +470,6 @@ class GuardService:
                         ),
                         released=outcome.released,
                         regenerations=regenerations,
-                        stream=True,
-                        latency_ms=(time.perf_counter() - started) * 1000,
                         error=outcome.error,
                     )
                 )

@@ -61,8 +61,8 @@ def serve_guard(upstream_url: str, tmp: Path, *, uvicorn_log_level: str = "warni
         "ledger": str(ledger),
         "crm_source": "none",
         "api_keys": KEYS,
-        "upstream_read_timeout": 0.5,
-        "upstream_connect_timeout": 0.3,
+        "upstream_read_timeout": 1.5,  # generous: an in-process peer on a loaded 2-core machine
+        "upstream_connect_timeout": 3.0,
         "upstream_retries": 0,
         "policy_watch": False,
         **overrides,

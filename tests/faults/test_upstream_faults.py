@@ -31,8 +31,8 @@ def _sentinel_reply(n: int = 1) -> str:
 
 
 SCENARIOS: dict[str, Any] = {
-    "first_byte_timeout": {"reply": _sentinel_reply(), "delay": 2.0},
-    "stall": {"reply": _sentinel_reply(), "chunks": [FIRST, SECOND, SENTINEL, "不应出现。"], "chunk_delay": 1.0},
+    "first_byte_timeout": {"reply": _sentinel_reply(), "delay": 5.0},
+    "stall": {"reply": _sentinel_reply(), "chunks": [FIRST, SECOND, SENTINEL, "不应出现。"], "chunk_delay": 4.0},
     "status500": {"reply": _sentinel_reply(), "status": 500},
     "status429": {"reply": _sentinel_reply(), "status": 429, "headers": {"retry-after": "7"}},
     "malformed": {"reply": _sentinel_reply(2), "fault": "malformed"},
@@ -95,9 +95,13 @@ def guards(upstream: ScriptedUpstream, tmp_path_factory: pytest.TempPathFactory)
     """One guard on the scripted upstream, one on a refused port, one on a port that never accepts."""
     with (
         full_backlog_port() as stuck,
-        serve_guard(upstream.base_url, tmp_path_factory.mktemp("scripted"), max_reply_chars=MAX_CHARS) as scripted,
+        serve_guard(
+            upstream.base_url,
+            tmp_path_factory.mktemp("scripted"),
+            max_reply_chars=MAX_CHARS,  # timeouts: the harness's generous defaults; slow steps sleep longer
+        ) as scripted,
         serve_guard(f"http://127.0.0.1:{closed_port()}/v1", tmp_path_factory.mktemp("refused")) as refused,
-        serve_guard(f"http://127.0.0.1:{stuck}/v1", tmp_path_factory.mktemp("stuck")) as timeout,
+        serve_guard(f"http://127.0.0.1:{stuck}/v1", tmp_path_factory.mktemp("stuck"), upstream_connect_timeout=0.5) as timeout,
     ):
         yield {"connect_refused": refused, "connect_timeout": timeout, "scripted": scripted}
 
