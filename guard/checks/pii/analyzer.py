@@ -10,7 +10,10 @@ text (≈0.6–0.9 ms for a 45-character reply with its default recognizers, mea
    a number followed by 号/室/栋…); a reply with none of them skips every pattern recognizer;
 3. for each recognizer that can fire, tries its own patterns with `re` (≈1 µs) and only then
    calls the Presidio recognizer (pattern matching, `validate_result` checksums, context rule);
-4. runs the person recognizer (its own surname scan decides whether jieba's table is consulted);
+4. runs the person recognizer (its own surname scan decides whether jieba's table is consulted),
+   and, with `person_model: lac`, the trained tagger (`recognizers/lac.py`): its names above the
+   policy's threshold join the rules' names, and a rules name where the tagger gives a name less
+   than a 1 % chance to start is dropped;
 5. resolves overlaps (an ID over a card over a phone …) and maps spans back to the reply.
 
 `presidio_engine` builds the full Presidio engine on a blank spaCy `zh` pipeline (no model
@@ -29,7 +32,8 @@ from typing import Any
 
 from guard.checks.pii.recognizers import ENTITY_CODES, RECOGNIZERS
 from guard.checks.pii.recognizers._base import ChinesePatternRecognizer
-from guard.checks.pii.recognizers.person import ChinesePersonRecognizer, warm_up
+from guard.checks.pii.recognizers.lac import LacTagger
+from guard.checks.pii.recognizers.person import ChinesePersonRecognizer, model_names, warm_up
 
 __all__ = ["PiiAnalyzer", "PiiSpan", "default_presidio_engine", "presidio_engine", "resolve_overlaps"]
 
@@ -89,7 +93,9 @@ class PiiSpan:
 class PiiAnalyzer:
     """The recognizers for the enabled entities, built once; `analyze` is the per-reply path."""
 
-    def __init__(self, entities: Iterable[str]) -> None:
+    def __init__(
+        self, entities: Iterable[str], person_model: LacTagger | None = None, person_threshold: float = 0.93
+    ) -> None:
         wanted = set(entities)
         unknown = wanted - set(ENTITY_CODES)
         if unknown:
@@ -105,6 +111,8 @@ class PiiAnalyzer:
         )
         if self._person is not None:
             warm_up()
+        self._model = person_model if self._person is not None else None
+        self._threshold = person_threshold
 
     def analyze(self, text: str) -> list[PiiSpan]:
         """Every PII value in `text`, spans in `text`'s code points, overlaps resolved."""
@@ -135,16 +143,14 @@ class PiiAnalyzer:
                     )
                 )
         if self._person is not None:
-            for res in self._person.analyze(norm, [self._person.ENTITY]):
+            names = [
+                (r.start, r.end, float(r.score)) for r in self._person.analyze(norm, [self._person.ENTITY])
+            ]
+            if self._model is not None:
+                names = self._with_model(self._model, norm, names)
+            for start, end, score in names:
                 spans.append(
-                    PiiSpan(
-                        self._person.ENTITY,
-                        self._person.CODE,
-                        res.start,
-                        res.end,
-                        float(res.score),
-                        norm[res.start : res.end],
-                    )
+                    PiiSpan(self._person.ENTITY, self._person.CODE, start, end, score, norm[start:end])
                 )
         kept = resolve_overlaps(spans)
         if starts is None:
@@ -152,6 +158,32 @@ class PiiAnalyzer:
         return [
             PiiSpan(s.entity, s.code, starts[s.start], starts[s.end - 1] + 1, s.score, s.value) for s in kept
         ]
+
+    def _with_model(
+        self, model: LacTagger, norm: str, names: list[tuple[int, int, float]]
+    ) -> list[tuple[int, int, float]]:
+        """The rules' names the tagger does not rule out, plus the tagger's own names above the threshold.
+
+        A tagger's name gives way to a rules name of the check's default `min_score` (0.5) or more
+        that overlaps it, and replaces weaker rules names (0.45: listed, but not reported).
+        """
+        found = model.person_spans(norm, self._threshold)
+        kept = [n for n in names if found.begin[n[0]] >= _VETO]
+        for start, end, prob in model_names(norm, found.spans):
+            overlapping = [n for n in kept if n[0] < end and start < n[1]]
+            if any(score >= _RULES_FIRST for _, _, score in overlapping):
+                continue
+            kept = [n for n in kept if n not in overlapping]
+            kept.append((start, end, prob))
+        kept.sort()
+        return kept
+
+
+# Below this probability that a name starts at its first character (the tagger's view), a name
+# found by the rules is dropped: on CLUENER train this dropped 30 of the rules' 114 false hits
+# and 1 of their 1,242 true ones.
+_VETO = 0.01
+_RULES_FIRST = 0.5
 
 
 def resolve_overlaps(spans: list[PiiSpan]) -> list[PiiSpan]:

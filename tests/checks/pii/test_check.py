@@ -98,6 +98,9 @@ def test_entities_and_per_type_actions() -> None:
         ({"entites": ["phone"]}, ValidationError),  # typo
         ({"entities": ["phone"], "actions": {"email": "block"}}, ConfigError),
         ({"entities": ["phone", "phone"]}, ConfigError),
+        ({"person_model": "bert"}, ValidationError),
+        ({"person_model": "lac", "person_model_threshold": 0.4}, ValidationError),
+        ({"person_model": "lac", "entities": ["phone"]}, ConfigError),
     ],
 )
 def test_bad_config(raw: dict[str, object], error: type[Exception]) -> None:
@@ -135,3 +138,67 @@ def test_every_config_field_is_documented() -> None:
     section = doc[doc.index("### `pii`") :]
     for field in PiiConfig.model_fields:
         assert f"`{field}`" in section, field
+
+
+# -- person_model: lac (the trained tagger beside the rules) -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def lac_check() -> PiiCheck:
+    check = PII.build_from({"person_model": "lac"}, PolicyContext(DEFAULT_POLICY_DIR))
+    assert isinstance(check, PiiCheck)
+    return check
+
+
+@pytest.mark.parametrize(
+    ("reply", "rules", "with_model"),
+    [
+        # Names with no title or verb around them: the rules miss them, the tagger does not.
+        ("昨天陈建国来网点办理了业务，他说额度不够用。", [], [("pii.person", "陈建国")]),
+        ("请联系王小明", [], [("pii.person", "王小明")]),
+        # A rules hit the tagger rules out (a word, not a name) is dropped.
+        ("他一直想找一个一劳永逸的办法。", [("pii.person", "劳永逸")], []),
+        ("记者向理财顾问了解了情况。", [("pii.person", "向理财")], []),
+        # Names both find; the customer's own name and address forms stay the facts check's.
+        ("张飞您好，客户经理李娜会联系您。", [], [("pii.person", "李娜")]),
+        ("张先生您好，王总让我转告您，额度已经提高了。", [], []),
+        ("您好，我是小安金融的客服小李，周一到周五都可以还款。", [], []),
+        # Identifiers are unchanged.
+        (
+            "您的朋友王小明的电话是13912345678。",
+            [("pii.person", "王小明"), ("pii.phone", "13912345678")],
+            [("pii.person", "王小明"), ("pii.phone", "13912345678")],
+        ),
+    ],
+)
+def test_person_model_lac(
+    check: PiiCheck,
+    lac_check: PiiCheck,
+    reply: str,
+    rules: list[tuple[str, str]],
+    with_model: list[tuple[str, str]],
+) -> None:
+    assert _run(check, reply) == rules
+    assert _run(lac_check, reply) == with_model
+
+
+def test_person_model_lac_masks_in_a_policy(tmp_path: Path) -> None:
+    (tmp_path / "p.yaml").write_text(
+        "name: p\nfallback: 抱歉，请稍后再试。\nchecks:\n  pii:\n    person_model: lac\n", encoding="utf-8"
+    )
+    policy = load_policy_file(tmp_path / "p.yaml")
+    verdict = evaluate(policy, RECORD, "张先生您好，请联系王小明。")
+    assert verdict.decision is Decision.REVISE
+    assert verdict.released == "张先生您好，请联系王**。"
+
+
+def test_person_model_lac_without_the_model_files_is_a_policy_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from guard.checks.pii import check as check_module
+    from guard.checks.pii.recognizers.lac import ModelFilesError
+
+    def missing() -> None:
+        raise ModelFilesError("jieba's LAC model is incomplete in /nowhere")
+
+    monkeypatch.setattr(check_module, "shared_tagger", missing)
+    with pytest.raises(ConfigError, match="cannot load jieba's LAC model"):
+        PII.build_from({"person_model": "lac"}, PolicyContext(DEFAULT_POLICY_DIR))

@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -40,7 +40,7 @@ from presidio_analyzer import LocalRecognizer, RecognizerResult
 
 from guard.checks.pii.recognizers._name_stats import NameStats, count_name_stats
 
-__all__ = ["COMPOUND_SURNAMES", "HONORIFICS", "SURNAMES", "ChinesePersonRecognizer", "warm_up"]
+__all__ = ["COMPOUND_SURNAMES", "HONORIFICS", "SURNAMES", "ChinesePersonRecognizer", "model_names", "warm_up"]
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -555,3 +555,45 @@ def _in_title(text: str, start: int) -> bool:
     """Inside 《…》: a book, film or product title, not a person (《哈利·波特》, 《梅兰芳》)."""
     opened = text.rfind("《", 0, start)
     return opened >= 0 and text.find("》", opened, start) < 0
+
+
+# -- names from the trained tagger (`person_model: lac`) ----------------------------------------
+
+_SPLIT_AT = frozenset("、，,。；;")
+_TRIM = _PUNCT | frozenset("【】…/~")
+
+
+def model_names(text: str, spans: Iterable[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """The tagger's names that are a person's full name by this module's conventions.
+
+    A span is split at a list comma or full stop inside it (王刚、李静) and trimmed of punctuation;
+    then dropped when shorter than two characters, surname + honorific (张总, 王女士: the facts
+    check's business), 老王 / 小李, inside 《…》 (a title), or a word jieba's dictionary knows as
+    something other than a name (徐州, 白卷).
+    """
+    tags = _load_lexicon().tags
+    out: list[tuple[int, int, float]] = []
+    for start, end, prob in spans:
+        parts: list[tuple[int, int]] = []
+        a = start
+        for k in range(start, end):
+            if text[k] in _SPLIT_AT:
+                parts.append((a, k))
+                a = k + 1
+        parts.append((a, end))
+        for a, b in parts:
+            while a < b and text[a] in _TRIM:
+                a += 1
+            while b > a and text[b - 1] in _TRIM:
+                b -= 1
+            name = text[a:b]
+            if len(name) < 2 or _in_title(text, a):
+                continue
+            if name[0] in SURNAMES and name[1:].startswith(HONORIFICS):
+                continue
+            if name[0] in "老小" and len(name) == 2:
+                continue
+            if tags.get(name) not in (*_NAME_TAGS, "nrt"):
+                continue
+            out.append((a, b, prob))
+    return out
