@@ -17,14 +17,16 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.common import SHARED_DATA, latency_headline, percentile, summarize, time_each
 from guard.checks.base import CheckInput, PolicyContext
 from guard.checks.pii import PiiCheck, PiiConfig, samples
-from guard.checks.pii.analyzer import default_presidio_engine, presidio_engine
+from guard.checks.pii.analyzer import PiiAnalyzer, combine_names, default_presidio_engine, presidio_engine
 from guard.checks.pii.check import build_pii_check
 from guard.checks.pii.recognizers import ENTITY_CODES
-from guard.checks.pii.recognizers.person import COMPOUND_SURNAMES, SURNAMES
+from guard.checks.pii.recognizers.lac import shared_tagger
+from guard.checks.pii.recognizers.person import COMPOUND_SURNAMES, SURNAMES, model_names
 from guard.text.sentences import split_sentences
 from guard.types import CustomerRecord
 
@@ -252,6 +254,60 @@ def cluener_person_by_kind(
     return total, kinds
 
 
+Names = list[tuple[int, int, float]]
+
+
+def cluener_person_sweep(split: str, limit: int | None) -> list[tuple[str, Counts]] | None:
+    """pii.person on a CLUENER split for person_model=lac at several thresholds (brackets off).
+
+    The rules and the tagger run once per sentence; each threshold then combines them the way
+    the check does (`combine_names`). Also the tagger alone, without the rules.
+    """
+    path = SHARED_DATA / "cluener" / f"{split}.jsonl"
+    if not path.exists():
+        return None
+    rules = PiiAnalyzer(["CN_PERSON"])
+    tagger = shared_tagger()
+    rows: list[tuple[set[tuple[int, int]], Names, Names, Any]] = []
+    with path.open(encoding="utf-8") as fh:
+        for line in list(fh)[:limit]:
+            row = json.loads(line)
+            text = row["text"]
+            spans = row["label"].get("name", {}).values()
+            gold = {_trim_gold(text, s, e + 1) for group in spans for s, e in group}
+            names = [(x.start, x.end, x.score) for x in rules.analyze(text)]
+            found = tagger.person_spans(text, 0.5)
+            rows.append((gold, names, model_names(text, found.spans), found.begin))
+
+    def count(label: str, pick: Callable[[Names, Names, Any], Names]) -> tuple[str, Counts]:
+        c = Counts()
+        for gold, names, tagged, begin in rows:
+            got = {(a, b) for a, b, score in pick(names, tagged, begin) if score >= 0.5}  # min_score
+            c.tp += len(got & gold)
+            c.fp += len(got - gold)
+            c.fn += len(gold - got)
+        return label, c
+
+    out = [count("rules only (person_model=rules)", lambda names, tagged, begin: names)]
+    for th in (0.5, 0.8, 0.9, 0.93, 0.95, 0.98):
+        out.append(
+            count(
+                f"rules + lac, threshold {th}",
+                lambda names, tagged, begin, th=th: combine_names(
+                    names, [t for t in tagged if t[2] >= th], begin
+                ),
+            )
+        )
+    for th in (0.5, 0.9, 0.95):
+        out.append(
+            count(
+                f"lac alone, threshold {th}",
+                lambda names, tagged, begin, th=th: [t for t in tagged if t[2] >= th],
+            )
+        )
+    return out
+
+
 def afqmc_false_hits(detect: Detector, limit: int | None) -> tuple[int, dict[str, int]] | None:
     """Findings on AFQMC's real questions about credit products (innocent text: every hit is wrong,
     apart from a real name or address a user typed, which the publisher did not remove)."""
@@ -384,6 +440,14 @@ def main(argv: list[str] | None = None) -> None:
             print(total.line("all names"))
             for kind, counts in sorted(kinds.items(), key=lambda kv: -(kv[1].tp + kv[1].fn)):
                 print(counts.line(kind))
+    for split in ("train", "dev"):
+        sweep = cluener_person_sweep(split, 2000 if args.quick else None)
+        if sweep is None:
+            break
+        use = "the default threshold 0.93 was chosen on it" if split == "train" else "held out"
+        print(f"== CLUENER {split}, pii.person with person_model=lac by threshold ({use}) ==")
+        for label, counts in sweep:
+            print(counts.line(label))
     print("== AFQMC dev (real user questions about 花呗/借呗; innocent text) ==")
     for name, detect in detectors.items():
         result = afqmc_false_hits(detect, 1000 if args.quick else None)

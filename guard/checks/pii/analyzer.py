@@ -30,12 +30,22 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from guard.checks.pii.recognizers import ENTITY_CODES, RECOGNIZERS
 from guard.checks.pii.recognizers._base import ChinesePatternRecognizer
 from guard.checks.pii.recognizers.lac import LacTagger
 from guard.checks.pii.recognizers.person import ChinesePersonRecognizer, model_names, warm_up
 
-__all__ = ["PiiAnalyzer", "PiiSpan", "default_presidio_engine", "presidio_engine", "resolve_overlaps"]
+__all__ = [
+    "PiiAnalyzer",
+    "PiiSpan",
+    "combine_names",
+    "default_presidio_engine",
+    "presidio_engine",
+    "resolve_overlaps",
+]
 
 # Priority when two recognizers claim the same characters (lower wins).
 _PRIORITY = {
@@ -147,7 +157,8 @@ class PiiAnalyzer:
                 (r.start, r.end, float(r.score)) for r in self._person.analyze(norm, [self._person.ENTITY])
             ]
             if self._model is not None:
-                names = self._with_model(self._model, norm, names)
+                found = self._model.person_spans(norm, self._threshold)
+                names = combine_names(names, model_names(norm, found.spans), found.begin)
             for start, end, score in names:
                 spans.append(
                     PiiSpan(self._person.ENTITY, self._person.CODE, start, end, score, norm[start:end])
@@ -159,31 +170,32 @@ class PiiAnalyzer:
             PiiSpan(s.entity, s.code, starts[s.start], starts[s.end - 1] + 1, s.score, s.value) for s in kept
         ]
 
-    def _with_model(
-        self, model: LacTagger, norm: str, names: list[tuple[int, int, float]]
-    ) -> list[tuple[int, int, float]]:
-        """The rules' names the tagger does not rule out, plus the tagger's own names above the threshold.
-
-        A tagger's name gives way to a rules name of the check's default `min_score` (0.5) or more
-        that overlaps it, and replaces weaker rules names (0.45: listed, but not reported).
-        """
-        found = model.person_spans(norm, self._threshold)
-        kept = [n for n in names if found.begin[n[0]] >= _VETO]
-        for start, end, prob in model_names(norm, found.spans):
-            overlapping = [n for n in kept if n[0] < end and start < n[1]]
-            if any(score >= _RULES_FIRST for _, _, score in overlapping):
-                continue
-            kept = [n for n in kept if n not in overlapping]
-            kept.append((start, end, prob))
-        kept.sort()
-        return kept
-
 
 # Below this probability that a name starts at its first character (the tagger's view), a name
 # found by the rules is dropped: on CLUENER train this dropped 30 of the rules' 114 false hits
 # and 1 of their 1,242 true ones.
 _VETO = 0.01
 _RULES_FIRST = 0.5
+
+
+def combine_names(
+    rules: list[tuple[int, int, float]], tagged: list[tuple[int, int, float]], begin: npt.NDArray[np.float64]
+) -> list[tuple[int, int, float]]:
+    """The rules' names the tagger does not rule out, plus the tagger's names (start, end, score).
+
+    `begin[i]` is the tagger's probability that a name starts at character i. A tagger's name gives
+    way to an overlapping rules name of the check's default `min_score` (0.5) or more, and replaces
+    weaker rules names (0.45: kept for lists, never reported at the default).
+    """
+    kept = [n for n in rules if begin[n[0]] >= _VETO]
+    for start, end, prob in tagged:
+        overlapping = [n for n in kept if n[0] < end and start < n[1]]
+        if any(score >= _RULES_FIRST for _, _, score in overlapping):
+            continue
+        kept = [n for n in kept if n not in overlapping]
+        kept.append((start, end, prob))
+    kept.sort()
+    return kept
 
 
 def resolve_overlaps(spans: list[PiiSpan]) -> list[PiiSpan]:
