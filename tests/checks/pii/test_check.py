@@ -162,6 +162,7 @@ def lac_check() -> PiiCheck:
         # Names both find; the customer's own name and address forms stay the facts check's.
         ("张飞您好，客户经理李娜会联系您。", [], [("pii.person", "李娜")]),
         ("张先生您好，王总让我转告您，额度已经提高了。", [], []),
+        ("欧阳先生，欧阳娜娜已经还款了。", [], [("pii.person", "欧阳娜娜")]),
         ("您好，我是小安金融的客服小李，周一到周五都可以还款。", [], []),
         # Identifiers are unchanged.
         (

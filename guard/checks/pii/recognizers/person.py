@@ -589,7 +589,8 @@ def model_names(text: str, spans: Iterable[tuple[int, int, float]]) -> list[tupl
             name = text[a:b]
             if len(name) < 2 or _in_title(text, a):
                 continue
-            if name[0] in SURNAMES and name[1:].startswith(HONORIFICS):
+            surname = 2 if name[:2] in COMPOUND_SURNAMES else 1
+            if name[surname:].startswith(HONORIFICS) and (surname == 2 or name[0] in SURNAMES):
                 continue
             if name[0] in "老小" and len(name) == 2:
                 continue
