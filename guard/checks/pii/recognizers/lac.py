@@ -8,8 +8,8 @@ the network runs in numpy, so nothing is downloaded and no model is added to thi
 
 `LacTagger.person_spans(text, threshold)` returns the spans whose probability of being exactly a
 name — summed over every tagging the CRF allows (forward–backward) — is at least `threshold`, and
-for each character the probability that a name starts there. Sentences are tagged together as one
-batch, so a reply costs as many recurrent steps as its longest sentence: ≈1–2 ms for a
+for each character the probability that a name starts there. A reply's clauses are tagged together
+as one batch, so it costs as many recurrent steps as its longest clause: ≈1–2 ms for a
 50-character reply here, against ≈0.05 ms for the rules. It is the `person_model: lac` option of
 the `pii` check, not the default.
 """
@@ -33,7 +33,11 @@ _F64 = npt.NDArray[np.float64]
 _I64 = npt.NDArray[np.int64]
 
 _HIDDEN = 128
-_SENTENCE_END = re.compile(r"[。！？!?；;\n]+")
+# Pieces tagged on their own: sentences, and clauses at commas and colons (the list comma 、 keeps
+# 王刚、李静 together). A reply costs as many steps as its longest piece; clauses instead of whole
+# sentences changed pii.person on CLUENER by < 1 point (train recall 53.1 → 52.3%, precision
+# 90.4 → 90.6%) for about half the time.
+_SENTENCE_END = re.compile(r"[。！？!?；;\n，,：:]+")
 _MAX_STEPS = 100  # a longer sentence is tagged in pieces of this many characters
 
 
