@@ -26,7 +26,7 @@ from guard.checks.pii.analyzer import PiiAnalyzer, combine_names, default_presid
 from guard.checks.pii.check import build_pii_check
 from guard.checks.pii.recognizers import ENTITY_CODES
 from guard.checks.pii.recognizers.lac import shared_tagger
-from guard.checks.pii.recognizers.person import COMPOUND_SURNAMES, SURNAMES, model_names
+from guard.checks.pii.recognizers.person import COMPOUND_SURNAMES, NAME_STARTS, SURNAMES, model_names
 from guard.text.sentences import split_sentences
 from guard.types import CustomerRecord
 
@@ -276,7 +276,7 @@ def cluener_person_sweep(split: str, limit: int | None) -> list[tuple[str, Count
             spans = row["label"].get("name", {}).values()
             gold = {_trim_gold(text, s, e + 1) for group in spans for s, e in group}
             names = [(x.start, x.end, x.score) for x in rules.analyze(text)]
-            found = tagger.person_spans(text, 0.5)
+            found = tagger.person_spans(text, 0.5, NAME_STARTS)
             rows.append((gold, names, model_names(text, found.spans), found.begin))
 
     def count(label: str, pick: Callable[[Names, Names, Any], Names]) -> tuple[str, Counts]:

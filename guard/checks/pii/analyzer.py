@@ -36,7 +36,7 @@ import numpy.typing as npt
 from guard.checks.pii.recognizers import ENTITY_CODES, RECOGNIZERS
 from guard.checks.pii.recognizers._base import ChinesePatternRecognizer
 from guard.checks.pii.recognizers.lac import LacTagger
-from guard.checks.pii.recognizers.person import ChinesePersonRecognizer, model_names, warm_up
+from guard.checks.pii.recognizers.person import NAME_STARTS, ChinesePersonRecognizer, model_names, warm_up
 
 __all__ = [
     "PiiAnalyzer",
@@ -157,7 +157,7 @@ class PiiAnalyzer:
                 (r.start, r.end, float(r.score)) for r in self._person.analyze(norm, [self._person.ENTITY])
             ]
             if self._model is not None:
-                found = self._model.person_spans(norm, self._threshold)
+                found = self._model.person_spans(norm, self._threshold, NAME_STARTS)
                 names = combine_names(names, model_names(norm, found.spans), found.begin)
             for start, end, score in names:
                 spans.append(
@@ -183,11 +183,12 @@ def combine_names(
 ) -> list[tuple[int, int, float]]:
     """The rules' names the tagger does not rule out, plus the tagger's names (start, end, score).
 
-    `begin[i]` is the tagger's probability that a name starts at character i. A tagger's name gives
+    `begin[i]` is the tagger's probability that a name starts at character i (NaN where it did not
+    tag). A tagger's name gives
     way to an overlapping rules name of the check's default `min_score` (0.5) or more, and replaces
     weaker rules names (0.45: kept for lists, never reported at the default).
     """
-    kept = [n for n in rules if begin[n[0]] >= _VETO]
+    kept = [n for n in rules if not begin[n[0]] < _VETO]  # NaN (not tagged): kept
     for start, end, prob in tagged:
         overlapping = [n for n in kept if n[0] < end and start < n[1]]
         if any(score >= _RULES_FIRST for _, _, score in overlapping):

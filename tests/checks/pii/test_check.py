@@ -203,3 +203,15 @@ def test_person_model_lac_without_the_model_files_is_a_policy_error(monkeypatch:
     monkeypatch.setattr(check_module, "shared_tagger", missing)
     with pytest.raises(ConfigError, match="cannot load jieba's LAC model"):
         PII.build_from({"person_model": "lac"}, PolicyContext(DEFAULT_POLICY_DIR))
+
+
+def test_combine_names_keeps_rules_names_where_the_tagger_did_not_run() -> None:
+    import numpy as np
+
+    from guard.checks.pii.analyzer import combine_names
+
+    begin = np.array([np.nan, np.nan, np.nan, 0.001, 0.5])
+    assert combine_names([(0, 2, 0.85), (3, 5, 0.85)], [], begin) == [(0, 2, 0.85)]  # 3: vetoed
+    # The tagger's name gives way to a reported rules name and replaces a weaker one.
+    assert combine_names([(0, 3, 0.85)], [(1, 3, 0.99)], np.ones(5)) == [(0, 3, 0.85)]
+    assert combine_names([(0, 3, 0.45)], [(1, 3, 0.99)], np.ones(5)) == [(1, 3, 0.99)]

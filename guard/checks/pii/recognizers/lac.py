@@ -301,23 +301,26 @@ class LacTagger:
 
     # -- the public path -----------------------------------------------------------------------
 
-    def person_spans(self, text: str, threshold: float = 0.5) -> LacNames:
+    def person_spans(
+        self, text: str, threshold: float = 0.5, starts: frozenset[str] | None = None
+    ) -> LacNames:
         """Each name whose exact span has probability ≥ `threshold`, and P(a name starts) per character.
 
         `threshold` must be at least 0.5: then at most one end per start can qualify, and it is
         where the posterior of `PER-I` first drops below one half, so no search over ends is needed.
+        With `starts`, a clause none of whose characters is in it is not tagged (its `begin` is NaN).
         """
         if threshold < 0.5:
             raise ValueError("threshold must be at least 0.5")
         folded = _fold(text)
-        begin = np.zeros(len(text))
+        begin = np.full(len(text), np.nan)
         pieces: list[tuple[int, str]] = []
         pos = 0
         for m in _SENTENCE_END.finditer(folded + "\n"):
             stop = min(m.end(), len(folded))
             for a in range(pos, stop, _MAX_STEPS):
                 piece = folded[a : min(a + _MAX_STEPS, stop)]
-                if piece.strip():
+                if piece.strip() and (starts is None or not starts.isdisjoint(piece)):
                     pieces.append((a, piece))
             pos = stop
         if not pieces:
@@ -352,7 +355,7 @@ class LacNames:
     """What the tagger found in one text."""
 
     spans: tuple[tuple[int, int, float], ...]  # (start, end, probability that exactly this is a name)
-    begin: _F64  # per character of the text: probability that a name starts there
+    begin: _F64  # per character: probability that a name starts there (NaN: not tagged)
 
 
 _lock = threading.Lock()

@@ -40,7 +40,15 @@ from presidio_analyzer import LocalRecognizer, RecognizerResult
 
 from guard.checks.pii.recognizers._name_stats import NameStats, count_name_stats
 
-__all__ = ["COMPOUND_SURNAMES", "HONORIFICS", "SURNAMES", "ChinesePersonRecognizer", "model_names", "warm_up"]
+__all__ = [
+    "COMPOUND_SURNAMES",
+    "HONORIFICS",
+    "NAME_STARTS",
+    "SURNAMES",
+    "ChinesePersonRecognizer",
+    "model_names",
+    "warm_up",
+]
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -56,6 +64,7 @@ SURNAMES = frozenset(
     "景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩佘池查麻苑迟邝"
     "官封谈匡鞠惠荆乐冀郁胥班储栗燕楚鄢劳谌奚皮粟冼蔺楼闻厉伊仝郜阚权帅屠豆朴盖练廉禹井祖漆巴丰支卿"
     "狄计索宣晋初敬扈晁芮邸雍辜裘亓修邰赫杭况宿逯隆茹诸慕嵇湛戎勾茅揭尉冶檀昝智幸奉植衡富尧"
+    "傅萧阎赖洪"  # common surnames the list lacked (CLUENER train recall +0.3 points, same precision)
 )
 COMPOUND_SURNAMES = _words(
     "欧阳 司马 诸葛 上官 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 令狐 端木 独孤 南宫 西门 百里 呼延 轩辕 澹台 申屠 太史"
@@ -127,6 +136,10 @@ _FOREIGN_CHARS = (
 _FOREIGN = re.compile(
     f"[{_FOREIGN_CHARS}]{{1,6}}(?:[·•][{_FOREIGN_CHARS}]{{1,8}})+|[{_FOREIGN_CHARS}]{{2,6}}"
 )
+# Characters a person's name can start with, for the trained tagger: a clause with none of them is
+# not tagged. On CLUENER train, 13 of the tagger's 1,689 names started with another character
+# once 傅萧阎赖洪 joined the surnames and 溥雒濮 this set.
+NAME_STARTS = frozenset(SURNAMES | {s[0] for s in COMPOUND_SURNAMES} | set(_FOREIGN_CHARS) | set("溥雒濮"))
 _BYLINE_REST = re.compile("[\u4e00-\u9fff]{1,2}[）)]")
 _CANDIDATE = re.compile(
     "(?:" + "|".join(COMPOUND_SURNAMES) + "|[" + "".join(sorted(SURNAMES)) + "])[\u4e00-\u9fff]{1,2}"

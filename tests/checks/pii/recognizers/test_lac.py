@@ -171,3 +171,15 @@ def test_tag_posteriors_sum_to_one(pieces: list[str]) -> None:
     for k, length in enumerate(lengths):
         post = np.exp(log_alpha[k, :length] + log_beta[k, :length] - log_z[k])
         np.testing.assert_allclose(post.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_clauses_without_a_name_start_are_not_tagged(tagger: LacTagger) -> None:
+    from guard.checks.pii.recognizers.person import NAME_STARTS
+
+    text = "您的额度已经通过了，联系人王小明。"
+    found = tagger.person_spans(text, 0.9, NAME_STARTS)
+    assert [text[s:e] for s, e, _ in found.spans] == ["王小明"]
+    assert np.isnan(found.begin[:9]).all()  # 您的额度已经通过了: no character a name starts with
+    assert not np.isnan(found.begin[10:]).any()
+    everything = tagger.person_spans(text, 0.9)
+    assert not np.isnan(everything.begin).any()
