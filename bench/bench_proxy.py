@@ -68,11 +68,12 @@ def _passthrough_app(upstream: str, transport: httpx.AsyncBaseTransport | None =
     from fastapi import FastAPI
     from fastapi.responses import Response, StreamingResponse
 
+    from guard.proxy.app import FRAMEWORK_TELEMETRY_OFF
     from guard.proxy.settings import GuardSettings
     from guard.proxy.upstream import Upstream
 
     up = Upstream(GuardSettings(upstream_base_url=upstream, crm_source="none"), transport=transport)
-    app = FastAPI()
+    app = FastAPI(telemetry=FRAMEWORK_TELEMETRY_OFF)  # as the guard's app
 
     @app.post("/v1/chat/completions")
     async def relay(request: Request) -> Response:
