@@ -197,13 +197,39 @@ class _OtelCall:
 
     def decision(self, record: DecisionRecord) -> None:
         """Write the record to the ledger (returns once committed) and close the trace's spans."""
+        entry, attrs = self._prepare(record)
+        start_ns, t0 = time.time_ns(), time.perf_counter()
+        seq: int | None = None
+        try:
+            if self._a.ledger is not None:
+                seq = self._a.ledger.append(entry)
+        except BaseException as exc:
+            self._ledger_failed(attrs, start_ns, t0, exc)
+            raise
+        self._decided(record, attrs, start_ns, t0, seq)
+
+    async def decision_async(self, record: DecisionRecord) -> None:
+        """`decision` for the event loop: the commit runs on the ledger's committer thread and
+        concurrent calls share it; returns once the record is committed."""
+        entry, attrs = self._prepare(record)
+        start_ns, t0 = time.time_ns(), time.perf_counter()
+        seq: int | None = None
+        try:
+            if self._a.ledger is not None:
+                seq = await self._a.ledger.append_async(entry)
+        except BaseException as exc:
+            self._ledger_failed(attrs, start_ns, t0, exc)
+            raise
+        self._decided(record, attrs, start_ns, t0, seq)
+
+    def _prepare(self, record: DecisionRecord) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The ledger entry and the decision span's attributes; the check spans are laid out."""
         a = self._a
         vals = tuple(record.sensitive_values) + self._sensitive
         entry = build_entry(
             record, redactor=a.redactor, attempts=self.attempts, sensitive_values=self._sensitive
         )
-        now = time.time_ns()
-        self._check_spans(record, now)
+        self._check_spans(record, time.time_ns())
         counts = (
             Counter(record.codes) if record.codes else Counter(str(v.get("code")) for v in record.violations)
         )
@@ -226,21 +252,30 @@ class _OtelCall:
             attrs["guard.violation.evidence"] = evidence
         if record.error:
             attrs["guard.error"] = a.redactor.text(record.error, vals)[:_MAX_ATTR]
-        span = a.tracer.start_span("guard.decision", context=self._ctx, attributes=attrs)
-        t0 = time.perf_counter()
-        try:
-            if a.ledger is not None:
-                seq = a.ledger.append(entry)
-                span.set_attribute("guard.ledger.seq", seq)
-        except BaseException as exc:
-            a.metrics.ledger_errors.add(1, {"error.type": type(exc).__name__})
-            span.set_status(Status(StatusCode.ERROR, "ledger_write_failed"))
-            raise
-        finally:
-            write_ms = (time.perf_counter() - t0) * 1000
-            span.set_attribute("guard.ledger.write_ms", round(write_ms, 3))
-            a.metrics.ledger_duration.record(write_ms)
-            span.end()
+        return entry, attrs
+
+    def _decision_span(self, attrs: dict[str, Any], start_ns: int, t0: float) -> Span:
+        """The `guard.decision` span, from the start of the ledger write until now."""
+        a = self._a
+        write_ms = (time.perf_counter() - t0) * 1000
+        a.metrics.ledger_duration.record(write_ms)
+        span = a.tracer.start_span("guard.decision", context=self._ctx, attributes=attrs, start_time=start_ns)
+        span.set_attribute("guard.ledger.write_ms", round(write_ms, 3))
+        return span
+
+    def _ledger_failed(self, attrs: dict[str, Any], start_ns: int, t0: float, exc: BaseException) -> None:
+        self._a.metrics.ledger_errors.add(1, {"error.type": type(exc).__name__})
+        span = self._decision_span(attrs, start_ns, t0)
+        span.set_status(Status(StatusCode.ERROR, "ledger_write_failed"))
+        span.end()
+
+    def _decided(
+        self, record: DecisionRecord, attrs: dict[str, Any], start_ns: int, t0: float, seq: int | None
+    ) -> None:
+        span = self._decision_span(attrs, start_ns, t0)
+        if seq is not None:
+            span.set_attribute("guard.ledger.seq", seq)
+        span.end()
         self.decided = True
         root_attrs = {k: v for k, v in attrs.items() if not k.startswith("guard.violations.")}
         if record.latency_ms is not None:
@@ -248,7 +283,7 @@ class _OtelCall:
         self._root.set_attributes(root_attrs)
         if record.error:
             self._root.set_status(Status(StatusCode.ERROR, attrs["guard.error"]))
-        a.metrics.decision(
+        self._a.metrics.decision(
             decision=record.decision,
             policy=record.policy,
             violations=record.violations,

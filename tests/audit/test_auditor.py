@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,44 @@ def test_one_trace_with_attempt_check_and_decision_spans(h: Harness) -> None:
     assert sum(p.value for p in points["guard.upstream.errors"]) == 1
     assert {p.attributes["guard.check.name"] for p in points["guard.check.duration"]} == {"facts", "length"}
     assert sum(p.count for p in points["guard.ledger.write.duration"]) == 1
+
+
+def test_decision_on_the_event_loop_leaves_the_same_trace_and_record(h: Harness) -> None:
+    async def call() -> str:
+        with h.auditor.call(caller="svc-a", customer_id="C1", model="qwen", stream=False) as call:
+            with call.upstream_attempt(1):
+                await asyncio.sleep(0)
+            rec = make_record(call.trace_id, decision="revise", codes=("pii.phone",), check_ms={"pii": 0.1})
+            await call.decision_async(rec)
+            return call.trace_id
+
+    trace_id = asyncio.run(call())
+    spans = h.by_name()
+    assert set(spans) == {"guard.call", "chat qwen", "guard.check pii", "guard.decision"}
+    root, decision, chat = spans["guard.call"], spans["guard.decision"], spans["chat qwen"]
+    assert format(root.context.trace_id, "032x") == trace_id
+    assert all(s.parent is not None and s.parent.span_id == root.context.span_id for s in (decision, chat))
+    d = dict(decision.attributes or {})
+    assert d["guard.ledger.seq"] == 1 and d["guard.decision"] == "revise"
+    assert isinstance(d["guard.ledger.write_ms"], float)
+    assert root.attributes["guard.decision"] == "revise"  # type: ignore[index]
+    assert decision.start_time is not None and decision.end_time is not None and root.end_time is not None
+    assert chat.end_time is not None and chat.end_time <= decision.start_time <= decision.end_time <= root.end_time
+    assert [r.trace_id for r in h.ledger.rows()] == [trace_id]
+
+
+def test_ledger_failure_on_the_event_loop_marks_the_trace(h: Harness) -> None:
+    h.ledger.close()
+
+    async def call() -> None:
+        with h.auditor.call(caller="a", customer_id="C1", model="m", stream=False) as call:
+            await call.decision_async(make_record(call.trace_id))
+
+    with pytest.raises(LedgerError):
+        asyncio.run(call())
+    spans = h.by_name()
+    assert spans["guard.decision"].status.status_code == StatusCode.ERROR
+    assert spans["guard.call"].attributes["guard.decision"] == "none"  # type: ignore[index]
 
 
 def test_check_spans_come_from_code_families_without_timings(h: Harness) -> None:
