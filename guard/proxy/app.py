@@ -70,6 +70,7 @@ def _default_auditor(settings: GuardSettings, closers: list[Callable[[], None]])
         open_ledger(settings.ledger),
         tracer_provider=telemetry.tracer_provider,
         meter_provider=telemetry.meter_provider,
+        deferred=True,  # spans and metrics are made off the request path, after the call
     )
     closers.extend((telemetry.shutdown, auditor.close))
     return auditor

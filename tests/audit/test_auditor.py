@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +24,17 @@ from tests.audit.records import make_record
 
 
 class Harness:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, *, deferred: bool = False) -> None:
         self.spans = InMemorySpanExporter()
         tp = TracerProvider()
         tp.add_span_processor(SimpleSpanProcessor(self.spans))
         self.reader = InMemoryMetricReader()
         self.ledger = SqliteLedger(tmp_path / "l.db")
         self.auditor = OtelAuditor(
-            self.ledger, tracer_provider=tp, meter_provider=MeterProvider(metric_readers=[self.reader])
+            self.ledger,
+            tracer_provider=tp,
+            meter_provider=MeterProvider(metric_readers=[self.reader]),
+            deferred=deferred,
         )
 
     def by_name(self) -> dict[str, ReadableSpan]:
@@ -171,6 +175,49 @@ def test_ledger_failure_on_the_event_loop_marks_the_trace(h: Harness) -> None:
     spans = h.by_name()
     assert spans["guard.decision"].status.status_code == StatusCode.ERROR
     assert spans["guard.call"].attributes["guard.decision"] == "none"  # type: ignore[index]
+
+
+def test_deferred_spans_are_made_after_the_call_with_the_times_of_the_call(tmp_path: Path) -> None:
+    h = Harness(tmp_path, deferred=True)
+
+    async def call() -> tuple[int, int, bool]:
+        started = time.time_ns()
+        with h.auditor.call(caller="svc-a", customer_id="C1", model="qwen", stream=False) as call:
+            with call.upstream_attempt(1) as at:
+                at.set_attributes(output_tokens=7)
+            await call.decision_async(make_record(call.trace_id, decision="block", codes=("fact.name",)))
+        ended = time.time_ns()
+        made_during_the_call = bool(h.spans.get_finished_spans())
+        time.sleep(0.05)  # the loop runs the finishing callback only after this
+        await asyncio.sleep(0)
+        return started, ended, made_during_the_call
+
+    started, ended, made_during_the_call = asyncio.run(call())
+    assert not made_during_the_call
+    spans = h.by_name()
+    assert set(spans) == {"guard.call", "chat qwen", "guard.check fact", "guard.decision"}
+    for s in spans.values():  # the call's own clock times, not the time the spans were made
+        assert s.start_time is not None and s.end_time is not None
+        assert started <= s.start_time <= s.end_time <= ended, s.name
+    assert spans["chat qwen"].attributes["gen_ai.usage.output_tokens"] == 7  # type: ignore[index]
+    assert spans["guard.call"].attributes["guard.decision"] == "block"  # type: ignore[index]
+    assert sum(p.value for p in h.metric_points()["guard.decisions"]) == 1
+    assert len(h.spans.get_finished_spans()) == 4
+
+
+def test_flush_makes_the_waiting_spans_once(tmp_path: Path) -> None:
+    h = Harness(tmp_path, deferred=True)
+
+    async def calls() -> None:
+        for _ in range(3):
+            with h.auditor.call(caller="a", customer_id="C1", model="m", stream=False) as call:
+                await call.decision_async(make_record(call.trace_id))
+        h.auditor.flush()  # before the loop had a chance to
+        assert sum(s.name == "guard.call" for s in h.spans.get_finished_spans()) == 3
+        await asyncio.sleep(0)  # the loop's callbacks find nothing left to do
+
+    asyncio.run(calls())
+    assert len(h.spans.get_finished_spans()) == 6  # 3 x (guard.call, guard.decision)
 
 
 def test_check_spans_come_from_code_families_without_timings(h: Harness) -> None:

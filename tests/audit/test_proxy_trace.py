@@ -32,8 +32,9 @@ def _upstream(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json=body)
 
 
+@pytest.mark.parametrize("deferred", [True, False], ids=["deferred", "inline"])
 def test_one_trace_per_call_rooted_at_guard_call_without_framework_spans(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, deferred: bool
 ) -> None:
     spans = InMemorySpanExporter()
     tp = TracerProvider()
@@ -45,7 +46,8 @@ def test_one_trace_per_call_rooted_at_guard_call_without_framework_spans(
         upstream_base_url="http://upstream.test/v1", crm_source="none", policy_watch=False,
         api_keys=(ApiKey(name="svc", key=CALLER, role="caller"),),
     )  # fmt: skip
-    app = create_app(settings, auditor=OtelAuditor(ledger, tracer_provider=tp), transport=httpx.MockTransport(_upstream))
+    auditor = OtelAuditor(ledger, tracer_provider=tp, deferred=deferred)  # deferred: as `guard serve` has it
+    app = create_app(settings, auditor=auditor, transport=httpx.MockTransport(_upstream))
     headers = {
         "authorization": f"Bearer {CALLER}",
         # a caller's trace context does not make the guarded call part of someone else's trace
@@ -58,6 +60,7 @@ def test_one_trace_per_call_rooted_at_guard_call_without_framework_spans(
             return await client.post("/v1/chat/completions", json=body, headers=headers)
 
     r = asyncio.run(ask())
+    auditor.flush()
     assert r.status_code == 200, r.text
     trace_id = r.headers["x-guard-trace-id"]
     assert json.loads(r.text)["guard"]["trace_id"] == trace_id
