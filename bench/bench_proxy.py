@@ -306,6 +306,9 @@ async def _in_process(n: int) -> tuple[list[float], list[float], list[float]]:
             t0 = clock()
             r = await clients[k].post("/v1/chat/completions", json=_body())
             dt = clock() - t0
+            # What an app scheduled for after its response (the guard makes its spans then) runs
+            # here, between requests as on a server, not inside the next series' timed request.
+            await asyncio.sleep(0)
             assert r.status_code == 200, r.text
             if i >= 200:
                 out[k].append(dt)
