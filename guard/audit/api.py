@@ -6,9 +6,10 @@ The proxy (and any other caller of the engine that must leave a trace) talks onl
         with call.upstream_attempt(1):      # one child span per upstream attempt
             ...
         call.decision(record)               # durable BEFORE the reply is released
+        # on an event loop: await call.decision_async(record)
 
-`call.decision` must return only once the `DecisionRecord` is durable (ledger committed): the
-reply is released after it. A `DecisionRecord` never holds raw PII: `original_masked` is the
+`call.decision` (and `await call.decision_async`, which does not block the loop) must return
+only once the `DecisionRecord` is durable (ledger committed): the reply is released after it. A `DecisionRecord` never holds raw PII: `original_masked` is the
 model's reply with PII masked, `released` is what the customer got (already safe).
 
 `NullAuditor` keeps nothing (trace ids only): for tests of the request path and for `guard check`.
@@ -64,6 +65,10 @@ class CallAudit(Protocol):
 
     def decision(self, record: DecisionRecord) -> None: ...
 
+    async def decision_async(self, record: DecisionRecord) -> None:
+        """`decision` for a caller on an event loop (the loop is not blocked while it commits)."""
+        ...
+
     def set_attributes(self, **attributes: Any) -> None: ...
 
 
@@ -87,6 +92,9 @@ class _NullCall:
         yield
 
     def decision(self, record: DecisionRecord) -> None:
+        self.records.append(record)
+
+    async def decision_async(self, record: DecisionRecord) -> None:
         self.records.append(record)
 
     def set_attributes(self, **attributes: Any) -> None:

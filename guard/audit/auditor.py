@@ -10,14 +10,22 @@ Trace shape (all children of the root):
 No attribute, event or status message ever holds reply or prompt text: only codes, counts, ids,
 lengths, timings and evidence passed through `Redactor`. Exceptions are recorded by type name
 only (their messages may quote text).
+
+The root span starts with the call; the children, the root's outcome and the metrics are recorded
+as plain data with their clock times and made into SDK spans when the call is over — right then,
+or with `deferred=True` by the event loop's next callback, after the response (see `OtelAuditor`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import trace
@@ -31,6 +39,8 @@ from guard.audit.metrics import GuardMetrics
 from guard.audit.redact import Redactor
 
 __all__ = ["OtelAuditor", "build_entry"]
+
+log = logging.getLogger("guard.audit")
 
 SCHEMA_VERSION = 1
 _MAX_ATTR = 256
@@ -109,20 +119,36 @@ def _scalar(v: Any) -> bool:
     return isinstance(v, str | bool | int | float)
 
 
+@dataclass(slots=True)
+class _SpanPlan:
+    """A child span as recorded on the request path; the SDK span is made from it at the end."""
+
+    name: str
+    start_ns: int
+    end_ns: int
+    attributes: dict[str, Any]
+    kind: SpanKind = SpanKind.INTERNAL
+    error: str | None = None  # status description when the span ended in error
+
+
 class _Attempt:
     """The value of `with call.upstream_attempt(n):` — lets the proxy add safe attributes."""
 
-    def __init__(self, call: _OtelCall, span: Span, summary: dict[str, Any]) -> None:
-        self._call, self._span, self.summary = call, span, summary
+    def __init__(self, call: _OtelCall, attributes: dict[str, Any], summary: dict[str, Any]) -> None:
+        self._call, self._attributes, self.summary = call, attributes, summary
 
     def set_attributes(self, **attributes: Any) -> None:
         """Add upstream attributes (token counts, finish reasons, status); text keys are dropped."""
         safe = self._call.safe_attributes(attributes)
-        self._span.set_attributes(safe)
+        self._attributes.update(safe)
         self.summary.update(safe)
 
 
 class _OtelCall:
+    """One trace. The root span starts with the call (its trace id names the ledger record); the
+    children, the root's outcome and the metrics are recorded as plain data with their clock
+    times and turned into SDK spans and measurements by `finish()`, once the call is over."""
+
     trace_id: str
 
     def __init__(
@@ -136,6 +162,11 @@ class _OtelCall:
         self.trace_id = format(root.get_span_context().trace_id, "032x")
         self.attempts: list[dict[str, Any]] = []
         self.decided = False
+        self._spans: list[_SpanPlan] = []
+        self._root_attributes: dict[str, Any] = {}
+        self._root_error: str | None = None
+        self._root_end_ns = 0
+        self._measurements: list[Callable[[GuardMetrics], None]] = []
 
     def safe_attributes(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
         """Attributes fit for a span: semantic-convention names, no text keys, redacted strings."""
@@ -163,47 +194,70 @@ class _OtelCall:
             attrs["gen_ai.request.model"] = self._model
         attrs.update(self.safe_attributes(attributes))
         name = f"chat {self._model}" if self._model else "chat"
-        span = self._a.tracer.start_span(name, context=self._ctx, kind=SpanKind.CLIENT, attributes=attrs)
         summary: dict[str, Any] = {
             "attempt": attempt,
             **{k: v for k, v in attrs.items() if k != "gen_ai.operation.name"},
         }
+        plan = _SpanPlan(name, time.time_ns(), 0, attrs, SpanKind.CLIENT)
         t0 = time.perf_counter()
         try:
-            yield _Attempt(self, span, summary)
+            yield _Attempt(self, attrs, summary)
         except BaseException as exc:
             err = type(exc).__name__
-            span.set_attribute("error.type", err)
-            span.set_status(Status(StatusCode.ERROR, err))
+            attrs["error.type"] = err
             summary["error.type"] = err
             raise
         finally:
             seconds = time.perf_counter() - t0
+            plan.end_ns = time.time_ns()
             summary["duration_ms"] = round(seconds * 1000, 3)
             err_type = summary.get("error.type")
             if err_type is not None:
-                self._a.metrics.upstream_errors.add(1, {"error.type": str(err_type)})
-                if span.is_recording():
-                    span.set_status(Status(StatusCode.ERROR, str(err_type)))
-            self._a.metrics.upstream_duration.record(
-                seconds, {"gen_ai.operation.name": "chat", "gen_ai.request.model": self._model or ""}
-            )
-            span.end()
+                plan.error = str(err_type)
+            self._spans.append(plan)
+            model = self._model or ""
+            self._measurements.append(lambda m: _upstream_measurements(m, seconds, model, err_type))
             self.attempts.append(summary)
 
     def set_attributes(self, **attributes: Any) -> None:
         """Add attributes to the root span (same filtering as upstream attributes)."""
-        self._root.set_attributes(self.safe_attributes(attributes))
+        self._root_attributes.update(self.safe_attributes(attributes))
 
     def decision(self, record: DecisionRecord) -> None:
         """Write the record to the ledger (returns once committed) and close the trace's spans."""
+        entry, attrs = self._prepare(record)
+        start_ns, t0 = time.time_ns(), time.perf_counter()
+        seq: int | None = None
+        try:
+            if self._a.ledger is not None:
+                seq = self._a.ledger.append(entry)
+        except BaseException as exc:
+            self._ledger_failed(attrs, start_ns, t0, exc)
+            raise
+        self._decided(record, attrs, start_ns, t0, seq)
+
+    async def decision_async(self, record: DecisionRecord) -> None:
+        """`decision` for the event loop: the commit runs on the ledger's committer thread and
+        concurrent calls share it; returns once the record is committed."""
+        entry, attrs = self._prepare(record)
+        start_ns, t0 = time.time_ns(), time.perf_counter()
+        seq: int | None = None
+        try:
+            if self._a.ledger is not None:
+                seq = await self._a.ledger.append_async(entry)
+        except BaseException as exc:
+            self._ledger_failed(attrs, start_ns, t0, exc)
+            raise
+        self._decided(record, attrs, start_ns, t0, seq)
+
+    def _prepare(self, record: DecisionRecord) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The ledger entry and the decision span's attributes; the check spans are laid out."""
         a = self._a
         vals = tuple(record.sensitive_values) + self._sensitive
         entry = build_entry(
             record, redactor=a.redactor, attempts=self.attempts, sensitive_values=self._sensitive
         )
-        now = time.time_ns()
-        self._check_spans(record, now)
+        self._check_spans(record, time.time_ns())
         counts = (
             Counter(record.codes) if record.codes else Counter(str(v.get("code")) for v in record.violations)
         )
@@ -226,34 +280,41 @@ class _OtelCall:
             attrs["guard.violation.evidence"] = evidence
         if record.error:
             attrs["guard.error"] = a.redactor.text(record.error, vals)[:_MAX_ATTR]
-        span = a.tracer.start_span("guard.decision", context=self._ctx, attributes=attrs)
-        t0 = time.perf_counter()
-        try:
-            if a.ledger is not None:
-                seq = a.ledger.append(entry)
-                span.set_attribute("guard.ledger.seq", seq)
-        except BaseException as exc:
-            a.metrics.ledger_errors.add(1, {"error.type": type(exc).__name__})
-            span.set_status(Status(StatusCode.ERROR, "ledger_write_failed"))
-            raise
-        finally:
-            write_ms = (time.perf_counter() - t0) * 1000
-            span.set_attribute("guard.ledger.write_ms", round(write_ms, 3))
-            a.metrics.ledger_duration.record(write_ms)
-            span.end()
+        return entry, attrs
+
+    def _decision_span(self, attrs: dict[str, Any], start_ns: int, t0: float) -> _SpanPlan:
+        """The `guard.decision` span, from the start of the ledger write until now."""
+        write_ms = (time.perf_counter() - t0) * 1000
+        self._measurements.append(lambda m: m.ledger_duration.record(write_ms))
+        attrs["guard.ledger.write_ms"] = round(write_ms, 3)
+        plan = _SpanPlan("guard.decision", start_ns, time.time_ns(), attrs)
+        self._spans.append(plan)
+        return plan
+
+    def _ledger_failed(self, attrs: dict[str, Any], start_ns: int, t0: float, exc: BaseException) -> None:
+        error_type = type(exc).__name__
+        self._measurements.append(lambda m: m.ledger_errors.add(1, {"error.type": error_type}))
+        self._decision_span(attrs, start_ns, t0).error = "ledger_write_failed"
+
+    def _decided(
+        self, record: DecisionRecord, attrs: dict[str, Any], start_ns: int, t0: float, seq: int | None
+    ) -> None:
+        if seq is not None:
+            attrs["guard.ledger.seq"] = seq
+        self._decision_span(attrs, start_ns, t0)
         self.decided = True
-        root_attrs = {k: v for k, v in attrs.items() if not k.startswith("guard.violations.")}
+        root_attrs = {k: v for k, v in attrs.items() if not k.startswith(("guard.violations.", "guard.ledger."))}
         if record.latency_ms is not None:
             root_attrs["guard.latency_ms"] = record.latency_ms
-        self._root.set_attributes(root_attrs)
+        self._root_attributes.update(root_attrs)
         if record.error:
-            self._root.set_status(Status(StatusCode.ERROR, attrs["guard.error"]))
-        a.metrics.decision(
-            decision=record.decision,
-            policy=record.policy,
-            violations=record.violations,
-            latency_ms=record.latency_ms,
-            check_ms=record.check_ms,
+            self._root_error = attrs["guard.error"]
+        decision, policy, violations = record.decision, record.policy, record.violations
+        latency_ms, check_ms = record.latency_ms, record.check_ms
+        self._measurements.append(
+            lambda m: m.decision(
+                decision=decision, policy=policy, violations=violations, latency_ms=latency_ms, check_ms=check_ms
+            )
         )
 
     def _check_spans(self, record: DecisionRecord, end_ns: int) -> None:
@@ -281,17 +342,60 @@ class _OtelCall:
             }
             if name in record.check_ms:
                 attrs["guard.check.duration_ms"] = record.check_ms[name]
-            span = self._a.tracer.start_span(
-                f"guard.check {name}", context=self._ctx, attributes=attrs, start_time=start
-            )
-            span.end(end_time=start + dur)
+            self._spans.append(_SpanPlan(f"guard.check {name}", start, start + dur, attrs))
             start += dur
+
+    def ended(self, error: BaseException | None) -> None:
+        """The call is over (the `with` block is left): note the root's end and outcome."""
+        self._root_end_ns = time.time_ns()
+        if error is not None:
+            self._root_attributes["error.type"] = type(error).__name__
+            self._root_error = type(error).__name__
+        if not self.decided:
+            self._root_attributes["guard.decision"] = "none"
+
+    def finish(self) -> None:
+        """Make the SDK spans of the call, end the root, record the metrics."""
+        tracer = self._a.tracer
+        for plan in self._spans:
+            span = tracer.start_span(
+                plan.name, context=self._ctx, kind=plan.kind, attributes=plan.attributes, start_time=plan.start_ns
+            )
+            if plan.error is not None:
+                span.set_status(Status(StatusCode.ERROR, plan.error))
+            span.end(end_time=plan.end_ns)
+        root = self._root
+        root.set_attributes(self._root_attributes)
+        if self._root_error is not None:
+            root.set_status(Status(StatusCode.ERROR, self._root_error))
+        root.end(end_time=self._root_end_ns)
+        metrics = self._a.metrics
+        for measure in self._measurements:
+            measure(metrics)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _upstream_measurements(m: GuardMetrics, seconds: float, model: str, error_type: Any) -> None:
+    if error_type is not None:
+        m.upstream_errors.add(1, {"error.type": str(error_type)})
+    m.upstream_duration.record(seconds, {"gen_ai.operation.name": "chat", "gen_ai.request.model": model})
 
 
 class OtelAuditor:
     """The production `Auditor`: OpenTelemetry traces and metrics plus the durable ledger.
 
     `ledger=None` keeps traces and metrics only (no durability: not for production).
+    `deferred=True` (the proxy): when a call ends on an event loop, its SDK spans and metrics are
+    made by a callback the loop runs next — after the response went out — from the clock times
+    recorded during the call, so the request path only records them. `flush()` makes those of
+    every call still waiting. Otherwise (and without a running loop) they are made as the call
+    ends.
     """
 
     def __init__(
@@ -301,8 +405,12 @@ class OtelAuditor:
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
         redactor: Redactor | None = None,
+        deferred: bool = False,
     ) -> None:
         self.ledger = ledger
+        self._deferred = deferred
+        self._pending: set[_OtelCall] = set()
+        self._pending_lock = threading.Lock()
         self._own_tp = tracer_provider is None
         # An SDK provider even without exporters, so every call gets a real trace id.
         self.tracer_provider = tracer_provider or TracerProvider()
@@ -330,19 +438,42 @@ class OtelAuditor:
             attrs["gen_ai.request.model"] = model
         root = self.tracer.start_span("guard.call", kind=SpanKind.SERVER, attributes=attrs)
         c = _OtelCall(self, root, model, sensitive_values)
+        error: BaseException | None = None
         try:
             yield c
         except BaseException as exc:
-            root.set_attribute("error.type", type(exc).__name__)
-            root.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            error = exc
             raise
         finally:
-            if not c.decided:
-                root.set_attribute("guard.decision", "none")
-            root.end()
+            c.ended(error)
+            loop = _running_loop() if self._deferred else None
+            if loop is None:
+                c.finish()
+            else:
+                with self._pending_lock:
+                    self._pending.add(c)
+                loop.call_soon(self._finish_pending, c)
+
+    def _finish_pending(self, c: _OtelCall) -> None:
+        with self._pending_lock:
+            if c not in self._pending:
+                return  # flush() got there first
+            self._pending.discard(c)
+        try:
+            c.finish()
+        except Exception as exc:  # telemetry never fails a call that is over; the ledger has its record
+            log.warning("could not finish the spans of a call (%s)", type(exc).__name__)
+
+    def flush(self) -> None:
+        """Make the spans and metrics of every call that ended and is still waiting for them."""
+        with self._pending_lock:
+            pending = list(self._pending)
+        for c in pending:
+            self._finish_pending(c)
 
     def close(self) -> None:
-        """Flush spans (if this auditor owns its provider) and close the ledger."""
+        """Finish pending spans, flush them (if this auditor owns its provider), close the ledger."""
+        self.flush()
         if self._own_tp:
             self.tracer_provider.shutdown()
         if self.ledger is not None:

@@ -10,6 +10,12 @@ becomes the leader and commits everything queued so far in one transaction (one 
 that arrive meanwhile queue up and are committed together by the next leader. `append` returns
 only once its own row is committed (or raises).
 
+`await append_async(entry)` is the same for a caller on an asyncio event loop (the proxy): the
+record goes to one committer thread per ledger, which commits everything queued since its last
+commit in one transaction and then settles all their futures with one wake-up of each loop. The
+loop never blocks on a commit, and no thread is handed each request (a thread hop costs about
+0.1 ms of CPU here, and with one thread per waiting request the wake-ups multiply).
+
 Sync policy (SQLite, WAL mode): `sync="full"` (default) fsyncs the WAL at every commit, so a
 committed record survives a process kill *and* a power loss; `sync="normal"` survives a process
 kill (kill -9) but a power loss may drop the last commits (the chain stays intact).
@@ -17,10 +23,13 @@ kill (kill -9) but a power loss may drop the last commits (the chain stays intac
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
+import queue
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -168,6 +177,71 @@ class _GroupCommit:
     commit_lock: threading.Lock = field(default_factory=threading.Lock)  # guards the write connection
 
 
+_Waiter = tuple[dict[str, Any], asyncio.AbstractEventLoop, "asyncio.Future[int]"]
+
+
+def _settle(waiters: list[tuple[asyncio.Future[int], int]], error: BaseException | None) -> None:
+    """On the waiters' loop: resolve each future with its seq, or fail it."""
+    for fut, seq in waiters:
+        if fut.done():  # the awaiting task was cancelled; its record is committed all the same
+            continue
+        if error is None:
+            fut.set_result(seq)
+        else:
+            exc = LedgerError(f"ledger write failed: {type(error).__name__}")
+            exc.__cause__ = error
+            fut.set_exception(exc)
+
+
+class _Committer:
+    """The thread behind `append_async`: commits whatever is queued, one transaction at a time."""
+
+    def __init__(self, ledger: AuditLedger) -> None:
+        self._ledger = ledger
+        self._queue: queue.SimpleQueue[_Waiter | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="guard-ledger-commit", daemon=True)
+        self._thread.start()
+
+    def submit(self, item: _Waiter) -> None:
+        self._queue.put(item)
+
+    def stop(self) -> None:
+        """Commit what is queued, then end the thread."""
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        ledger, q = self._ledger, self._queue
+        stopping = False
+        while not stopping:
+            item = q.get()
+            if item is None:
+                break
+            batch = [item]
+            while len(batch) < ledger._gc.max_batch:
+                try:
+                    nxt = q.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stopping = True
+                    break
+                batch.append(nxt)
+            error: BaseException | None = None
+            seqs: list[int] = [0] * len(batch)
+            try:
+                with ledger._gc.commit_lock:
+                    seqs = ledger._write_batch([entry for entry, _, _ in batch])
+            except BaseException as exc:  # every waiter of the batch fails closed
+                error = exc
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], int]]] = {}
+            for (_, loop, fut), seq in zip(batch, seqs, strict=True):
+                by_loop.setdefault(loop, []).append((fut, seq))
+            for loop, waiters in by_loop.items():
+                with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                    loop.call_soon_threadsafe(_settle, waiters, error)
+
+
 class AuditLedger:
     """Base of the ledgers: group commit, chain building, the read queries."""
 
@@ -176,6 +250,8 @@ class AuditLedger:
     def __init__(self, *, max_batch: int = 512) -> None:
         self._gc = _GroupCommit(max_batch=max_batch)
         self._closed = False
+        self._committer: _Committer | None = None
+        self._committer_lock = threading.Lock()
 
     # -- writing ---------------------------------------------------------------------------------
     def append(self, entry: dict[str, Any]) -> int:
@@ -218,6 +294,22 @@ class AuditLedger:
                 else:
                     gc.leader = False
         return self._result(p)
+
+    async def append_async(self, entry: dict[str, Any]) -> int:
+        """`append` for a caller on an asyncio event loop: the loop is not blocked meanwhile.
+
+        Returns the record's seq once it is committed; raises `LedgerError` if it was not.
+        Concurrent callers share commits (one transaction, one fsync, per batch).
+        """
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[int] = loop.create_future()
+        with self._committer_lock:
+            if self._closed:
+                raise LedgerError("ledger is closed")
+            if self._committer is None:
+                self._committer = _Committer(self)
+            self._committer.submit((entry, loop, fut))
+        return await fut
 
     @staticmethod
     def _result(p: _Pending) -> int:
@@ -290,8 +382,12 @@ class AuditLedger:
         return 0
 
     def close(self) -> None:
-        """Release connections; further appends fail."""
-        self._closed = True
+        """Commit what `append_async` queued, release connections; further appends fail."""
+        with self._committer_lock:
+            self._closed = True
+            committer, self._committer = self._committer, None
+        if committer is not None:
+            committer.stop()
 
     def __enter__(self) -> AuditLedger:
         return self

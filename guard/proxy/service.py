@@ -253,8 +253,7 @@ class GuardService:
             blocked = verdict.decision is Decision.BLOCK
             truncated = any(f.action is Action.TRUNCATE for f in verdict.violations)
             finish_reason = "content_filter" if blocked else ("stop" if truncated else (finish or "stop"))
-            await anyio.to_thread.run_sync(
-                call.decision,
+            await call.decision_async(
                 _decision_record(
                     call,
                     principal,
@@ -448,8 +447,7 @@ class GuardService:
                     outcome.verdict, outcome.codes = previous, previous.codes
                 verdict = outcome.verdict
                 findings = verdict.violations if verdict is not None else ()
-                await anyio.to_thread.run_sync(
-                    call.decision,
+                await call.decision_async(
                     _decision_record(
                         call,
                         principal,

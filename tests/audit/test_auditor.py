@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +24,17 @@ from tests.audit.records import make_record
 
 
 class Harness:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, *, deferred: bool = False) -> None:
         self.spans = InMemorySpanExporter()
         tp = TracerProvider()
         tp.add_span_processor(SimpleSpanProcessor(self.spans))
         self.reader = InMemoryMetricReader()
         self.ledger = SqliteLedger(tmp_path / "l.db")
         self.auditor = OtelAuditor(
-            self.ledger, tracer_provider=tp, meter_provider=MeterProvider(metric_readers=[self.reader])
+            self.ledger,
+            tracer_provider=tp,
+            meter_provider=MeterProvider(metric_readers=[self.reader]),
+            deferred=deferred,
         )
 
     def by_name(self) -> dict[str, ReadableSpan]:
@@ -132,6 +137,87 @@ def test_one_trace_with_attempt_check_and_decision_spans(h: Harness) -> None:
     assert sum(p.value for p in points["guard.upstream.errors"]) == 1
     assert {p.attributes["guard.check.name"] for p in points["guard.check.duration"]} == {"facts", "length"}
     assert sum(p.count for p in points["guard.ledger.write.duration"]) == 1
+
+
+def test_decision_on_the_event_loop_leaves_the_same_trace_and_record(h: Harness) -> None:
+    async def call() -> str:
+        with h.auditor.call(caller="svc-a", customer_id="C1", model="qwen", stream=False) as call:
+            with call.upstream_attempt(1):
+                await asyncio.sleep(0)
+            rec = make_record(call.trace_id, decision="revise", codes=("pii.phone",), check_ms={"pii": 0.1})
+            await call.decision_async(rec)
+            return call.trace_id
+
+    trace_id = asyncio.run(call())
+    spans = h.by_name()
+    assert set(spans) == {"guard.call", "chat qwen", "guard.check pii", "guard.decision"}
+    root, decision, chat = spans["guard.call"], spans["guard.decision"], spans["chat qwen"]
+    assert format(root.context.trace_id, "032x") == trace_id
+    assert all(s.parent is not None and s.parent.span_id == root.context.span_id for s in (decision, chat))
+    d = dict(decision.attributes or {})
+    assert d["guard.ledger.seq"] == 1 and d["guard.decision"] == "revise"
+    assert isinstance(d["guard.ledger.write_ms"], float)
+    assert root.attributes["guard.decision"] == "revise"  # type: ignore[index]
+    assert decision.start_time is not None and decision.end_time is not None and root.end_time is not None
+    assert chat.end_time is not None and chat.end_time <= decision.start_time <= decision.end_time <= root.end_time
+    assert [r.trace_id for r in h.ledger.rows()] == [trace_id]
+
+
+def test_ledger_failure_on_the_event_loop_marks_the_trace(h: Harness) -> None:
+    h.ledger.close()
+
+    async def call() -> None:
+        with h.auditor.call(caller="a", customer_id="C1", model="m", stream=False) as call:
+            await call.decision_async(make_record(call.trace_id))
+
+    with pytest.raises(LedgerError):
+        asyncio.run(call())
+    spans = h.by_name()
+    assert spans["guard.decision"].status.status_code == StatusCode.ERROR
+    assert spans["guard.call"].attributes["guard.decision"] == "none"  # type: ignore[index]
+
+
+def test_deferred_spans_are_made_after_the_call_with_the_times_of_the_call(tmp_path: Path) -> None:
+    h = Harness(tmp_path, deferred=True)
+
+    async def call() -> tuple[int, int, bool]:
+        started = time.time_ns()
+        with h.auditor.call(caller="svc-a", customer_id="C1", model="qwen", stream=False) as call:
+            with call.upstream_attempt(1) as at:
+                at.set_attributes(output_tokens=7)
+            await call.decision_async(make_record(call.trace_id, decision="block", codes=("fact.name",)))
+        ended = time.time_ns()
+        made_during_the_call = bool(h.spans.get_finished_spans())
+        time.sleep(0.05)  # the loop runs the finishing callback only after this
+        await asyncio.sleep(0)
+        return started, ended, made_during_the_call
+
+    started, ended, made_during_the_call = asyncio.run(call())
+    assert not made_during_the_call
+    spans = h.by_name()
+    assert set(spans) == {"guard.call", "chat qwen", "guard.check fact", "guard.decision"}
+    for s in spans.values():  # the call's own clock times, not the time the spans were made
+        assert s.start_time is not None and s.end_time is not None
+        assert started <= s.start_time <= s.end_time <= ended, s.name
+    assert spans["chat qwen"].attributes["gen_ai.usage.output_tokens"] == 7  # type: ignore[index]
+    assert spans["guard.call"].attributes["guard.decision"] == "block"  # type: ignore[index]
+    assert sum(p.value for p in h.metric_points()["guard.decisions"]) == 1
+    assert len(h.spans.get_finished_spans()) == 4
+
+
+def test_flush_makes_the_waiting_spans_once(tmp_path: Path) -> None:
+    h = Harness(tmp_path, deferred=True)
+
+    async def calls() -> None:
+        for _ in range(3):
+            with h.auditor.call(caller="a", customer_id="C1", model="m", stream=False) as call:
+                await call.decision_async(make_record(call.trace_id))
+        h.auditor.flush()  # before the loop had a chance to
+        assert sum(s.name == "guard.call" for s in h.spans.get_finished_spans()) == 3
+        await asyncio.sleep(0)  # the loop's callbacks find nothing left to do
+
+    asyncio.run(calls())
+    assert len(h.spans.get_finished_spans()) == 6  # 3 x (guard.call, guard.decision)
 
 
 def test_check_spans_come_from_code_families_without_timings(h: Harness) -> None:

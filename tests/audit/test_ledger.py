@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
@@ -201,3 +202,77 @@ def test_bad_sync_policy_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("GUARD_LEDGER_SYNC", "off")
     with pytest.raises(LedgerError, match="GUARD_LEDGER_SYNC"):
         open_ledger(str(tmp_path / "l.db"))
+
+
+def test_async_appends_queued_during_a_commit_share_one(make_ledger: Callable[[], AuditLedger]) -> None:
+    led = make_ledger()
+    sizes: list[int] = []
+    inner = led._write_batch
+
+    def recording(entries: Sequence[dict[str, object]]) -> list[int]:
+        sizes.append(len(entries))
+        return inner(entries)
+
+    led._write_batch = recording  # type: ignore[method-assign]
+
+    async def main() -> list[int]:
+        led._gc.commit_lock.acquire()  # no commit can finish until all ten are queued
+        tasks = [asyncio.ensure_future(led.append_async(_entry(i))) for i in range(10)]
+        await asyncio.sleep(0)  # every task has handed its record over and waits
+        assert not any(t.done() for t in tasks)
+        led._gc.commit_lock.release()
+        return list(await asyncio.gather(*tasks))
+
+    seqs = asyncio.run(main())
+    assert seqs == list(range(1, 11))  # in the order they were handed over
+    assert sum(sizes) == 10 and len(sizes) <= 2  # the committer took at most one before the rest queued
+    assert [r.trace_id for r in led.rows()] == [f"{i:032x}" for i in range(10)]
+    assert verify(led).ok
+
+
+def test_async_and_thread_appends_keep_one_chain(make_ledger: Callable[[], AuditLedger]) -> None:
+    led = make_ledger()
+
+    async def main() -> list[int]:
+        loop = asyncio.get_running_loop()
+        async_part = [led.append_async(_entry(i)) for i in range(30)]
+        thread_part = [loop.run_in_executor(None, led.append, _entry(100 + i)) for i in range(30)]
+        return list(await asyncio.gather(*async_part, *thread_part))
+
+    seqs = asyncio.run(main())
+    assert sorted(seqs) == list(range(1, 61))
+    rep = verify(led)
+    assert rep.ok and rep.checked == 60, rep
+
+
+def test_failed_async_write_raises_and_leaves_the_chain_intact(make_ledger: Callable[[], AuditLedger]) -> None:
+    led = make_ledger()
+    bad = _entry(2)
+    bad["extra"] = {"x": object()}  # not JSON-serialisable
+
+    async def main() -> None:
+        assert await led.append_async(_entry(1)) == 1
+        with pytest.raises(LedgerError, match="ledger write failed"):
+            await led.append_async(bad)
+        assert await led.append_async(_entry(3)) == 2
+
+    asyncio.run(main())
+    assert verify(led).ok
+
+
+def test_close_commits_what_was_queued_then_refuses(tmp_path: Path) -> None:
+    led = SqliteLedger(tmp_path / "l.db")
+
+    async def main() -> None:
+        task = asyncio.ensure_future(led.append_async(_entry(1)))
+        await asyncio.sleep(0)
+        led.close()  # waits for the queued record to be committed
+        assert await task == 1
+        with pytest.raises(LedgerError, match="closed"):
+            await led.append_async(_entry(2))
+
+    asyncio.run(main())
+    reader = SqliteLedger(tmp_path / "l.db", create=False)
+    assert [r.trace_id for r in reader.rows()] == [f"{1:032x}"]
+    reader.close()
+
