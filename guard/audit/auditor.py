@@ -160,6 +160,7 @@ class _OtelCall:
         self._model = model
         self._sensitive = tuple(sensitive)
         self.trace_id = format(root.get_span_context().trace_id, "032x")
+        self._recording = root.is_recording()  # False when no exporter samples the trace
         self.attempts: list[dict[str, Any]] = []
         self.decided = False
         self._spans: list[_SpanPlan] = []
@@ -257,6 +258,8 @@ class _OtelCall:
         entry = build_entry(
             record, redactor=a.redactor, attempts=self.attempts, sensitive_values=self._sensitive
         )
+        if not self._recording:
+            return entry, {}  # the span attributes below would go nowhere
         self._check_spans(record, time.time_ns())
         counts = (
             Counter(record.codes) if record.codes else Counter(str(v.get("code")) for v in record.violations)
@@ -286,7 +289,7 @@ class _OtelCall:
         """The `guard.decision` span, from the start of the ledger write until now."""
         write_ms = (time.perf_counter() - t0) * 1000
         self._measurements.append(lambda m: m.ledger_duration.record(write_ms))
-        attrs["guard.ledger.write_ms"] = round(write_ms, 3)
+        attrs["guard.ledger.write_ms"] = round(write_ms, 3)  # (a plan is cheap; unsampled, finish() skips it)
         plan = _SpanPlan("guard.decision", start_ns, time.time_ns(), attrs)
         self._spans.append(plan)
         return plan
@@ -303,17 +306,24 @@ class _OtelCall:
             attrs["guard.ledger.seq"] = seq
         self._decision_span(attrs, start_ns, t0)
         self.decided = True
-        root_attrs = {k: v for k, v in attrs.items() if not k.startswith(("guard.violations.", "guard.ledger."))}
-        if record.latency_ms is not None:
-            root_attrs["guard.latency_ms"] = record.latency_ms
-        self._root_attributes.update(root_attrs)
-        if record.error:
-            self._root_error = attrs["guard.error"]
+        if self._recording:
+            root_attrs = {
+                k: v for k, v in attrs.items() if not k.startswith(("guard.violations.", "guard.ledger."))
+            }
+            if record.latency_ms is not None:
+                root_attrs["guard.latency_ms"] = record.latency_ms
+            self._root_attributes.update(root_attrs)
+            if record.error:
+                self._root_error = attrs["guard.error"]
         decision, policy, violations = record.decision, record.policy, record.violations
         latency_ms, check_ms = record.latency_ms, record.check_ms
         self._measurements.append(
             lambda m: m.decision(
-                decision=decision, policy=policy, violations=violations, latency_ms=latency_ms, check_ms=check_ms
+                decision=decision,
+                policy=policy,
+                violations=violations,
+                latency_ms=latency_ms,
+                check_ms=check_ms,
             )
         )
 
@@ -355,16 +365,20 @@ class _OtelCall:
             self._root_attributes["guard.decision"] = "none"
 
     def finish(self) -> None:
-        """Make the SDK spans of the call, end the root, record the metrics."""
+        """Make the SDK spans of the call (when the root is sampled), end the root, record the metrics."""
         tracer = self._a.tracer
-        for plan in self._spans:
+        root = self._root
+        for plan in self._spans if root.is_recording() else ():
             span = tracer.start_span(
-                plan.name, context=self._ctx, kind=plan.kind, attributes=plan.attributes, start_time=plan.start_ns
+                plan.name,
+                context=self._ctx,
+                kind=plan.kind,
+                attributes=plan.attributes,
+                start_time=plan.start_ns,
             )
             if plan.error is not None:
                 span.set_status(Status(StatusCode.ERROR, plan.error))
             span.end(end_time=plan.end_ns)
-        root = self._root
         root.set_attributes(self._root_attributes)
         if self._root_error is not None:
             root.set_status(Status(StatusCode.ERROR, self._root_error))

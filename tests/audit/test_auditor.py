@@ -13,6 +13,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import SpanKind, StatusCode
 
 from guard.audit.api import Auditor, NullAuditor
@@ -24,9 +25,9 @@ from tests.audit.records import make_record
 
 
 class Harness:
-    def __init__(self, tmp_path: Path, *, deferred: bool = False) -> None:
+    def __init__(self, tmp_path: Path, *, deferred: bool = False, sampled: bool = True) -> None:
         self.spans = InMemorySpanExporter()
-        tp = TracerProvider()
+        tp = TracerProvider() if sampled else TracerProvider(sampler=ALWAYS_OFF)
         tp.add_span_processor(SimpleSpanProcessor(self.spans))
         self.reader = InMemoryMetricReader()
         self.ledger = SqliteLedger(tmp_path / "l.db")
@@ -159,7 +160,10 @@ def test_decision_on_the_event_loop_leaves_the_same_trace_and_record(h: Harness)
     assert isinstance(d["guard.ledger.write_ms"], float)
     assert root.attributes["guard.decision"] == "revise"  # type: ignore[index]
     assert decision.start_time is not None and decision.end_time is not None and root.end_time is not None
-    assert chat.end_time is not None and chat.end_time <= decision.start_time <= decision.end_time <= root.end_time
+    assert (
+        chat.end_time is not None
+        and chat.end_time <= decision.start_time <= decision.end_time <= root.end_time
+    )
     assert [r.trace_id for r in h.ledger.rows()] == [trace_id]
 
 
@@ -266,3 +270,36 @@ def test_policy_reload_failures_are_counted() -> None:
         for p in met.data.data_points
     ]
     assert [(p.value, p.attributes["error.type"]) for p in pts] == [(1, "PolicyError")]
+
+
+def _one_call(h: Harness) -> tuple[str, dict[str, Any]]:
+    with h.auditor.call(caller="svc-a", customer_id="C1", model="qwen", stream=False) as call:
+        with call.upstream_attempt(1) as at:
+            at.set_attributes(input_tokens=12, output_tokens=30, finish_reasons=["stop"])
+        rec = make_record(
+            call.trace_id, decision="block", codes=("fact.credit_line",),
+            violations=({"code": "fact.credit_line", "start": 5, "end": 10, "action": "regenerate", "evidence": "5000元"},),
+            regenerations=1, latency_ms=812.5, check_ms={"facts": 0.3},
+        )  # fmt: skip
+        call.decision(rec)
+    (row,) = h.ledger.get(call.trace_id)
+    return call.trace_id, row.record()
+
+
+def test_an_unsampled_trace_keeps_the_record_and_the_metrics(tmp_path: Path) -> None:
+    """Without an exporter (`setup_telemetry` samples nothing) no span is made; nothing else changes."""
+    sampled, unsampled = Harness(tmp_path / "a"), Harness(tmp_path / "b", sampled=False)
+    trace_a, body_a = _one_call(sampled)
+    trace_b, body_b = _one_call(unsampled)
+    assert len(trace_b) == 32 and int(trace_b, 16) != 0 and trace_b != trace_a  # a real trace id
+    assert unsampled.spans.get_finished_spans() == () and len(sampled.spans.get_finished_spans()) == 4
+    for body in (body_a, body_b):
+        body.pop("trace_id")
+        body.pop("ts")
+        for attempt in body["attempts"]:
+            attempt.pop("duration_ms")
+    assert body_a == body_b  # the ledger record does not depend on sampling
+    for h in (sampled, unsampled):
+        points = h.metric_points()
+        assert sum(p.value for p in points["guard.decisions"]) == 1
+        assert sum(p.count for p in points["guard.ledger.write.duration"]) == 1

@@ -245,7 +245,9 @@ def test_async_and_thread_appends_keep_one_chain(make_ledger: Callable[[], Audit
     assert rep.ok and rep.checked == 60, rep
 
 
-def test_failed_async_write_raises_and_leaves_the_chain_intact(make_ledger: Callable[[], AuditLedger]) -> None:
+def test_failed_async_write_raises_and_leaves_the_chain_intact(
+    make_ledger: Callable[[], AuditLedger],
+) -> None:
     led = make_ledger()
     bad = _entry(2)
     bad["extra"] = {"x": object()}  # not JSON-serialisable
@@ -275,4 +277,3 @@ def test_close_commits_what_was_queued_then_refuses(tmp_path: Path) -> None:
     reader = SqliteLedger(tmp_path / "l.db", create=False)
     assert [r.trace_id for r in reader.rows()] == [f"{1:032x}"]
     reader.close()
-

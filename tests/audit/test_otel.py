@@ -81,3 +81,20 @@ def test_prometheus_scrape_endpoint_serves_guard_metrics(
     assert (
         'guard_violations_total{guard_violation_action="warn",guard_violation_code="fact.credit_line"' in text
     )
+
+
+@pytest.mark.parametrize(("env", "recording"), [({}, False), ({"OTEL_TRACES_EXPORTER": "console"}, True)])
+def test_spans_are_sampled_only_when_they_can_leave(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], recording: bool
+) -> None:
+    for v in _VARS:
+        monkeypatch.delenv(v, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    tel = setup_telemetry(set_global=False)
+    span = tel.tracer_provider.get_tracer("t").start_span("s")
+    assert span.is_recording() is recording
+    assert span.get_span_context().trace_id != 0  # a trace id either way: the ledger's key
+    span.end()
+    tel.meter_provider.shutdown(timeout_millis=1)
+    tel.tracer_provider.shutdown()

@@ -53,10 +53,16 @@ def test_one_trace_per_call_rooted_at_guard_call_without_framework_spans(
         # a caller's trace context does not make the guarded call part of someone else's trace
         "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
     }
-    body = {"model": "qwen", "messages": [{"role": "user", "content": "额度多少"}], "guard": {"record": RECORD}}
+    body = {
+        "model": "qwen",
+        "messages": [{"role": "user", "content": "额度多少"}],
+        "guard": {"record": RECORD},
+    }
 
     async def ask() -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://guard") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://guard"
+        ) as client:
             return await client.post("/v1/chat/completions", json=body, headers=headers)
 
     r = asyncio.run(ask())
