@@ -56,6 +56,36 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
 
+class _Affixes:
+    """`str.endswith(words)` / `str.startswith(words, pos)` for a fixed word list, by one set lookup
+    per word length (the lists hold up to 200 words of at most 7 characters; this is the hot path)."""
+
+    __slots__ = ("_lengths", "_words")
+
+    def __init__(self, words: tuple[str, ...]) -> None:
+        self._words = frozenset(words)
+        self._lengths = tuple(sorted({len(w) for w in words}))
+
+    def ends(self, s: str) -> bool:
+        """`s.endswith(words)`."""
+        for n in self._lengths:
+            if n > len(s):
+                return False
+            if s[-n:] in self._words:
+                return True
+        return False
+
+    def starts(self, s: str, pos: int = 0) -> bool:
+        """`s.startswith(words, pos)`."""
+        room = len(s) - pos
+        for n in self._lengths:
+            if n > room:
+                return False
+            if s[pos : pos + n] in self._words:
+                return True
+        return False
+
+
 SURNAMES = frozenset(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
     "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
@@ -80,6 +110,7 @@ _NOT_GIVEN = frozenset(
 _NUMERALS = frozenset("零〇一二三四五六七八九十百千万亿两壹贰叁肆伍陆柒捌玖拾佰仟萬億")
 # Characters of transliterated foreign words (桑坦德, 马拉加): a Chinese given name rarely has them.
 _TRANSLIT = frozenset("乌伊加勒坡坦埃基夫夷奥姆尔拉斯特莫蒂里")
+_NOT_IN_GIVEN = _NOT_GIVEN | _TRANSLIT | _NUMERALS
 # Products, brands and institutions of consumer finance that look like names to the rules above
 # (支 and 余 are surnames) and that jieba's dictionary does not know.
 _NOT_NAMES = frozenset(
@@ -124,6 +155,12 @@ _WEAK_RIGHT: tuple[str, ...] = (
 )
 _CONJUNCTIONS = _words("和 与 及 、 跟 被 让 给 请 据 是")
 _NAME_TAGS = (None, "nr", "nrfg")
+_TITLE_AFFIX = _Affixes(_TITLES)
+_FIELD_LABEL_AFFIX = _Affixes(_FIELD_LABELS)
+_CONJUNCTION_AFFIX = _Affixes(_CONJUNCTIONS)
+_STRONG_AFFIX = _Affixes(_STRONG_RIGHT)
+_WEAK_AFFIX = _Affixes(_WEAK_RIGHT)
+_HONORIFIC_AFFIX = _Affixes(HONORIFICS)
 # Characters of the Xinhua transliteration table for foreign names (温格, 范佩西, 安吉丽娜·茱莉).
 _FOREIGN_CHARS = (
     "阿埃艾爱安昂奥巴拜班邦保鲍贝本比彼宾波伯勃布查达戴丹道德登迪蒂丁东杜敦顿多厄恩尔法范菲费芬丰弗福夫"
@@ -203,27 +240,26 @@ def _left_kind(text: str, start: int) -> str:
     """B: text start or punctuation; T: a title or relation; C: a conjunction; O: anything else."""
     left = text[max(0, start - 7) : start]
     if left[-1:] in "：:":
-        if left[:-1].endswith(_FIELD_LABELS):
+        if _FIELD_LABEL_AFFIX.ends(left[:-1]):
             return "T"  # a form field: 收款人：孙丽娟 (but not an interview: 主持人：谢谢)
     elif left[-1:] in _TITLE_JOINERS:
         left = left[:-1]  # 联系人是李建国
-    if left.endswith(_TITLES):
+    if _TITLE_AFFIX.ends(left):
         return "T"
     if start == 0 or text[start - 1] in _PUNCT:
         return "B"
-    if left.endswith(_CONJUNCTIONS):
+    if _CONJUNCTION_AFFIX.ends(left):
         return "C"
     return "O"
 
 
 def _right_kind(text: str, end: int) -> str:
     """S: a reporting verb; W: punctuation, a particle or the end; O: anything else."""
-    right = text[end : end + 4]
-    if not right:
+    if end >= len(text):
         return "W"
-    if right.startswith(_STRONG_RIGHT):
+    if _STRONG_AFFIX.starts(text, end):
         return "S"
-    if right.startswith(_WEAK_RIGHT):
+    if _WEAK_AFFIX.starts(text, end):
         return "W"
     return "O"
 
@@ -295,19 +331,19 @@ def _byline_name_at(text: str, i: int) -> int | None:
     return None if m is None else m.end() - 1
 
 
-def _judge(text: str, start: int, end: int, lex: _Lexicon) -> tuple[int, float] | None:
-    """The end of the name starting at `start` and its score, or None when it is no name."""
+def _judge(text: str, start: int, end: int, lex: _Lexicon, left: str) -> tuple[int, float] | None:
+    """The end of the name starting at `start` and its score, or None when it is no name.
+
+    `left` is `_left_kind(text, start)`.
+    """
     surname_len = 2 if text[start : start + 2] in COMPOUND_SURNAMES else 1
-    left = _left_kind(text, start)
     tags = lex.tags
     if left in "OC" and start > 0 and tags.get(text[start - 1 : start + 1]) not in _NAME_TAGS:
         return None  # the surname character belongs to the word before it (由于, 长江)
     for stop in range(end, start + surname_len, -1):  # the longer name first
         name = text[start:stop]
         given = name[surname_len:]
-        if any(ch in _NOT_GIVEN or ch in _TRANSLIT or ch in _NUMERALS for ch in given) or given.startswith(
-            HONORIFICS
-        ):
+        if not _NOT_IN_GIVEN.isdisjoint(given) or _HONORIFIC_AFFIX.starts(given):
             continue
         if len(given) == 2 and given[-1] == name[0] and text.startswith(HONORIFICS, stop):
             continue  # 孙丽孙女士: the last character is the surname again, in an address form
@@ -405,14 +441,15 @@ def _foreign_like(text: str, start: int, stop: int, lex: _Lexicon) -> bool:
     return lex.stats.foreignness(name) >= _FOREIGN_LISTED
 
 
-def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | None:
+def _statistical(text: str, start: int, lex: _Lexicon, left: str) -> tuple[int, float] | None:
     """The end and points of the most name-like surname + given name at `start`, if any.
 
     The characters are scored first; the context (titles, verbs, dictionary words across the
     edges) only for candidates that could still reach `_STAT_MIN - _STAT_LIST` with it.
+    `left` is `_left_kind(text, start)`.
     """
     surname_len = 2 if text[start : start + 2] in COMPOUND_SURNAMES else 1
-    if text.startswith(HONORIFICS, start + surname_len) or (start > 0 and text[start - 1] in "·•"):
+    if _HONORIFIC_AFFIX.starts(text, start + surname_len) or (start > 0 and text[start - 1] in "·•"):
         return None  # 张先生, 王总: an address form, the facts check's business; or 杰夫·莫雷尔
     stats = lex.stats
     given_of, foreign_of, floor = stats.given.get, stats.foreign.get, stats.floor
@@ -420,7 +457,6 @@ def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | No
     first = surname_points + given_of(text[start + surname_len : start + surname_len + 1], floor)
     if first + max(stats.best_given, _STAT_ONE_CHAR) + _STAT_BEST_CONTEXT < _STAT_MIN - _STAT_LIST:
         return None  # the first given-name character alone rules out a name (是, 融, 在 …)
-    left: str | None = None
     best: tuple[int, float] | None = None
     for n in (2, 1):
         stop = start + surname_len + n
@@ -428,10 +464,10 @@ def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | No
         given = name[surname_len:]
         if stop > len(text) or not _CJK.fullmatch(given) or text[stop : stop + 1] in _NOT_AFTER_NAME:
             continue  # 张自忠路: a road named after someone; or 马龙·白兰度
-        if given[-1] in _PLACE_END or any(ch in _NUMERALS for ch in given):
+        if given[-1] in _PLACE_END or not _NUMERALS.isdisjoint(given):
             continue  # 武侯祠: a place named after someone; 陆仟柒佰元: an amount
         points = surname_points + (_STAT_ONE_CHAR if n == 1 else 0.0)
-        foreignness = sum(foreign_of(ch, 0.0) for ch in name[:surname_len])
+        foreignness = foreign_of(name[0], 0.0) + (foreign_of(name[1], 0.0) if surname_len == 2 else 0.0)
         for ch in given:
             points += given_of(ch, floor)
             foreignness += foreign_of(ch, 0.0)
@@ -441,7 +477,7 @@ def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | No
             points -= _STAT_FOREIGN * foreignness
         if points + _STAT_BEST_CONTEXT < _STAT_MIN - _STAT_LIST:
             continue  # no context can make it a name
-        if len(given) == 2 and given[-1] == name[0] and text.startswith(HONORIFICS, stop):
+        if len(given) == 2 and given[-1] == name[0] and _HONORIFIC_AFFIX.starts(text, stop):
             continue  # 孙丽孙女士: the last character is the surname again, in an address form
         if _next_name_in_byline(text, given, stop):
             continue
@@ -455,8 +491,6 @@ def _statistical(text: str, start: int, lex: _Lexicon) -> tuple[int, float] | No
             and lex.tags.get(given) in _COMMON_WORD_TAGS
         ):
             points += _STAT_WORD_GIVEN  # a surname character + a word (向记者, 谈武汉)
-        if left is None:
-            left = _left_kind(text, start)
         right = _right_kind(text, stop)
         points += _STAT_LEFT[left] + _STAT_RIGHT[right]
         if left in "OC" and _crosses(text, start, lex.tags):
@@ -514,12 +548,13 @@ class ChinesePersonRecognizer(LocalRecognizer):
             if any(a <= m.start() < b for a, b in taken):
                 m = _CANDIDATE.search(text, m.start() + 1)
                 continue
-            hit = _judge(text, m.start(), m.end(), lex)
+            left = _left_kind(text, m.start())
+            hit = _judge(text, m.start(), m.end(), lex, left)
             if hit is None and out and out[-1].end == m.start():
                 second = _next_is_name(text, m.start(), lex) or _byline_name_at(text, m.start())
                 hit = None if second is None else (second, 0.8)
             if hit is None:
-                stat = _statistical(text, m.start(), lex)
+                stat = _statistical(text, m.start(), lex, left)
                 if stat is not None and stat[1] >= _STAT_MIN:
                     hit = (stat[0], 0.6)
                 elif stat is not None and stat[1] >= _STAT_MIN - _STAT_LIST:
