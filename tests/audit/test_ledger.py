@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -205,6 +207,7 @@ def test_bad_sync_policy_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_async_appends_queued_during_a_commit_share_one(make_ledger: Callable[[], AuditLedger]) -> None:
+    """The committer thread (PostgreSQL's path, and SQLite's when another writer holds the lock)."""
     led = make_ledger()
     sizes: list[int] = []
     inner = led._write_batch
@@ -217,7 +220,7 @@ def test_async_appends_queued_during_a_commit_share_one(make_ledger: Callable[[]
 
     async def main() -> list[int]:
         led._gc.commit_lock.acquire()  # no commit can finish until all ten are queued
-        tasks = [asyncio.ensure_future(led.append_async(_entry(i))) for i in range(10)]
+        tasks = [asyncio.ensure_future(AuditLedger.append_async(led, _entry(i))) for i in range(10)]
         await asyncio.sleep(0)  # every task has handed its record over and waits
         assert not any(t.done() for t in tasks)
         led._gc.commit_lock.release()
@@ -277,3 +280,103 @@ def test_close_commits_what_was_queued_then_refuses(tmp_path: Path) -> None:
     reader = SqliteLedger(tmp_path / "l.db", create=False)
     assert [r.trace_id for r in reader.rows()] == [f"{1:032x}"]
     reader.close()
+
+
+# -- SQLite: commits on the event loop, WAL fsync off it ------------------------------------------
+
+
+def _recording_loop_batches(led: SqliteLedger) -> list[int]:
+    sizes: list[int] = []
+    inner = led._write_loop_batch
+
+    def recording(entries: Sequence[dict[str, object]]) -> list[int]:
+        sizes.append(len(entries))
+        return inner(entries)
+
+    led._write_loop_batch = recording  # type: ignore[method-assign]
+    return sizes
+
+
+def test_sqlite_loop_commits_one_batch_per_iteration(tmp_path: Path) -> None:
+    led = SqliteLedger(tmp_path / "l.db", sync="normal")
+    sizes = _recording_loop_batches(led)
+
+    async def main() -> list[int]:
+        return list(await asyncio.gather(*(led.append_async(_entry(i)) for i in range(10))))
+
+    assert asyncio.run(main()) == list(range(1, 11))
+    assert sizes == [10]  # handed over in one loop iteration: one transaction
+    assert verify(led).ok and led.count() == 10
+    led.close()
+
+
+def test_sqlite_full_commits_on_the_committer_thread_normal_on_the_loop(tmp_path: Path) -> None:
+    """sync=full: SQLite's own fsync, off the loop (the committer thread); sync=normal: on the loop."""
+    threads: dict[str, set[str]] = {}
+    for sync in ("full", "normal"):
+        led = SqliteLedger(tmp_path / f"{sync}.db", sync=sync)  # type: ignore[arg-type]
+        seen: set[str] = set()
+        for name in ("_write_batch", "_write_loop_batch"):
+            inner = getattr(led, name)
+
+            def recording(
+                entries: Sequence[dict[str, object]], inner: Any = inner, seen: set[str] = seen
+            ) -> list[int]:
+                seen.add(threading.current_thread().name)
+                return inner(entries)  # type: ignore[no-any-return]
+
+            setattr(led, name, recording)
+        assert asyncio.run(led.append_async(_entry(1))) == 1
+        threads[sync] = seen
+        led.close()
+    assert threads == {"full": {"guard-ledger-commit"}, "normal": {"MainThread"}}
+
+
+def test_sqlite_loop_path_never_waits_for_another_writers_lock(tmp_path: Path) -> None:
+    """Another connection holds the write lock: the loop keeps running, the record waits on the
+    committer thread and is committed once the lock is free."""
+    path = tmp_path / "l.db"
+    led = SqliteLedger(path, sync="normal")
+    other = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    other.execute("BEGIN IMMEDIATE")
+    ticks = 0
+
+    async def ticker(stop: asyncio.Event) -> None:
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+            await asyncio.sleep(0.005)
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        t = asyncio.ensure_future(ticker(stop))
+        task = asyncio.ensure_future(led.append_async(_entry(1)))
+        await asyncio.sleep(0.3)
+        assert not task.done()  # waiting for the lock, but not on the loop
+        seen = ticks
+        other.execute("COMMIT")
+        seq = await asyncio.wait_for(task, 10)
+        stop.set()
+        await t
+        assert seen >= 20  # the loop ran all along (0.3 s / 5 ms ≈ 60 ticks)
+        return seq
+
+    assert asyncio.run(main()) == 1
+    other.close()
+    assert verify(led).ok and led.count() == 1
+    led.close()
+
+
+def test_sqlite_close_commits_what_the_loop_has_not_flushed(tmp_path: Path) -> None:
+    led = SqliteLedger(tmp_path / "l.db", sync="normal")
+
+    async def main() -> int:
+        task = asyncio.ensure_future(led.append_async(_entry(1)))
+        await asyncio.sleep(0)  # the task handed its record over; the flush callback has not run
+        led.close()  # as a server's shutdown would
+        return await asyncio.wait_for(task, 10)
+
+    assert asyncio.run(main()) == 1
+    reopened = SqliteLedger(tmp_path / "l.db", create=False)
+    assert reopened.count() == 1 and verify(reopened).ok
+    reopened.close()
