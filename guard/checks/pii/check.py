@@ -44,7 +44,7 @@ class PiiConfig(CheckConfig):
     min_score: float = Field(default=0.5, ge=0, le=1, description="识别置信度下限")
     person_model: Literal["rules", "lac"] = Field(
         default="rules",
-        description="他人姓名的识别方式：rules 规则（快）；lac 规则加训练好的词法模型（多找出约两成姓名，每条回复多约 2 毫秒）",
+        description="他人姓名的识别方式：rules 规则（快）；lac 规则加训练好的词法模型（多找出约两成姓名，每条回复多约 2–3 毫秒）",
     )
     person_model_threshold: float = Field(
         default=0.93, ge=0.5, le=1, description="lac 模型认定为姓名的概率下限（0.5–1）"
