@@ -409,7 +409,11 @@ _STAT_NOT_GIVEN = -3.0
 _STAT_LIST = 3.0  # fewer points needed right beside a name, joined by 、/和/与 (王建平、李秀英)
 _STAT_WORD_GIVEN = -2.0  # the given name is a common word (向记者)
 _STAT_SPEAKER = 2.0  # a name opening a sentence before a colon: who speaks (郑丽娟：我觉得…)
-_STAT_BEST_CONTEXT = max(_STAT_LEFT.values()) + max(_STAT_RIGHT.values()) + _STAT_SPEAKER
+# The most the context can add, per left kind (the speaker's points need a sentence start: "B").
+_STAT_BEST_CONTEXT = {
+    left: points + max(_STAT_RIGHT.values()) + (_STAT_SPEAKER if left == "B" else 0.0)
+    for left, points in _STAT_LEFT.items()
+}
 _LIST_JOINERS = frozenset("、和与及")
 _LISTED_SCORE = 0.6
 _FOREIGN_LISTED = 4.0  # transliteration points of a foreign name named only beside another name
@@ -445,7 +449,9 @@ def _statistical(text: str, start: int, lex: _Lexicon, left: str) -> tuple[int, 
     """The end and points of the most name-like surname + given name at `start`, if any.
 
     The characters are scored first; the context (titles, verbs, dictionary words across the
-    edges) only for candidates that could still reach `_STAT_MIN - _STAT_LIST` with it.
+    edges) only for candidates that could still reach the points that matter with it: `_STAT_MIN`,
+    or `_STAT_MIN - _STAT_LIST` beside a list joiner (only there can `_add_listed` name a weak
+    candidate). Returns None when no candidate at `start` can reach them.
     `left` is `_left_kind(text, start)`.
     """
     surname_len = 2 if text[start : start + 2] in COMPOUND_SURNAMES else 1
@@ -454,9 +460,16 @@ def _statistical(text: str, start: int, lex: _Lexicon, left: str) -> tuple[int, 
     stats = lex.stats
     given_of, foreign_of, floor = stats.given.get, stats.foreign.get, stats.floor
     surname_points = stats.surname.get(text[start], 0.0) if surname_len == 1 else 0.0
-    first = surname_points + given_of(text[start + surname_len : start + surname_len + 1], floor)
-    if first + max(stats.best_given, _STAT_ONE_CHAR) + _STAT_BEST_CONTEXT < _STAT_MIN - _STAT_LIST:
-        return None  # the first given-name character alone rules out a name (是, 融, 在 …)
+    g = start + surname_len
+    # Points of the characters, before the penalties: one given-name character or two.
+    first = surname_points + given_of(text[g : g + 1], floor)
+    best_context = _STAT_BEST_CONTEXT[left]
+    listable = (start > 0 and text[start - 1] in _LIST_JOINERS) or not _LIST_JOINERS.isdisjoint(
+        text[g + 1 : g + 3]
+    )
+    need = _STAT_MIN - _STAT_LIST if listable else _STAT_MIN
+    if first + max(given_of(text[g + 1 : g + 2], floor), _STAT_ONE_CHAR) + best_context < need:
+        return None  # the given-name characters alone rule out a name (是, 融, 在 …)
     best: tuple[int, float] | None = None
     for n in (2, 1):
         stop = start + surname_len + n
@@ -475,7 +488,7 @@ def _statistical(text: str, start: int, lex: _Lexicon, left: str) -> tuple[int, 
                 points += _STAT_NOT_GIVEN
         if foreignness > 0:
             points -= _STAT_FOREIGN * foreignness
-        if points + _STAT_BEST_CONTEXT < _STAT_MIN - _STAT_LIST:
+        if points + best_context < need:
             continue  # no context can make it a name
         if len(given) == 2 and given[-1] == name[0] and _HONORIFIC_AFFIX.starts(text, stop):
             continue  # 孙丽孙女士: the last character is the surname again, in an address form
