@@ -499,11 +499,19 @@ class SqliteLedger(AuditLedger):
         self._checkpointer.start()
         # The event-loop path (`append_async` with sync="normal"): its own connection, which never
         # waits for the write lock (busy timeout 0: if another writer holds it, the batch goes to
-        # the committer thread instead).
+        # the committer thread instead). Set up with the usual timeout, since opening may briefly
+        # meet another connection's lock (the checkpointer's first read of a new WAL file).
         self._loop_conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=0.0
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
-        self._loop_conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            self._loop_conn.execute("PRAGMA synchronous=NORMAL")  # reads the schema: may wait
+        except sqlite3.Error as exc:
+            self._loop_conn.close()
+            self._stop.set()
+            self._checkpointer.join(timeout=30)
+            self._conn.close()
+            raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from None
         self._loop_conn.execute("PRAGMA busy_timeout=0")
         self._loop_pending: dict[
             asyncio.AbstractEventLoop, list[tuple[dict[str, Any], asyncio.Future[int]]]
