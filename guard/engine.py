@@ -1,6 +1,8 @@
 """The pure decision engine: `evaluate(policy, record, reply) -> Verdict`.
 
-No I/O, no clock: the same code serves the proxy, the streaming path, `guard check` and tests.
+No I/O, and no clock in any decision: the same code serves the proxy, the streaming path,
+`guard check` and tests. (A caller may pass `timings=` to learn each check's run time for its
+audit record; that measurement never feeds the verdict.)
 
 Decision rules (contract §5), from the actions the policy gave each finding:
 - any `block`, or `regenerate` → block: the policy's fallback is released. With a model in the
@@ -20,6 +22,7 @@ the base policy is evaluated.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Sequence
 
 from guard.checks.base import CheckInput
@@ -33,14 +36,24 @@ _STOPPING = (Action.BLOCK, Action.REGENERATE)
 
 
 def run_checks(
-    policy: Policy, record: CustomerRecord, reply: str, sentences: Sequence[Sentence] | None = None
+    policy: Policy,
+    record: CustomerRecord,
+    reply: str,
+    sentences: Sequence[Sentence] | None = None,
+    *,
+    timings: dict[str, float] | None = None,
 ) -> list[Finding]:
-    """Every finding of every check of `policy` on `reply`, sorted by position then code."""
+    """Every finding of every check of `policy` on `reply`, sorted by position then code.
+
+    `timings`: see `evaluate`.
+    """
     if sentences is None:
         sentences = split_sentences(reply)
     inp = CheckInput(reply, record, sentences)
     findings: list[Finding] = []
+    clock = time.perf_counter
     for check in policy.checks:
+        started = clock() if timings is not None else 0.0
         try:
             findings.extend(check.run(inp))
         except Exception as exc:  # fail closed: a broken check blocks, it never lets text through
@@ -53,6 +66,8 @@ def run_checks(
                     action=Action.BLOCK,
                 )
             )
+        if timings is not None:
+            timings[check.name] = timings.get(check.name, 0.0) + (clock() - started) * 1000
     findings.sort(key=lambda f: (f.start, f.end, f.code))
     return findings
 
@@ -117,17 +132,20 @@ def evaluate(
     *,
     model_in_loop: bool = False,
     today: dt.date | None = None,
+    timings: dict[str, float] | None = None,
 ) -> Verdict:
     """Check `reply` against `record` under `policy` and decide what may be released.
 
     `model_in_loop`: the caller can ask the model to regenerate (the proxy); then findings whose
     action is `regenerate` set `Verdict.regenerate`. Without a model, they block.
     `today`: the caller's date, selecting the campaign in force (the engine reads no clock).
+    `timings`: if given, each check's run time in milliseconds is added to it under the check's
+    name (the re-check of a revision included), for the audit record.
     """
     if today is not None:
         policy = policy.on(today)
     sentences = split_sentences(reply)
-    findings = tuple(run_checks(policy, record, reply, sentences))
+    findings = tuple(run_checks(policy, record, reply, sentences, timings=timings))
     if any(f.action in _STOPPING for f in findings):
         wants_regen = model_in_loop and any(f.action is Action.REGENERATE for f in findings)
         return _block(policy, findings, wants_regen)
@@ -140,7 +158,7 @@ def evaluate(
     else:
         decision = Decision.REVISE
         # The revision must itself pass: anything but a warning left means it was not safe.
-        if any(f.action is not Action.WARN for f in run_checks(policy, record, released)):
+        if any(f.action is not Action.WARN for f in run_checks(policy, record, released, timings=timings)):
             return _block(policy, findings, False)
     return Verdict(
         decision=decision,

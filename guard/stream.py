@@ -65,8 +65,12 @@ class StreamGuard:
         *,
         model_in_loop: bool = False,
         max_sentence_chars: int = 1000,
+        timings: dict[str, float] | None = None,
     ) -> None:
         self.policy = policy
+        # Each check's run time over every evaluation of this stream, in ms (for the audit record);
+        # the caller may pass one dict to add up several streams of a call.
+        self.timings: dict[str, float] = {} if timings is None else timings
         self.record = record
         self.model_in_loop = model_in_loop
         self.max_sentence_chars = max_sentence_chars
@@ -113,7 +117,9 @@ class StreamGuard:
             return ""
         self._over_limit_checked = True
         self.evaluated = len(self.source)
-        verdict = evaluate(self.policy, self.record, self.source, model_in_loop=self._in_loop)
+        verdict = evaluate(
+            self.policy, self.record, self.source, model_in_loop=self._in_loop, timings=self.timings
+        )
         if verdict.decision is Decision.BLOCK or _truncates(verdict):
             return self._apply(verdict, len(self.source))
         return ""  # the limit's action lets it pass (warn): hold it until it is complete
@@ -147,7 +153,9 @@ class StreamGuard:
 
     def _check(self, upto: int) -> str:
         self.evaluated = upto
-        verdict = evaluate(self.policy, self.record, self.source[:upto], model_in_loop=self._in_loop)
+        verdict = evaluate(
+            self.policy, self.record, self.source[:upto], model_in_loop=self._in_loop, timings=self.timings
+        )
         return self._apply(verdict, upto)
 
     def _apply(self, verdict: Verdict, upto: int) -> str:

@@ -153,3 +153,31 @@ def test_huge_reply_is_bounded(make_policy: MakePolicy, record: CustomerRecord) 
     verdict = evaluate(policy, record, reply)
     assert time.perf_counter() - t0 < 2.0
     assert verdict.decision is Decision.REVISE and verdict.released == "您好。"
+
+
+class _Slow:
+    """A check that takes a known minimum time and finds nothing."""
+
+    name = "slow"
+
+    def run(self, inp: CheckInput) -> list[Finding]:
+        import time
+
+        time.sleep(0.002)
+        return []
+
+
+def test_timings_add_each_checks_run_time_and_change_nothing(make_policy: MakePolicy, record: CustomerRecord) -> None:
+    base = make_policy(LENGTH_POLICY.format(action="truncate"))
+    policy = Policy(base.name, base.version, base.doc, (*base.checks, _Slow()))
+    reply = "您好。这一句话实在是太长太长了吧。"  # truncated: the revision is checked again
+    timings: dict[str, float] = {}
+    verdict = evaluate(policy, record, reply, timings=timings)
+    assert verdict == evaluate(policy, record, reply)  # measuring never changes the verdict
+    assert verdict.decision is Decision.REVISE
+    assert set(timings) == {"length", "slow"}
+    assert timings["slow"] >= 2 * 2.0  # two runs of 2 ms: the reply and its revision, added up
+    assert timings["length"] >= 0
+    again = dict(timings)
+    evaluate(policy, record, "您好。", timings=timings)  # one dict across evaluations: added to
+    assert timings["slow"] >= again["slow"] + 2.0

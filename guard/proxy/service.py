@@ -85,6 +85,11 @@ def _violations(findings: Sequence[Finding]) -> tuple[dict[str, Any], ...]:
     return tuple(out)
 
 
+def _rounded(timings: dict[str, float]) -> dict[str, float]:
+    """Check run times for the record, in ms to the microsecond."""
+    return {name: round(ms, 3) for name, ms in timings.items()}
+
+
 def _content(data: dict[str, Any]) -> tuple[str, str | None]:
     """The first choice's text and finish reason (tool calls and non-text parts are never relayed)."""
     choice = data["choices"][0]
@@ -214,6 +219,7 @@ class GuardService:
             regenerations = 0
             failure: UpstreamError | None = None
             attempt = 0
+            timings: dict[str, float] = {}  # each check's run time over every attempt, ms
             while True:
                 attempt += 1
                 try:
@@ -227,7 +233,7 @@ class GuardService:
                 except UpstreamError as exc:
                     failure = exc
                     break
-                verdict = evaluate(policy, record, reply, model_in_loop=True)
+                verdict = evaluate(policy, record, reply, model_in_loop=True, timings=timings)
                 if verdict.regenerate and regenerations < policy.max_regenerations:
                     regenerations += 1
                     body = {
@@ -269,6 +275,7 @@ class GuardService:
                     released=released,
                     regenerations=regenerations,
                     error=error,
+                    check_ms=_rounded(timings),
                 )
             )
             guard_info: dict[str, Any] = {
@@ -371,8 +378,9 @@ class GuardService:
             upstream_finish: str | None = None
             previous: Verdict | None = None
             previous_source = ""
+            timings: dict[str, float] = {}  # each check's run time over every attempt, ms
             sg = StreamGuard(policy, record, model_in_loop=policy.max_regenerations > 0,
-                             max_sentence_chars=self.max_sentence_chars)
+                             max_sentence_chars=self.max_sentence_chars, timings=timings)
 
             def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
                 return _sse({**meta, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
@@ -438,7 +446,7 @@ class GuardService:
                         }
                         previous, previous_source = sg.verdict, sg.evaluated_source
                         sg = StreamGuard(policy, record, model_in_loop=regenerations < policy.max_regenerations,
-                                         max_sentence_chars=self.max_sentence_chars)
+                                         max_sentence_chars=self.max_sentence_chars, timings=timings)
                         continue
                     break
                 outcome = sg.outcome(upstream_finish or "stop")
@@ -469,6 +477,7 @@ class GuardService:
                         released=outcome.released,
                         regenerations=regenerations,
                         error=outcome.error,
+                        check_ms=_rounded(timings),
                     )
                 )
                 decided = True

@@ -98,3 +98,56 @@ def test_spans_are_sampled_only_when_they_can_leave(
     span.end()
     tel.meter_provider.shutdown(timeout_millis=1)
     tel.tracer_provider.shutdown()
+
+
+def _one_call(client: TestClient, key: str) -> None:
+    body = {
+        "model": "m",
+        "messages": [{"role": "user", "content": "你好"}],
+        "guard": {"record": {"customer_id": "C1", "name": "张飞", "gender": "male", "credit_line": 4000}},
+    }
+    r = client.post("/v1/chat/completions", json=body, headers={"authorization": f"Bearer {key}"})
+    assert r.status_code == 200, r.text
+
+
+def _app(tmp_path: Path) -> tuple[FastAPI, str]:
+    import httpx
+
+    from guard.proxy.app import create_app
+    from guard.proxy.settings import ApiKey, GuardSettings
+
+    reply = {
+        "id": "u", "object": "chat.completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "张先生您好。"}, "finish_reason": "stop"}],
+    }  # fmt: skip
+    settings = GuardSettings(
+        upstream_base_url="http://upstream.test/v1", crm_source="none", policy_watch=False,
+        ledger=str(tmp_path / "l.db"), api_keys=(ApiKey(name="svc", key="sk-m", role="admin"),),
+    )  # fmt: skip
+    app = create_app(settings, transport=httpx.MockTransport(lambda _: httpx.Response(200, json=reply)))
+    return app, "sk-m"
+
+
+def test_the_served_app_records_metrics_only_when_they_can_leave(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`guard serve`'s auditor: no exporter, no measurements (none would leave the process); with
+    one, every decision's checks are timed (`guard.check.duration` per check)."""
+    from opentelemetry.metrics import NoOpMeterProvider
+
+    for v in _VARS:
+        monkeypatch.delenv(v, raising=False)
+    app, key = _app(tmp_path)
+    noop = type(NoOpMeterProvider().get_meter("x").create_counter("c"))
+    assert isinstance(app.state.auditor.metrics.decisions, noop)
+    with TestClient(app) as client:
+        _one_call(client, key)
+
+    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "prometheus")
+    app, key = _app(tmp_path)
+    assert not isinstance(app.state.auditor.metrics.decisions, noop)
+    with TestClient(app) as client:
+        _one_call(client, key)
+        text = client.get("/metrics", headers={"authorization": f"Bearer {key}"}).text
+    for check in ("length", "facts", "lexicon", "pii"):
+        assert f'guard_check_duration_milliseconds_count{{guard_check_name="{check}",' in text, check

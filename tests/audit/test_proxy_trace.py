@@ -71,12 +71,20 @@ def test_one_trace_per_call_rooted_at_guard_call_without_framework_spans(
     trace_id = r.headers["x-guard-trace-id"]
     assert json.loads(r.text)["guard"]["trace_id"] == trace_id
     finished = spans.get_finished_spans()
-    assert sorted(s.name for s in finished) == ["chat qwen", "guard.call", "guard.decision"]
+    checks = ["facts", "length", "lexicon", "pii"]  # the default policy's, each timed even when it finds nothing
+    assert sorted(s.name for s in finished) == sorted(
+        ["chat qwen", "guard.call", "guard.decision", *(f"guard.check {c}" for c in checks)]
+    )
     by_name = {s.name: s for s in finished}
+    for c in checks:
+        attrs = by_name[f"guard.check {c}"].attributes or {}
+        assert attrs["guard.check.violation.count"] == 0 and float(attrs["guard.check.duration_ms"]) >= 0  # type: ignore[arg-type]
     root = by_name["guard.call"]
     assert root.parent is None and root.kind == SpanKind.SERVER
     assert {format(s.context.trace_id, "032x") for s in finished} == {trace_id}
     assert trace_id != "0af7651916cd43dd8448eb211c80319c"
     assert by_name["guard.decision"].attributes["guard.ledger.seq"] == 1  # type: ignore[index]
-    assert [row.trace_id for row in ledger.rows()] == [trace_id]
+    [row] = ledger.rows()
+    assert row.trace_id == trace_id
+    assert sorted(row.record()["check_ms"]) == checks
     ledger.close()

@@ -85,6 +85,30 @@ def test_every_released_reply_has_a_verified_ledger_record(running: Running) -> 
         ledger.close()
 
 
+def test_records_carry_each_checks_run_time_streamed_or_not(running: Running) -> None:
+    """`check_ms` of the ledger record (docs/audit.md): every check of the policy, summed over the
+    evaluations of the call (a stream is checked sentence by sentence)."""
+    _, guard = _ask(running, "ok")
+    stream = running.client().chat.completions.create(
+        model="wrong",
+        messages=[{"role": "user", "content": "你好"}],
+        extra_body={"guard": {"record": RECORD}},
+        stream=True,
+    )
+    streamed = [c for c in stream]
+    trace = (streamed[-1].model_extra or {})["guard"]["trace_id"]
+    ledger = open_ledger(str(running.ledger), create=False)
+    try:
+        rows = {row.trace_id: row.record() for row in ledger.rows()}
+    finally:
+        ledger.close()
+    for tid, stream_flag in ((guard["trace_id"], False), (trace, True)):
+        rec = rows[str(tid)]
+        assert rec["stream"] is stream_flag
+        assert sorted(rec["check_ms"]) == ["facts", "length", "lexicon", "pii"]
+        assert all(isinstance(ms, float) and 0 <= ms < 1000 for ms in rec["check_ms"].values())
+
+
 def test_audit_endpoints_are_for_auditors_only(running: Running) -> None:
     _, guard = _ask(running, "ok")
     url = f"{running.url}/v1/audit/records"
