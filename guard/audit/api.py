@@ -9,8 +9,9 @@ The proxy (and any other caller of the engine that must leave a trace) talks onl
         # on an event loop: await call.decision_async(record)
 
 `call.decision` (and `await call.decision_async`, which does not block the loop) must return
-only once the `DecisionRecord` is durable (ledger committed): the reply is released after it. A `DecisionRecord` never holds raw PII: `original_masked` is the
-model's reply with PII masked, `released` is what the customer got (already safe).
+only once the `DecisionRecord` is durable (ledger committed): the reply is released after it.
+A `DecisionRecord` never holds raw PII: `original_masked` is the model's reply with PII masked,
+`released` is what the customer got (already safe).
 
 `NullAuditor` keeps nothing (trace ids only): for tests of the request path and for `guard check`.
 """

@@ -564,15 +564,19 @@ class SqliteLedger(AuditLedger):
         _settle([(fut, seq) for (_, fut), seq in zip(batch, seqs, strict=True)], None)
 
     def _write_loop_batch(self, entries: Sequence[dict[str, Any]]) -> list[int]:
-        conn = self._loop_conn
-        conn.execute("BEGIN IMMEDIATE")  # raises "database is locked" at once if another writer holds it
+        # BEGIN IMMEDIATE raises "database is locked" at once if another writer holds the lock.
+        return self._commit(self._loop_conn, entries)
+
+    def _commit(self, conn: sqlite3.Connection, entries: Sequence[dict[str, Any]]) -> list[int]:
+        """One transaction on `conn`: read the chain head, append `entries`, commit; their seqs."""
+        conn.execute("BEGIN IMMEDIATE")
         try:
             last = conn.execute(_LAST).fetchone()
             rows = self._chain(entries, *(last if last else (0, GENESIS_HASH)))
             conn.executemany(_INSERT, rows)
             conn.execute("COMMIT")
         except BaseException:
-            with contextlib.suppress(sqlite3.Error):
+            with contextlib.suppress(sqlite3.Error):  # the original error is the one to report
                 conn.execute("ROLLBACK")
             raise
         self._dirty.set()
@@ -593,18 +597,7 @@ class SqliteLedger(AuditLedger):
             conn.close()
 
     def _write_batch(self, entries: Sequence[dict[str, Any]]) -> list[int]:
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            last = conn.execute(_LAST).fetchone()
-            rows = self._chain(entries, *(last if last else (0, GENESIS_HASH)))
-            conn.executemany(_INSERT, rows)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        self._dirty.set()
-        return [r[0] for r in rows]
+        return self._commit(self._conn, entries)
 
     def _read(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
@@ -624,18 +617,10 @@ class SqliteLedger(AuditLedger):
         if self._closed:
             return
         pending, self._loop_pending = self._loop_pending, {}
-        for loop, batch in pending.items():  # not flushed yet: commit them now, then settle
-            waiters: list[tuple[asyncio.Future[int], int]] = []
-            error: BaseException | None = None
-            try:
-                with self._gc.commit_lock:
-                    seqs = self._write_batch([entry for entry, _ in batch])
-                waiters = [(fut, seq) for (_, fut), seq in zip(batch, seqs, strict=True)]
-            except BaseException as exc:
-                error, waiters = exc, [(fut, 0) for _, fut in batch]
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_settle, waiters, error)
-        super().close()
+        for loop, batch in pending.items():  # not flushed yet: the committer commits and settles them
+            for entry, fut in batch:
+                self._submit_committer(entry, loop, fut)
+        super().close()  # stops the committer once what it holds is committed
         self._stop.set()
         self._checkpointer.join(timeout=30)
         with self._gc.commit_lock:

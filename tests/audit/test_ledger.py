@@ -159,8 +159,8 @@ def test_canonical_json_is_stable_under_a_round_trip(d: dict[str, object]) -> No
     assert canonical_json(json.loads(s)) == s
 
 
-def test_group_commit_batches_the_records_queued_during_a_commit(tmp_path: Path) -> None:
-    led = SqliteLedger(tmp_path / "l.db")
+def _batch_sizes(led: AuditLedger) -> list[int]:
+    """The size of every batch `led` commits from now on, appended as it commits."""
     sizes: list[int] = []
     inner = led._write_batch
 
@@ -169,6 +169,12 @@ def test_group_commit_batches_the_records_queued_during_a_commit(tmp_path: Path)
         return inner(entries)
 
     led._write_batch = recording  # type: ignore[method-assign]
+    return sizes
+
+
+def test_group_commit_batches_the_records_queued_during_a_commit(tmp_path: Path) -> None:
+    led = SqliteLedger(tmp_path / "l.db")
+    sizes = _batch_sizes(led)
     led._gc.commit_lock.acquire()  # hold the first commit until everybody queued
     threads = [threading.Thread(target=led.append, args=(_entry(i),)) for i in range(5)]
     threads[0].start()
@@ -209,14 +215,7 @@ def test_bad_sync_policy_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_async_appends_queued_during_a_commit_share_one(make_ledger: Callable[[], AuditLedger]) -> None:
     """The committer thread (PostgreSQL's path, and SQLite's when another writer holds the lock)."""
     led = make_ledger()
-    sizes: list[int] = []
-    inner = led._write_batch
-
-    def recording(entries: Sequence[dict[str, object]]) -> list[int]:
-        sizes.append(len(entries))
-        return inner(entries)
-
-    led._write_batch = recording  # type: ignore[method-assign]
+    sizes = _batch_sizes(led)
 
     async def main() -> list[int]:
         led._gc.commit_lock.acquire()  # no commit can finish until all ten are queued

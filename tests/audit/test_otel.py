@@ -28,14 +28,19 @@ _VARS = (
 )  # fmt: skip
 
 
-@pytest.mark.parametrize(("env", "traces", "metrics"), CASES)
-def test_exporter_choice(
-    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], traces: str, metrics: str
-) -> None:
+def _only_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    """The OTEL_* environment is `env` and nothing else."""
     for v in _VARS:
         monkeypatch.delenv(v, raising=False)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
+
+
+@pytest.mark.parametrize(("env", "traces", "metrics"), CASES)
+def test_exporter_choice(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], traces: str, metrics: str
+) -> None:
+    _only_env(monkeypatch, env)
     tel = setup_telemetry(set_global=False)
     assert (tel.traces_exporter, tel.metrics_exporter) == (traces, metrics)
     tel.meter_provider.shutdown(timeout_millis=1)
@@ -58,9 +63,7 @@ def test_unknown_metrics_exporter_is_an_error(monkeypatch: pytest.MonkeyPatch) -
 def test_prometheus_scrape_endpoint_serves_guard_metrics(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    for v in _VARS:
-        monkeypatch.delenv(v, raising=False)
-    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "prometheus")
+    _only_env(monkeypatch, {"OTEL_METRICS_EXPORTER": "prometheus"})
     tel = setup_telemetry(set_global=False)
     assert tel.metrics_exporter == "prometheus"
     auditor = OtelAuditor(
@@ -87,10 +90,7 @@ def test_prometheus_scrape_endpoint_serves_guard_metrics(
 def test_spans_are_sampled_only_when_they_can_leave(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str], recording: bool
 ) -> None:
-    for v in _VARS:
-        monkeypatch.delenv(v, raising=False)
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
+    _only_env(monkeypatch, env)
     tel = setup_telemetry(set_global=False)
     span = tel.tracer_provider.get_tracer("t").start_span("s")
     assert span.is_recording() is recording
@@ -135,8 +135,7 @@ def test_the_served_app_records_metrics_only_when_they_can_leave(
     one, every decision's checks are timed (`guard.check.duration` per check)."""
     from opentelemetry.metrics import NoOpMeterProvider
 
-    for v in _VARS:
-        monkeypatch.delenv(v, raising=False)
+    _only_env(monkeypatch, {})
     app, key = _app(tmp_path)
     noop = type(NoOpMeterProvider().get_meter("x").create_counter("c"))
     assert isinstance(app.state.auditor.metrics.decisions, noop)
