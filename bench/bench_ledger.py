@@ -11,7 +11,9 @@
 - sustained: records/s over `--seconds` with `--sustained-threads` writers, sync FULL and NORMAL;
 - from an event loop (`append_async`, what the proxy calls), one awaiting task and 16: per record,
   wall time and the whole process's CPU (user + system: the kernel's share of an fsync and of the
-  thread wake-ups counts), through the committer thread and, with NORMAL, on the loop itself.
+  thread wake-ups counts), and the writer process's CPU where there is one: with FULL through the
+  writer process (the default) and the committer thread, with NORMAL through the committer thread
+  and on the loop itself (the default).
 """
 
 from __future__ import annotations
@@ -157,13 +159,23 @@ def concurrent(
     return flat, len(flat) / elapsed
 
 
+def _child_cpu(led: SqliteLedger) -> float:
+    """CPU seconds (user + system) used so far by the ledger's writer processes."""
+    total = 0.0
+    for channel in led._channels.values():
+        fields = Path(f"/proc/{channel.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def from_loop(
-    path: Path, sync: Literal["full", "normal"], tasks: int, n: int, committer: bool
-) -> tuple[float, float]:
-    """(wall µs, CPU µs) per record of `append_async` from `tasks` tasks on one event loop."""
-    led = SqliteLedger(path, sync=sync)
+    path: Path, sync: Literal["full", "normal"], tasks: int, n: int, how: Literal["process", "committer", "loop"]
+) -> tuple[float, float, float]:
+    """(wall µs, CPU µs here, CPU µs in the writer process) per record of `append_async` from
+    `tasks` tasks on one event loop, through the writer process, the committer thread or the loop."""
+    led = SqliteLedger(path, sync=sync, writer="thread" if how == "committer" else "process")
     entry = build_entry(_record(0), redactor=Redactor())
-    append = (lambda e: AuditLedger.append_async(led, e)) if committer else led.append_async
+    append = (lambda e: AuditLedger.append_async(led, e)) if how == "committer" else led.append_async
     per = max(1, n // tasks)
 
     async def run(k: int) -> None:
@@ -173,14 +185,14 @@ def from_loop(
 
         await asyncio.gather(*(one() for _ in range(tasks)))
 
-    async def main() -> tuple[float, float]:
+    async def main() -> tuple[float, float, float]:
         await run(max(1, 50 // tasks))
-        t0, c0 = time.perf_counter(), os.times()
+        t0, c0, w0 = time.perf_counter(), os.times(), _child_cpu(led)
         await run(per)
-        t1, c1 = time.perf_counter(), os.times()
+        t1, c1, w1 = time.perf_counter(), os.times(), _child_cpu(led)
         total = per * tasks
         cpu = (c1.user - c0.user) + (c1.system - c0.system)
-        return (t1 - t0) / total * 1e6, cpu / total * 1e6
+        return (t1 - t0) / total * 1e6, cpu / total * 1e6, (w1 - w0) / total * 1e6
 
     try:
         return asyncio.run(main())
@@ -247,16 +259,20 @@ def main(argv: list[str] | None = None) -> None:
                     min_per_s=5000,
                 )
             )
-        for sync in ("full", "normal"):
-            paths = [("committer thread", True)] + ([("on the loop", False)] if sync == "normal" else [])
-            for how, committer in paths:
-                for tasks in (1, 16):
-                    wall, cpu = from_loop(
-                        root / f"loop-{sync}-{how[:3]}-{tasks}.db", sync, tasks, args.n, committer
-                    )  # type: ignore[arg-type]
-                    print(
-                        f"append_async, {sync.upper()}, {how}, {tasks:>2} task(s): {wall:7.1f} µs wall, {cpu:7.1f} µs CPU per record"
-                    )
+        paths: tuple[tuple[Literal["full", "normal"], Literal["process", "committer", "loop"], str], ...] = (
+            ("full", "process", "writer process (default)"),
+            ("full", "committer", "committer thread"),
+            ("normal", "committer", "committer thread"),
+            ("normal", "loop", "on the loop (default)"),
+        )
+        for sync, how, label in paths:
+            for tasks in (1, 16):
+                wall, cpu, child = from_loop(root / f"loop-{sync}-{how}-{tasks}.db", sync, tasks, args.n, how)
+                extra = f", {child:7.1f} µs CPU in the writer process" if how == "process" else ""
+                print(
+                    f"append_async, {sync.upper()}, {label}, {tasks:>2} task(s): {wall:7.1f} µs wall, "
+                    f"{cpu:7.1f} µs CPU here{extra} per record"
+                )
         over = percentile(res["full"], 99) - percentile(b, 99)
         print(f"ledger p99 minus baseline p99 (sync=FULL): {over:+.3f} ms")
         for sync in ("full", "normal"):

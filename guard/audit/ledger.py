@@ -10,14 +10,16 @@ becomes the leader and commits everything queued so far in one transaction (one 
 that arrive meanwhile queue up and are committed together by the next leader. `append` returns
 only once its own row is committed (or raises).
 
-`await append_async(entry)` is the same for a caller on an asyncio event loop (the proxy): the
-record goes to one committer thread per ledger, which commits everything queued since its last
-commit in one transaction and then settles all their futures with one wake-up of each loop. The
-loop never blocks on a commit, and no thread is handed each request (a thread hop costs about
-0.1 ms of CPU here, and with one thread per waiting request the wake-ups multiply). SQLite with
-`sync="normal"` has no fsync to wait for, so there the loop commits the records of one loop
-iteration itself, on a connection that never waits for another writer's lock
-(`SqliteLedger.append_async`).
+`await append_async(entry)` is the same for a caller on an asyncio event loop (the proxy). The
+loop never blocks on a durable commit. SQLite with `sync="full"` hands the record to a writer
+process (`guard.audit.writer`), which commits whatever it has read in one transaction: the fsync
+and the commit's CPU leave the serving process and its GIL. PostgreSQL (and SQLite with
+`writer="thread"`) hands it to one committer thread per ledger, which commits everything queued
+since its last commit in one transaction and then settles all their futures with one wake-up of
+each loop; no thread is handed each request (a thread hop costs about 0.1 ms of CPU here, and
+with one thread per waiting request the wake-ups multiply). SQLite with `sync="normal"` has no
+fsync to wait for, so there the loop commits the records of one loop iteration itself, on a
+connection that never waits for another writer's lock (`SqliteLedger.append_async`).
 
 Sync policy (SQLite, WAL mode): `sync="full"` (default) fsyncs the WAL at every commit, so a
 committed record survives a process kill *and* a power loss; `sync="normal"` survives a process
@@ -31,6 +33,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import queue
 import sqlite3
@@ -41,6 +44,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+from guard.audit.writer import WriterChannel
+
 __all__ = [
     "GENESIS_HASH",
     "AuditLedger",
@@ -50,9 +55,12 @@ __all__ = [
     "SqliteLedger",
     "canonical_json",
     "chain_hash",
+    "commit_entries",
     "default_ledger_target",
     "open_ledger",
 ]
+
+_log = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
 TABLE = "guard_audit"
@@ -448,6 +456,25 @@ _INSERT = f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 _LAST = f"SELECT seq, hash FROM {TABLE} ORDER BY seq DESC LIMIT 1"
 
 
+def commit_entries(conn: sqlite3.Connection, entries: Sequence[dict[str, Any]]) -> list[int]:
+    """One transaction on `conn`: read the chain head, append `entries`, commit; their seqs.
+
+    Every writer of a SQLite ledger commits through this (the serving process's connections and
+    the writer process of `guard.audit.writer`), so the chain stays linear whoever writes.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        last = conn.execute(_LAST).fetchone()
+        rows = AuditLedger._chain(entries, *(last if last else (0, GENESIS_HASH)))
+        conn.executemany(_INSERT, rows)
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):  # the original error is the one to report
+            conn.execute("ROLLBACK")
+        raise
+    return [r[0] for r in rows]
+
+
 class SqliteLedger(AuditLedger):
     """The embedded ledger: one SQLite file in WAL mode (see the module docstring for `sync`).
 
@@ -463,10 +490,17 @@ class SqliteLedger(AuditLedger):
         max_batch: int = 512,
         create: bool = True,
         checkpoint_interval: float = 0.5,
+        writer: Literal["process", "thread"] | None = None,
     ) -> None:
         super().__init__(max_batch=max_batch)
         if sync not in ("full", "normal"):
             raise ValueError("sync must be 'full' or 'normal'")
+        chosen = writer or _writer_from_env()
+        if chosen not in ("process", "thread"):
+            raise ValueError("writer must be 'process' or 'thread'")
+        self.writer: Literal["process", "thread"] = "process" if chosen == "process" else "thread"
+        self._channels: dict[asyncio.AbstractEventLoop, WriterChannel] = {}
+        self._channels_closed = False
         self.path = Path(path)
         if not create and not self.path.exists():
             raise LedgerError(f"no ledger at {self.path}")
@@ -521,15 +555,19 @@ class SqliteLedger(AuditLedger):
     async def append_async(self, entry: dict[str, Any]) -> int:
         """Commit one record from an event loop; return its seq once it is committed.
 
-        With `sync="full"` this is the committer thread of `AuditLedger.append_async` (SQLite's own
-        WAL fsync at each commit, off the loop). With `sync="normal"` there is no fsync to wait
-        for, so the records handed over in one loop iteration are committed together by a callback
-        on the loop itself: no thread hand-off, which on this 2-vCPU machine cost ≈0.1 ms of CPU
-        and ≈0.1 ms of latency per commit (`bench/bench_proxy.py`). The loop never waits for
-        another writer's lock: when it is held (another process, or the committer thread), the
-        batch goes to the committer thread, which waits for it.
+        With `sync="full"` the commit (and SQLite's own WAL fsync) runs off the loop: in a writer
+        process (`writer="process"`, the default: `guard.audit.writer`), or on the committer
+        thread of `AuditLedger.append_async` (`writer="thread"`, and if the process cannot be
+        started). With `sync="normal"` there is no fsync to wait for, so the records handed over
+        in one loop iteration are committed together by a callback on the loop itself: no thread
+        hand-off, which on this 2-vCPU machine cost ≈0.1 ms of CPU and ≈0.1 ms of latency per
+        commit (`bench/bench_proxy.py`). The loop never waits for another writer's lock: when it
+        is held (another process, or the committer thread), the batch goes to the committer
+        thread, which waits for it.
         """
         if self.sync == "full":
+            if self.writer == "process":
+                return await self._append_via_process(entry)
             return await super().append_async(entry)
         if self._closed:
             raise LedgerError("ledger is closed")
@@ -541,6 +579,44 @@ class SqliteLedger(AuditLedger):
             loop.call_soon(self._flush_loop, loop)
         pending.append((entry, fut))
         return await fut
+
+    async def _append_via_process(self, entry: dict[str, Any]) -> int:
+        try:
+            line = (json.dumps(entry, ensure_ascii=False, default=_json_default) + "\n").encode()
+        except (TypeError, ValueError) as exc:  # not JSON (as the in-process commit would find)
+            raise LedgerError(f"ledger write failed: {type(exc).__name__}") from exc
+        channel = self._channel(asyncio.get_running_loop())
+        if channel is None:  # the process could not be started: the committer thread
+            return await super().append_async(entry)
+        return await channel.submit(line)
+
+    def _channel(self, loop: asyncio.AbstractEventLoop) -> WriterChannel | None:
+        """This loop's writer process: started on first use, and again after one died."""
+        with self._committer_lock:
+            if self._closed or self._channels_closed:
+                raise LedgerError("ledger is closed")
+            channel = self._channels.get(loop)
+            if channel is not None and not channel.broken:
+                return channel
+            stale = [c for lp, c in self._channels.items() if c.broken or lp.is_closed()]
+            for c in stale:
+                del self._channels[c.loop]
+            try:
+                channel = WriterChannel(
+                    self.path, self.sync, loop, on_commit=self._dirty.set, error=LedgerError
+                )
+            except OSError as exc:
+                _log.warning(
+                    "ledger writer process not started (%s): committing on a thread instead",
+                    type(exc).__name__,
+                )
+                self.writer = "thread"
+                channel = None
+            else:
+                self._channels[loop] = channel
+        for c in stale:
+            c.close()
+        return channel
 
     def _flush_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         batch = self._loop_pending.pop(loop, [])
@@ -568,19 +644,9 @@ class SqliteLedger(AuditLedger):
         return self._commit(self._loop_conn, entries)
 
     def _commit(self, conn: sqlite3.Connection, entries: Sequence[dict[str, Any]]) -> list[int]:
-        """One transaction on `conn`: read the chain head, append `entries`, commit; their seqs."""
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            last = conn.execute(_LAST).fetchone()
-            rows = self._chain(entries, *(last if last else (0, GENESIS_HASH)))
-            conn.executemany(_INSERT, rows)
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):  # the original error is the one to report
-                conn.execute("ROLLBACK")
-            raise
+        seqs = commit_entries(conn, entries)
         self._dirty.set()
-        return [r[0] for r in rows]
+        return seqs
 
     def _checkpoint_loop(self, interval: float) -> None:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
@@ -620,12 +686,21 @@ class SqliteLedger(AuditLedger):
         for loop, batch in pending.items():  # not flushed yet: the committer commits and settles them
             for entry, fut in batch:
                 self._submit_committer(entry, loop, fut)
+        with self._committer_lock:
+            self._channels_closed = True  # no new writer process from here on
+            channels, self._channels = list(self._channels.values()), {}
+        for channel in channels:  # each writer process commits what it was handed, then ends
+            channel.close()
         super().close()  # stops the committer once what it holds is committed
         self._stop.set()
         self._checkpointer.join(timeout=30)
         with self._gc.commit_lock:
             self._conn.close()
         self._loop_conn.close()
+
+
+def _writer_from_env() -> str:
+    return os.environ.get("GUARD_LEDGER_WRITER", "process").strip().lower() or "process"
 
 
 def default_ledger_target() -> str:
@@ -636,7 +711,9 @@ def default_ledger_target() -> str:
 def open_ledger(target: str | None = None, *, create: bool = True, **options: Any) -> AuditLedger:
     """A ledger from a SQLite path or a PostgreSQL DSN (`postgresql://…`).
 
-    SQLite's sync policy comes from `sync=` or GUARD_LEDGER_SYNC (`full`, the default, or `normal`).
+    SQLite's sync policy comes from `sync=` or GUARD_LEDGER_SYNC (`full`, the default, or `normal`);
+    with `full`, where the event loop's commits run from `writer=` or GUARD_LEDGER_WRITER (`process`,
+    the default, or `thread`).
     """
     t = target or default_ledger_target()
     if t.startswith(("postgresql://", "postgres://")) or t.startswith("host=") or " dbname=" in t:
@@ -646,4 +723,13 @@ def open_ledger(target: str | None = None, *, create: bool = True, **options: An
     sync = options.pop("sync", None) or os.environ.get("GUARD_LEDGER_SYNC", "full").strip().lower()
     if sync not in ("full", "normal"):
         raise LedgerError(f"GUARD_LEDGER_SYNC must be full or normal, not {sync!r}")
-    return SqliteLedger(t, create=create, sync="full" if sync == "full" else "normal", **options)
+    writer = options.pop("writer", None) or _writer_from_env()
+    if writer not in ("process", "thread"):
+        raise LedgerError(f"GUARD_LEDGER_WRITER must be process or thread, not {writer!r}")
+    return SqliteLedger(
+        t,
+        create=create,
+        sync="full" if sync == "full" else "normal",
+        writer="process" if writer == "process" else "thread",
+        **options,
+    )

@@ -309,11 +309,15 @@ def test_sqlite_loop_commits_one_batch_per_iteration(tmp_path: Path) -> None:
     led.close()
 
 
-def test_sqlite_full_commits_on_the_committer_thread_normal_on_the_loop(tmp_path: Path) -> None:
-    """sync=full: SQLite's own fsync, off the loop (the committer thread); sync=normal: on the loop."""
+def test_sqlite_full_commits_in_the_writer_process_or_on_the_committer_thread_normal_on_the_loop(
+    tmp_path: Path,
+) -> None:
+    """sync=full: SQLite's own fsync, off the loop (a writer process by default, or the committer
+    thread); sync=normal: on the loop."""
     threads: dict[str, set[str]] = {}
-    for sync in ("full", "normal"):
-        led = SqliteLedger(tmp_path / f"{sync}.db", sync=sync)  # type: ignore[arg-type]
+    processes: dict[str, int] = {}
+    for sync, writer in (("full", "process"), ("full", "thread"), ("normal", "process")):
+        led = SqliteLedger(tmp_path / f"{sync}-{writer}.db", sync=sync, writer=writer)  # type: ignore[arg-type]
         seen: set[str] = set()
         for name in ("_write_batch", "_write_loop_batch"):
             inner = getattr(led, name)
@@ -326,9 +330,16 @@ def test_sqlite_full_commits_on_the_committer_thread_normal_on_the_loop(tmp_path
 
             setattr(led, name, recording)
         assert asyncio.run(led.append_async(_entry(1))) == 1
-        threads[sync] = seen
+        threads[f"{sync}-{writer}"] = seen
+        processes[f"{sync}-{writer}"] = len(led._channels)
+        assert led.count() == 1 and verify(led).ok
         led.close()
-    assert threads == {"full": {"guard-ledger-commit"}, "normal": {"MainThread"}}
+    assert threads == {
+        "full-process": set(),
+        "full-thread": {"guard-ledger-commit"},
+        "normal-process": {"MainThread"},
+    }
+    assert processes == {"full-process": 1, "full-thread": 0, "normal-process": 0}
 
 
 def test_sqlite_loop_path_never_waits_for_another_writers_lock(tmp_path: Path) -> None:
