@@ -238,8 +238,8 @@ class _OtelCall:
         self._decided(record, attrs, start_ns, t0, seq)
 
     async def decision_async(self, record: DecisionRecord) -> None:
-        """`decision` for the event loop: the commit runs on the ledger's committer thread and
-        concurrent calls share it; returns once the record is committed."""
+        """`decision` for the event loop: the commit runs off the loop (the ledger's writer
+        process or committer thread) and concurrent calls share it; returns once it is committed."""
         entry, attrs = self._prepare(record)
         start_ns, t0 = time.time_ns(), time.perf_counter()
         seq: int | None = None

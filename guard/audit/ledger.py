@@ -582,7 +582,7 @@ class SqliteLedger(AuditLedger):
 
     async def _append_via_process(self, entry: dict[str, Any]) -> int:
         try:
-            line = (json.dumps(entry, ensure_ascii=False, default=_json_default) + "\n").encode()
+            line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=_json_default) + "\n").encode()
         except (TypeError, ValueError) as exc:  # not JSON (as the in-process commit would find)
             raise LedgerError(f"ledger write failed: {type(exc).__name__}") from exc
         channel = self._channel(asyncio.get_running_loop())
