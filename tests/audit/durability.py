@@ -53,6 +53,7 @@ def run_and_kill(
     return acks
 
 
-def writer_command(ledger: str, threads: int = 4) -> list[str]:
-    """The bundled ledger writer (`tests.audit.ledger_writer`) as a command line."""
-    return [sys.executable, "-m", "tests.audit.ledger_writer", ledger, str(threads)]
+def writer_command(ledger: str, threads: int = 4, *, on_loop: bool = False) -> list[str]:
+    """The bundled ledger writer (`tests.audit.ledger_writer`) as a command line: `threads`
+    threads calling `decision`, or with `on_loop` as many tasks calling `decision_async`."""
+    return [sys.executable, "-m", "tests.audit.ledger_writer", ledger, str(threads), *(["--async"] if on_loop else [])]
