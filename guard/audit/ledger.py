@@ -582,7 +582,9 @@ class SqliteLedger(AuditLedger):
 
     async def _append_via_process(self, entry: dict[str, Any]) -> int:
         try:
-            line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=_json_default) + "\n").encode()
+            line = (
+                json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=_json_default) + "\n"
+            ).encode()
         except (TypeError, ValueError) as exc:  # not JSON (as the in-process commit would find)
             raise LedgerError(f"ledger write failed: {type(exc).__name__}") from exc
         channel = self._channel(asyncio.get_running_loop())
@@ -601,19 +603,28 @@ class SqliteLedger(AuditLedger):
             stale = [c for lp, c in self._channels.items() if c.broken or lp.is_closed()]
             for c in stale:
                 del self._channels[c.loop]
-            try:
-                channel = WriterChannel(
-                    self.path, self.sync, loop, on_commit=self._dirty.set, error=LedgerError
-                )
-            except OSError as exc:
+            if channel is not None and channel.answered == 0:
+                # It ended before its first answer: it cannot run here (no usable interpreter at
+                # sys.executable, a sandbox). Its records failed closed; the thread takes over.
                 _log.warning(
-                    "ledger writer process not started (%s): committing on a thread instead",
-                    type(exc).__name__,
+                    "ledger writer process ended before its first commit: committing on a thread instead"
                 )
                 self.writer = "thread"
                 channel = None
             else:
-                self._channels[loop] = channel
+                try:
+                    channel = WriterChannel(
+                        self.path, self.sync, loop, on_commit=self._dirty.set, error=LedgerError
+                    )
+                except OSError as exc:
+                    _log.warning(
+                        "ledger writer process not started (%s): committing on a thread instead",
+                        type(exc).__name__,
+                    )
+                    self.writer = "thread"
+                    channel = None
+                else:
+                    self._channels[loop] = channel
         for c in stale:
             c.close()
         return channel

@@ -162,6 +162,7 @@ class WriterChannel:
         self._rbuf = b""
         self._wbuf = bytearray()
         self.broken = False
+        self.answered = 0  # records answered so far (0 when it broke: it never worked)
         self._closing = False
         self._ended = threading.Event()  # set once every record handed over has been settled
         loop.add_reader(self._fd, self._readable)
@@ -232,10 +233,15 @@ class WriterChannel:
             if not self._waiters:  # an answer nobody asked for: the protocol is broken
                 self._fail(None)
                 return
+            failed = line[:1] == b"!"
+            if not failed and not line.isdigit():  # not an answer of this protocol
+                self._fail(None)
+                return
             fut = self._waiters.popleft()
+            self.answered += 1
             if fut.done():  # its task was cancelled; the record is committed all the same
                 continue
-            if line[:1] == b"!":
+            if failed:
                 fut.set_exception(self._error(f"ledger write failed: {line[1:].decode('ascii', 'replace')}"))
             else:
                 fut.set_result(int(line))

@@ -267,3 +267,43 @@ def test_the_writer_outlives_signals_to_the_process_group_and_ends_with_its_sock
     led.close()
     assert not _alive(pid)
     assert led.count() == 2
+
+
+def test_a_writer_that_cannot_run_fails_its_records_closed_then_the_thread_takes_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """E.g. a frozen app whose sys.executable is not a Python: the process starts and exits."""
+    import guard.audit.writer as writer_module
+
+    monkeypatch.setattr(writer_module.sys, "executable", "/bin/false")
+    led = SqliteLedger(tmp_path / "l.db")
+
+    async def main() -> int:
+        with pytest.raises(LedgerError, match="writer process is gone"):
+            await asyncio.wait_for(led.append_async(_entry(0)), 10)
+        with caplog.at_level(logging.WARNING, logger="guard.audit.ledger"):
+            return await led.append_async(_entry(1))
+
+    assert asyncio.run(main()) == 1  # nothing of the first record was committed
+    assert led.writer == "thread" and "ended before its first commit" in caplog.text
+    assert [r.trace_id for r in led.rows()] == [f"{1:032x}"]
+    led.close()
+
+
+def test_an_answer_outside_the_protocol_fails_closed(tmp_path: Path) -> None:
+    led = SqliteLedger(tmp_path / "l.db")
+
+    async def main() -> None:
+        assert await led.append_async(_entry(0)) == 1
+        (channel,) = led._channels.values()
+        task = asyncio.ensure_future(led.append_async(_entry(1)))
+        await asyncio.sleep(0)
+        channel._answer(b"Traceback (most recent call last):\n")  # as if the child printed junk
+        with pytest.raises(LedgerError, match="writer process is gone"):
+            await asyncio.wait_for(task, 10)
+        assert channel.broken
+        assert await led.append_async(_entry(2)) >= 2  # a new writer (the record of 1 may be in)
+
+    asyncio.run(main())
+    assert verify(led).ok
+    led.close()
