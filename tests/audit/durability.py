@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["run_and_kill"]
+__all__ = ["run_and_kill", "writer_command", "writer_processes"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,3 +57,19 @@ def writer_command(ledger: str, threads: int = 4, *, on_loop: bool = False) -> l
     """The bundled ledger writer (`tests.audit.ledger_writer`) as a command line: `threads`
     threads calling `decision`, or with `on_loop` as many tasks calling `decision_async`."""
     return [sys.executable, "-m", "tests.audit.ledger_writer", ledger, str(threads), *(["--async"] if on_loop else [])]
+
+
+def writer_processes(ledger: Path) -> list[int]:
+    """Ledger writer processes (`guard.audit.writer`) still running on `ledger`."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if any(a.endswith(b"guard/audit/writer.py") for a in argv) and str(ledger).encode() in argv and state != "Z":
+            pids.append(int(proc.name))
+    return pids

@@ -14,7 +14,7 @@ from guard.audit.ledger import SqliteLedger
 from guard.audit.postgres import PostgresLedger
 from guard.audit.query import verify
 from guard.audit.redact import Redactor
-from tests.audit.durability import run_and_kill, writer_command
+from tests.audit.durability import run_and_kill, writer_command, writer_processes
 from tests.audit.records import make_record
 
 
@@ -45,37 +45,21 @@ def test_sqlite_survives_kill_9(tmp_path: Path) -> None:
         _check(acks, lambda: SqliteLedger(path, create=False), 300)
 
 
-def _writer_processes(ledger: Path) -> list[int]:
-    """Ledger writer processes (`guard.audit.writer`) still running on `ledger`."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if any(a.endswith(b"guard/audit/writer.py") for a in argv) and str(ledger).encode() in argv and state != "Z":
-            pids.append(int(proc.name))
-    return pids
-
-
 def test_sqlite_survives_kill_9_with_the_commits_in_the_writer_process(tmp_path: Path) -> None:
     """The proxy's path: tasks on an event loop, sync=full, commits in the ledger's writer
     process. Every acknowledged record is stored, and the orphaned writer ends by itself."""
     path = tmp_path / "ledger.db"
     probe = SqliteLedger(path)  # the helper below does see a live writer process
     asyncio.run(probe.append_async(make_entry()))
-    assert _writer_processes(path) == [c.pid for c in probe._channels.values()]
+    assert writer_processes(path) == [c.pid for c in probe._channels.values()]
     probe.close()
-    assert not _writer_processes(path)
+    assert not writer_processes(path)
     for _ in range(2):
         acks = run_and_kill(writer_command(str(path), threads=16, on_loop=True), min_acks=300)
         deadline = time.monotonic() + 10
-        while _writer_processes(path) and time.monotonic() < deadline:
+        while writer_processes(path) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _writer_processes(path), "the writer process outlived the killed server"
+        assert not writer_processes(path), "the writer process outlived the killed server"
         _check(acks, lambda: SqliteLedger(path, create=False), 300)
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from guard.audit.ledger import open_ledger
 from guard.testing.scripted_upstream import ScriptedUpstream
-from tests.audit.durability import REPO_ROOT
+from tests.audit.durability import REPO_ROOT, writer_processes
 from tests.audit.realparts import free_port, wait_port
 from tests.faults.harness import CALLER, RECORD
 
@@ -61,6 +61,13 @@ def _client(url: str, stream: bool, acked: list[str], stop: threading.Event) -> 
                 return  # the server is gone
 
 
+def _no_writer_left(ledger: Path) -> None:
+    deadline = time.monotonic() + 10
+    while writer_processes(ledger) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not writer_processes(ledger), "a ledger writer process outlived its server"
+
+
 def test_every_received_response_survives_kill_9(tmp_path: Path) -> None:
     ledger, log = tmp_path / "ledger.db", tmp_path / "serve.log"
     with ScriptedUpstream({"default": REPLY}) as up:
@@ -79,6 +86,7 @@ def test_every_received_response_survives_kill_9(tmp_path: Path) -> None:
                 assert proc.poll() is None, log.read_text(errors="replace")[-2000:]
                 assert time.monotonic() - t0 < deadline, f"only {len(acked)} responses in {deadline}s"
                 time.sleep(0.01)
+            assert writer_processes(ledger), "the server commits through its ledger writer process"
             os.kill(proc.pid, signal.SIGKILL)  # mid-run: requests are in flight
             proc.wait(10)
             for c in clients:
@@ -90,6 +98,7 @@ def test_every_received_response_survives_kill_9(tmp_path: Path) -> None:
                 proc.kill()
                 proc.wait()
         assert proc.returncode == -signal.SIGKILL
+        _no_writer_left(ledger)  # the ledger's writer process ended with its server
         # Restart on the same ledger: it opens, appends to the chain, and serves.
         proc = _start(port, up.base_url, ledger, log)
         try:
@@ -101,6 +110,7 @@ def test_every_received_response_survives_kill_9(tmp_path: Path) -> None:
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(20)
+        _no_writer_left(ledger)
     led = open_ledger(str(ledger), create=False)
     try:
         stored = {row.trace_id: row.record() for row in led.rows()}
