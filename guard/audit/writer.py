@@ -179,7 +179,7 @@ class WriterChannel:
         """Hand one record (a JSON line ending in a newline) to the writer; its seq once committed."""
         fut: asyncio.Future[int] = self._loop.create_future()
         if self.broken:
-            fut.set_exception(self._error("ledger write failed: the writer process is gone"))
+            fut.set_exception(self._gone())
             return fut
         self._waiters.append(fut)
         if self._wbuf:  # earlier records still wait for room in the socket: keep their order
@@ -255,16 +255,22 @@ class WriterChannel:
         self._loop.remove_reader(self._fd)
         self._loop.remove_writer(self._fd)
         self._sock.close()
-        while self._waiters:
-            fut = self._waiters.popleft()
-            if not fut.done():
-                exc = self._error("ledger write failed: the writer process is gone")
-                exc.__cause__ = cause
-                fut.set_exception(exc)
+        self._fail_waiters(cause)
         if not self._closing:  # the writer died or the socket broke: make sure it is gone
             with contextlib.suppress(OSError):
                 self._proc.kill()
         self._ended.set()
+
+    def _gone(self, cause: BaseException | None = None) -> Exception:
+        exc = self._error("ledger write failed: the writer process is gone")
+        exc.__cause__ = cause
+        return exc
+
+    def _fail_waiters(self, cause: BaseException | None) -> None:
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_exception(self._gone(cause))
 
     def close(self, timeout: float = 30.0) -> None:
         """Commit what was handed over, settle its callers, end the process.
@@ -306,8 +312,9 @@ class WriterChannel:
     def _drain(self, timeout: float) -> None:
         if self.broken:
             return
-        live = not self._loop.is_closed()
-        if live:
+        if self._loop.is_closed():
+            self._waiters.clear()  # nobody can await these futures any more
+        else:
             self._loop.remove_reader(self._fd)
             self._loop.remove_writer(self._fd)
         sock = self._sock
@@ -321,19 +328,12 @@ class WriterChannel:
                 data = sock.recv(_RECV)
                 if not data:
                     break
-                if live:
-                    self._answer(data)
-                else:  # a closed loop: nobody can await these futures any more
-                    self._rbuf += data
-                    self._waiters.clear()
+                self._answer(data)
         except OSError:
             pass
         self.broken = True
         sock.close()
-        while self._waiters:
-            fut = self._waiters.popleft()
-            if live and not fut.done():
-                fut.set_exception(self._error("ledger write failed: the writer process is gone"))
+        self._fail_waiters(None)
         self._ended.set()
 
 

@@ -159,16 +159,17 @@ def test_canonical_json_is_stable_under_a_round_trip(d: dict[str, object]) -> No
     assert canonical_json(json.loads(s)) == s
 
 
-def _batch_sizes(led: AuditLedger) -> list[int]:
-    """The size of every batch `led` commits from now on, appended as it commits."""
+def _batch_sizes(led: AuditLedger, path: str = "_write_batch") -> list[int]:
+    """The size of every batch `led` commits from now on through `path` (`_write_batch`: the
+    committer or a leader; `_write_loop_batch`: SQLite's event-loop path), appended as it commits."""
     sizes: list[int] = []
-    inner = led._write_batch
+    inner = getattr(led, path)
 
     def recording(entries: Sequence[dict[str, object]]) -> list[int]:
         sizes.append(len(entries))
-        return inner(entries)
+        return inner(entries)  # type: ignore[no-any-return]
 
-    led._write_batch = recording  # type: ignore[method-assign]
+    setattr(led, path, recording)
     return sizes
 
 
@@ -284,21 +285,9 @@ def test_close_commits_what_was_queued_then_refuses(tmp_path: Path) -> None:
 # -- SQLite: commits on the event loop, WAL fsync off it ------------------------------------------
 
 
-def _recording_loop_batches(led: SqliteLedger) -> list[int]:
-    sizes: list[int] = []
-    inner = led._write_loop_batch
-
-    def recording(entries: Sequence[dict[str, object]]) -> list[int]:
-        sizes.append(len(entries))
-        return inner(entries)
-
-    led._write_loop_batch = recording  # type: ignore[method-assign]
-    return sizes
-
-
 def test_sqlite_loop_commits_one_batch_per_iteration(tmp_path: Path) -> None:
     led = SqliteLedger(tmp_path / "l.db", sync="normal")
-    sizes = _recording_loop_batches(led)
+    sizes = _batch_sizes(led, "_write_loop_batch")
 
     async def main() -> list[int]:
         return list(await asyncio.gather(*(led.append_async(_entry(i)) for i in range(10))))
