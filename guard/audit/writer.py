@@ -70,9 +70,7 @@ def serve(fd: int, path: str, sync: str) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     ledger = _load_ledger_module()
     conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-    conn.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
-    conn.execute("PRAGMA busy_timeout=30000")
-    conn.execute("PRAGMA wal_autocheckpoint=0")  # the serving process's checkpointer thread does it
+    ledger.configure_writer(conn, sync)  # checkpoints are the serving process's checkpointer's
     sock = socket.socket(fileno=fd)
     pending = b""
     try:

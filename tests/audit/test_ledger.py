@@ -389,3 +389,83 @@ def test_opening_never_fails_on_the_ledgers_own_locks(tmp_path: Path) -> None:
         path = tmp_path / f"{i}.db"
         path.write_bytes(b"")
         SqliteLedger(path, create=False).close()
+
+
+# -- the WAL's bound ------------------------------------------------------------------------------
+
+
+def _wal_frames(path: Path) -> int:
+    """Frames in the WAL right now (what a PASSIVE checkpoint reports as its log size)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        for _ in range(1000):
+            frames = int(conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+            if frames >= 0:
+                return frames
+            time.sleep(0.001)  # -1: the checkpointer's own checkpoint is running
+        raise AssertionError("no checkpoint could run")
+    finally:
+        conn.close()
+
+
+def _commit_for(led: SqliteLedger, seconds: float, start: int = 0) -> tuple[int, float]:
+    """Append back to back for `seconds`: how many, and the slowest append (s)."""
+    n, slowest, end = start, 0.0, time.monotonic() + seconds
+    while time.monotonic() < end:
+        t0 = time.perf_counter()
+        led.append(_entry(n))
+        slowest = max(slowest, time.perf_counter() - t0)
+        n += 1
+    return n - start, slowest
+
+
+def test_the_wal_stays_bounded_under_commits_without_a_lull(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Back-to-back commits never leave the PASSIVE checkpoint a moment with every frame copied,
+    so the WAL was never started over: it held every commit (205 MB after 5 s on this disk).
+    The checkpointer's RESTART past the threshold keeps it near the threshold."""
+    import guard.audit.ledger as ledger_module
+
+    monkeypatch.setattr(ledger_module, "WAL_RESTART_FRAMES", 64)
+    path = tmp_path / "l.db"
+    led = SqliteLedger(path, sync="normal", checkpoint_interval=0.02)
+    n, _ = _commit_for(led, 2.0)
+    wal_bytes = (path.parent / "l.db-wal").stat().st_size
+    page = led._conn.execute("PRAGMA page_size").fetchone()[0]
+    led.close()
+    written = n * page  # at least one frame (a page) per commit
+    assert n > 500
+    assert wal_bytes < written, (n, wal_bytes, written)  # without the RESTART: ≈ 5 × written
+    reopened = SqliteLedger(path, create=False)
+    assert reopened.count() == n and verify(reopened).ok
+    reopened.close()
+
+
+def test_a_long_read_holds_commits_back_only_briefly_and_the_wal_restarts_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader keeps the WAL from being started over; the RESTART gives up after its short wait
+    (commits go on, none waits long) and succeeds once the reader is gone."""
+    import guard.audit.ledger as ledger_module
+
+    monkeypatch.setattr(ledger_module, "WAL_RESTART_FRAMES", 64)
+    path = tmp_path / "l.db"
+    led = SqliteLedger(path, sync="normal", checkpoint_interval=0.02)
+    _commit_for(led, 0.2)
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM guard_audit").fetchone()  # a read transaction on the WAL
+    n1, slowest = _commit_for(led, 1.0, start=10_000)
+    held = _wal_frames(path)
+    reader.execute("COMMIT")
+    reader.close()
+    _commit_for(led, 1.0, start=20_000)
+    after = _wal_frames(path)
+    led.close()
+    assert n1 > 200 and held > 200  # the reader pinned the WAL: it grew past the threshold
+    assert slowest < 0.5, slowest  # RESTART waits at most ~10 ms per try, then lets commits go
+    assert after < held / 2, (held, after)  # started over once the reader was gone
+    reopened = SqliteLedger(path, create=False)
+    assert verify(reopened).ok
+    reopened.close()
