@@ -76,7 +76,8 @@ def _passthrough_app(upstream: str, transport: httpx.AsyncBaseTransport | None =
     up = Upstream(GuardSettings(upstream_base_url=upstream, crm_source="none"), transport=transport)
     app = FastAPI(telemetry=FRAMEWORK_TELEMETRY_OFF)  # as the guard's app
 
-    @app.post("/v1/chat/completions")
+    # A plain Starlette route, as the guard's own hot route is (`guard.proxy.app`): neither pays
+    # FastAPI's per-request dependency machinery.
     async def relay(request: Request) -> Response:
         body = await request.json()
         body.pop("guard", None)
@@ -95,6 +96,7 @@ def _passthrough_app(upstream: str, transport: httpx.AsyncBaseTransport | None =
         data = await up.chat(body)
         return Response(json.dumps(data, ensure_ascii=False).encode(), media_type="application/json")
 
+    app.add_route("/v1/chat/completions", relay, methods=["POST"])
     return app
 
 

@@ -178,3 +178,93 @@ def test_unknown_route_is_openai_shaped(guarded: Guarded) -> None:
 def test_auth_comes_before_validation(guarded: Guarded, path: str) -> None:
     assert_openai_error(post(guarded, path, {"nonsense": True}, None), 401)
     assert_openai_error(post(guarded, path, {"nonsense": True}, AUDITOR), 403)
+
+
+# -- the direct route of /v1/chat/completions ------------------------------------------------------
+
+
+_JSON = "application/json"
+_SAME_AS_FASTAPI: list[tuple[str | None, str | None, bytes]] = [
+    (CALLER, _JSON, b""),
+    (CALLER, _JSON, b"{nope"),
+    (CALLER, _JSON, b'{"model": "m",\n "messages": [}'),
+    (CALLER, _JSON, b"[]"),
+    (CALLER, _JSON, b'"text"'),
+    (CALLER, _JSON, b"{}"),
+    (CALLER, _JSON, b'{"model": "m", "messages": "hi", "guard": {}}'),
+    (CALLER, _JSON, b'{"model": "", "messages": [{"role": "user", "content": "x"}], "guard": {"policy": 1}}'),
+    (CALLER, _JSON, b'{"model": "m", "messages": [{"content": "x"}], "guard": {"record": []}, "n": 0}'),
+    (CALLER, _JSON, b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "guard": {"zz": 1}}'),
+    (CALLER, "application/json; charset=utf-8", b'{"model": "m", "messages": [], "guard": {}}'),
+    (CALLER, "text/plain", b'{"model": "m", "messages": [{"role": "user", "content": "x"}], "guard": {}}'),
+    (CALLER, None, b'{"model": "m", "messages": [], "guard": {}}'),
+    (CALLER, _JSON, '{"model": "m", "messages": [], "guard": {}}'.encode("utf-16")),  # read by json.loads
+    (None, _JSON, b"{}"),
+    ("sk-wrong", _JSON, b'{"model": "m"}'),
+    (AUDITOR, _JSON, b"{}"),
+]
+
+
+@pytest.mark.parametrize(("key", "content_type", "raw"), _SAME_AS_FASTAPI)
+def test_the_direct_route_answers_as_fastapis_own_handler(
+    key: str | None, content_type: str | None, raw: bytes
+) -> None:
+    """`/v1/chat/completions` skips FastAPI's dependency and body machinery (for speed); its 401,
+    403 and 422 answers are the ones FastAPI's own handler of the documented route gives."""
+    import asyncio
+
+    from fastapi.routing import request_response
+
+    from guard.audit.api import NullAuditor
+    from guard.proxy.app import _route, create_app
+    from guard.proxy.settings import ApiKey, GuardSettings
+
+    settings = GuardSettings(
+        upstream_base_url="http://127.0.0.1:9/v1",
+        crm_source="none",
+        api_keys=(ApiKey(name="svc", key=CALLER, role="caller"), ApiKey(name="aud", key=AUDITOR, role="auditor")),
+    )
+    direct = create_app(settings, auditor=NullAuditor())
+    fastapi_own = create_app(settings, auditor=NullAuditor())
+    route = _route(fastapi_own, "/v1/chat/completions")
+    route.app = request_response(route.get_route_handler())
+
+    async def ask(app: object) -> tuple[int, dict[str, Any]]:
+        headers = {"content-type": content_type} if content_type else {}
+        if key:
+            headers["authorization"] = f"Bearer {key}"
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:  # type: ignore[arg-type]
+            r = await c.post("/v1/chat/completions", content=raw, headers=headers)
+        return r.status_code, r.json()
+
+    got, want = asyncio.run(ask(direct)), asyncio.run(ask(fastapi_own))
+    assert got[0] in (401, 403, 422)
+    assert got == want
+
+
+def test_the_direct_route_checks_the_key_before_reading_the_body() -> None:
+    """The one intended difference: FastAPI parses the JSON before it checks the key, so a
+    malformed body without a key was a 422; the direct route answers 401 without parsing it."""
+    from guard.audit.api import NullAuditor
+    from guard.proxy.app import create_app
+    from guard.proxy.settings import ApiKey, GuardSettings
+
+    settings = GuardSettings(upstream_base_url="http://127.0.0.1:9/v1", crm_source="none",
+                             api_keys=(ApiKey(name="svc", key=CALLER, role="caller"),))
+    import asyncio
+
+    async def ask() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(settings, auditor=NullAuditor()))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            return await c.post("/v1/chat/completions", content=b"{nope", headers={"content-type": "application/json"})
+
+    r = asyncio.run(ask())
+    assert_openai_error(r, 401)
+
+
+def test_the_direct_route_keeps_the_documented_schema(guarded: Guarded) -> None:
+    schema = httpx.get(guarded.url + "/openapi.json").json()
+    op = schema["paths"]["/v1/chat/completions"]["post"]
+    ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref.endswith("/ChatCompletionRequest")
+    assert "guard" in schema["components"]["schemas"]["ChatCompletionRequest"]["required"]
