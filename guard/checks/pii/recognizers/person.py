@@ -58,16 +58,21 @@ def _words(text: str) -> tuple[str, ...]:
 
 class _Affixes:
     """`str.endswith(words)` / `str.startswith(words, pos)` for a fixed word list, by one set lookup
-    per word length (the lists hold up to 200 words of at most 7 characters; this is the hot path)."""
+    per word length (the lists hold up to 200 words of at most 7 characters; this is the hot path).
+    Most calls end at the first test: no word ends (starts) with the character there."""
 
-    __slots__ = ("_lengths", "_words")
+    __slots__ = ("_firsts", "_lasts", "_lengths", "_words")
 
     def __init__(self, words: tuple[str, ...]) -> None:
         self._words = frozenset(words)
         self._lengths = tuple(sorted({len(w) for w in words}))
+        self._firsts = frozenset(w[0] for w in words if w)
+        self._lasts = frozenset(w[-1] for w in words if w)
 
     def ends(self, s: str) -> bool:
         """`s.endswith(words)`."""
+        if s[-1:] not in self._lasts:
+            return False
         for n in self._lengths:
             if n > len(s):
                 return False
@@ -77,6 +82,8 @@ class _Affixes:
 
     def starts(self, s: str, pos: int = 0) -> bool:
         """`s.startswith(words, pos)`."""
+        if s[pos : pos + 1] not in self._firsts:
+            return False
         room = len(s) - pos
         for n in self._lengths:
             if n > room:
@@ -340,6 +347,10 @@ def _judge(text: str, start: int, end: int, lex: _Lexicon, left: str) -> tuple[i
     tags = lex.tags
     if left in "OC" and start > 0 and tags.get(text[start - 1 : start + 1]) not in _NAME_TAGS:
         return None  # the surname character belongs to the word before it (由于, 长江)
+    if left == "O" and (end != start + surname_len + 2 or tags.get(text[start:end]) != "nr"):
+        # Inside running text the loop below names only a two-character given name that the
+        # dictionary lists as a person (nr) before a reporting verb: nothing else can come of it.
+        return None
     for stop in range(end, start + surname_len, -1):  # the longer name first
         name = text[start:stop]
         given = name[surname_len:]

@@ -4,6 +4,8 @@ import csv
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bench.bench_pii import _trim_gold
 from bench.common import SHARED_DATA
@@ -143,3 +145,19 @@ def test_afqmc_questions_have_no_names(analyzer: PiiAnalyzer) -> None:
     flagged = [t for t in texts if found(analyzer, t, "CN_PERSON")]
     assert len(texts) > 8000
     assert flagged == []
+
+
+_AFFIX_CHARS = st.sampled_from("王先生女士经理记者说表示和与、：")
+
+
+@given(
+    words=st.lists(st.text(_AFFIX_CHARS, min_size=1, max_size=4), min_size=1, max_size=12),
+    text=st.text(_AFFIX_CHARS, max_size=10),
+    pos=st.integers(0, 12),
+)
+def test_affix_lookups_are_str_endswith_and_startswith(words: list[str], text: str, pos: int) -> None:
+    from guard.checks.pii.recognizers.person import _Affixes
+
+    affixes = _Affixes(tuple(words))
+    assert affixes.ends(text) == text.endswith(tuple(words))
+    assert affixes.starts(text, pos) == text.startswith(tuple(words), pos)
