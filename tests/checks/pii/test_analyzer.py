@@ -1,8 +1,19 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from guard.checks.pii.analyzer import PiiAnalyzer, PiiSpan, presidio_engine, resolve_overlaps
+from guard.checks.pii.analyzer import (
+    _CN_DIGITS,
+    _FOLD,
+    PiiAnalyzer,
+    PiiSpan,
+    _digit_view,
+    _fold,
+    presidio_engine,
+    resolve_overlaps,
+)
 from guard.checks.pii.recognizers import ENTITY_CODES
 
 
@@ -38,3 +49,12 @@ def test_zero_width_characters_inside_a_number(analyzer: PiiAnalyzer) -> None:
 def test_unknown_entity_rejected() -> None:
     with pytest.raises(ValueError, match="unknown PII entities"):
         PiiAnalyzer(["US_SSN"])
+
+
+_VIEW_CHARS = st.sampled_from(sorted({chr(cp) for cp in _FOLD} | set("〇零一二三四五六七八九幺") | set("张先生12ab@，。")))
+
+
+@given(st.text(_VIEW_CHARS, max_size=20))
+def test_the_views_skip_translate_only_when_it_would_change_nothing(text: str) -> None:
+    assert _fold(text) == text.translate(_FOLD)
+    assert _digit_view(text) == text.translate(_CN_DIGITS)
