@@ -368,14 +368,18 @@ class AuditLedger:
     def _checkpoint(conn: sqlite3.Connection, restart_at: int) -> int:
         """One PASSIVE checkpoint; past `restart_at` frames also a RESTART. The next threshold.
 
-        The PASSIVE one copies nearly everything without holding anyone back, so the RESTART
-        after it has only the last few commits to copy before the next writer starts the WAL
+        The PASSIVE ones copy nearly everything without holding anyone back, so the RESTART
+        after them has only the last few commits to copy before the next writer starts the WAL
         over. If it cannot get its locks within `_RESTART_WAIT_MS` (a long read is using the
-        WAL), it is tried again once the WAL has grown by as much again.
+        WAL, or back-to-back commits keep the write lock), it is tried again once the WAL has
+        grown by as much again.
         """
         _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         if frames < restart_at:
             return WAL_RESTART_FRAMES if frames < WAL_RESTART_FRAMES else restart_at
+        # A second PASSIVE copies what was committed during the first (which may have copied
+        # thousands of frames): the RESTART's own copy, done while it holds commits back, stays short.
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         busy, _, _ = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
         return WAL_RESTART_FRAMES if not busy else frames + WAL_RESTART_FRAMES
 
@@ -476,8 +480,8 @@ SCHEMA = (
 # is what a reset leaves of a file that grew larger while a long read held it.
 WAL_RESTART_FRAMES = 4096  # ≈ 16 MB of 4 KiB pages
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
-# How long a RESTART may hold new commits back while it waits for the write lock or for readers
-# to leave the WAL; it gives up after that and is retried once the WAL has grown as much again.
+# How long a RESTART waits for the write lock, or (holding it, so commits wait too) for readers to
+# leave the WAL; it gives up after that and is retried once the WAL has grown as much again.
 _RESTART_WAIT_MS = 10
 
 
@@ -721,14 +725,18 @@ class SqliteLedger(AuditLedger):
     def _checkpoint(conn: sqlite3.Connection, restart_at: int) -> int:
         """One PASSIVE checkpoint; past `restart_at` frames also a RESTART. The next threshold.
 
-        The PASSIVE one copies nearly everything without holding anyone back, so the RESTART
-        after it has only the last few commits to copy before the next writer starts the WAL
+        The PASSIVE ones copy nearly everything without holding anyone back, so the RESTART
+        after them has only the last few commits to copy before the next writer starts the WAL
         over. If it cannot get its locks within `_RESTART_WAIT_MS` (a long read is using the
-        WAL), it is tried again once the WAL has grown by as much again.
+        WAL, or back-to-back commits keep the write lock), it is tried again once the WAL has
+        grown by as much again.
         """
         _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         if frames < restart_at:
             return WAL_RESTART_FRAMES if frames < WAL_RESTART_FRAMES else restart_at
+        # A second PASSIVE copies what was committed during the first (which may have copied
+        # thousands of frames): the RESTART's own copy, done while it holds commits back, stays short.
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         busy, _, _ = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
         return WAL_RESTART_FRAMES if not busy else frames + WAL_RESTART_FRAMES
 
