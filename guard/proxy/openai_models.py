@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.exceptions import HTTPException
 
 __all__ = [
     "ChatCompletionRequest",
@@ -138,6 +139,8 @@ def parse_chat_request(raw: bytes, content_type: str | None) -> ChatCompletionRe
                 [{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error",
                   "input": {}, "ctx": {"error": exc.msg}}]
             ) from None
+        except ValueError:  # bytes no JSON encoding decodes (a UTF-16 mark, then odd bytes)
+            raise HTTPException(status_code=400, detail="There was an error parsing the body") from None
     try:
         # What passes here failed only pydantic's JSON parser (JSON in UTF-16, which json.loads reads).
         return ChatCompletionRequest.model_validate(data, from_attributes=True)
