@@ -364,25 +364,6 @@ class AuditLedger:
             prev = h
         return rows
 
-    @staticmethod
-    def _checkpoint(conn: sqlite3.Connection, restart_at: int) -> int:
-        """One PASSIVE checkpoint; past `restart_at` frames also a RESTART. The next threshold.
-
-        The PASSIVE ones copy nearly everything without holding anyone back, so the RESTART
-        after them has only the last few commits to copy before the next writer starts the WAL
-        over. If it cannot get its locks within `_RESTART_WAIT_MS` (a long read is using the
-        WAL, or back-to-back commits keep the write lock), it is tried again once the WAL has
-        grown by as much again.
-        """
-        _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if frames < restart_at:
-            return WAL_RESTART_FRAMES if frames < WAL_RESTART_FRAMES else restart_at
-        # A second PASSIVE copies what was committed during the first (which may have copied
-        # thousands of frames): the RESTART's own copy, done while it holds commits back, stays short.
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-        return WAL_RESTART_FRAMES if not busy else frames + WAL_RESTART_FRAMES
-
     def _write_batch(self, entries: Sequence[dict[str, Any]]) -> list[int]:
         raise NotImplementedError
 
