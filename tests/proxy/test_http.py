@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import openai
 import pytest
+from fastapi.routing import request_response as fastapi_request_response
 
+from guard.audit.api import NullAuditor
+from guard.proxy.app import _route, create_app
+from guard.proxy.settings import ApiKey, GuardSettings
 from tests.proxy.conftest import ADMIN, AUDITOR, CALLER, Guarded
 from tests.proxy.scenarios import OK, RECORD, ask
 
@@ -206,39 +211,39 @@ _SAME_AS_FASTAPI: list[tuple[str | None, str | None, bytes]] = [
 ]
 
 
-@pytest.mark.parametrize(("key", "content_type", "raw"), _SAME_AS_FASTAPI)
-def test_the_direct_route_answers_as_fastapis_own_handler(
-    key: str | None, content_type: str | None, raw: bytes
-) -> None:
-    """`/v1/chat/completions` skips FastAPI's dependency and body machinery (for speed); its 401,
-    403 and 422 answers are the ones FastAPI's own handler of the documented route gives."""
-    import asyncio
-
-    from fastapi.routing import request_response
-
-    from guard.audit.api import NullAuditor
-    from guard.proxy.app import _route, create_app
-    from guard.proxy.settings import ApiKey, GuardSettings
-
+def _in_process_app() -> Any:
     settings = GuardSettings(
         upstream_base_url="http://127.0.0.1:9/v1",
         crm_source="none",
         api_keys=(ApiKey(name="svc", key=CALLER, role="caller"), ApiKey(name="aud", key=AUDITOR, role="auditor")),
     )
-    direct = create_app(settings, auditor=NullAuditor())
-    fastapi_own = create_app(settings, auditor=NullAuditor())
+    return create_app(settings, auditor=NullAuditor())
+
+
+def _post_in_process(app: Any, raw: bytes, key: str | None, content_type: str | None) -> tuple[int, dict[str, Any]]:
+    headers = {"content-type": content_type} if content_type else {}
+    if key:
+        headers["authorization"] = f"Bearer {key}"
+
+    async def post() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            return await c.post("/v1/chat/completions", content=raw, headers=headers)
+
+    r = asyncio.run(post())
+    return r.status_code, r.json()
+
+
+@pytest.mark.parametrize(("key", "content_type", "raw"), _SAME_AS_FASTAPI)
+def test_the_direct_route_answers_as_fastapis_own_handler(
+    key: str | None, content_type: str | None, raw: bytes
+) -> None:
+    """`/v1/chat/completions` skips FastAPI's dependency and body machinery (for speed); its 400,
+    401, 403 and 422 answers are the ones FastAPI's own handler of the documented route gives."""
+    fastapi_own = _in_process_app()
     route = _route(fastapi_own, "/v1/chat/completions")
-    route.app = request_response(route.get_route_handler())
-
-    async def ask(app: object) -> tuple[int, dict[str, Any]]:
-        headers = {"content-type": content_type} if content_type else {}
-        if key:
-            headers["authorization"] = f"Bearer {key}"
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:  # type: ignore[arg-type]
-            r = await c.post("/v1/chat/completions", content=raw, headers=headers)
-        return r.status_code, r.json()
-
-    got, want = asyncio.run(ask(direct)), asyncio.run(ask(fastapi_own))
+    route.app = fastapi_request_response(route.get_route_handler())
+    got = _post_in_process(_in_process_app(), raw, key, content_type)
+    want = _post_in_process(fastapi_own, raw, key, content_type)
     assert got[0] in (400, 401, 403, 422)
     assert got == want
 
@@ -246,21 +251,8 @@ def test_the_direct_route_answers_as_fastapis_own_handler(
 def test_the_direct_route_checks_the_key_before_reading_the_body() -> None:
     """The one intended difference: FastAPI parses the JSON before it checks the key, so a
     malformed body without a key was a 422; the direct route answers 401 without parsing it."""
-    from guard.audit.api import NullAuditor
-    from guard.proxy.app import create_app
-    from guard.proxy.settings import ApiKey, GuardSettings
-
-    settings = GuardSettings(upstream_base_url="http://127.0.0.1:9/v1", crm_source="none",
-                             api_keys=(ApiKey(name="svc", key=CALLER, role="caller"),))
-    import asyncio
-
-    async def ask() -> httpx.Response:
-        transport = httpx.ASGITransport(app=create_app(settings, auditor=NullAuditor()))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            return await c.post("/v1/chat/completions", content=b"{nope", headers={"content-type": "application/json"})
-
-    r = asyncio.run(ask())
-    assert_openai_error(r, 401)
+    status, body = _post_in_process(_in_process_app(), b"{nope", None, "application/json")
+    assert status == 401 and body["error"]["code"] == "missing_api_key"
 
 
 def test_the_direct_route_keeps_the_documented_schema(guarded: Guarded) -> None:
