@@ -162,8 +162,8 @@ def concurrent(
 def _child_cpu(led: SqliteLedger) -> float:
     """CPU seconds (user + system) used so far by the ledger's writer processes."""
     total = 0.0
-    for channel in led._channels.values():
-        fields = Path(f"/proc/{channel.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    for pid in led.writer_pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 

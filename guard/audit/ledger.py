@@ -614,6 +614,12 @@ class SqliteLedger(AuditLedger):
             return await super().append_async(entry)
         return await channel.submit(line)
 
+    @property
+    def writer_pids(self) -> list[int]:
+        """The process ids of this ledger's writer processes (one per event loop that appended)."""
+        with self._committer_lock:
+            return [c.pid for c in self._channels.values()]
+
     def _channel(self, loop: asyncio.AbstractEventLoop) -> WriterChannel | None:
         """This loop's writer process: started on first use, and again after one died."""
         with self._committer_lock:

@@ -51,7 +51,7 @@ def test_sqlite_survives_kill_9_with_the_commits_in_the_writer_process(tmp_path:
     path = tmp_path / "ledger.db"
     probe = SqliteLedger(path)  # the helper below does see a live writer process
     asyncio.run(probe.append_async(make_entry()))
-    assert writer_processes(path) == [c.pid for c in probe._channels.values()]
+    assert writer_processes(path) == probe.writer_pids
     probe.close()
     assert not writer_processes(path)
     for _ in range(2):

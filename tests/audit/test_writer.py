@@ -27,10 +27,6 @@ def _entry(i: int, **kw: object) -> dict[str, Any]:
     return build_entry(make_record(f"{i:032x}", **kw), redactor=Redactor())  # type: ignore[arg-type]
 
 
-def _writer_pids(led: SqliteLedger) -> list[int]:
-    return [c.pid for c in led._channels.values()]
-
-
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -100,7 +96,7 @@ def test_a_dead_writer_fails_every_open_record_and_the_next_one_gets_a_new_write
 
     async def main() -> None:
         assert await led.append_async(_entry(0)) == 1
-        (pid,) = _writer_pids(led)
+        (pid,) = led.writer_pids
         other.execute("BEGIN IMMEDIATE")  # the writer's next commit waits for this lock
         tasks = [asyncio.ensure_future(led.append_async(_entry(i))) for i in range(1, 4)]
         await asyncio.sleep(0.2)
@@ -112,7 +108,7 @@ def test_a_dead_writer_fails_every_open_record_and_the_next_one_gets_a_new_write
         )
         other.execute("COMMIT")
         assert await led.append_async(_entry(4)) == 2  # none of the three was committed
-        (new_pid,) = _writer_pids(led)
+        (new_pid,) = led.writer_pids
         assert new_pid != pid
 
     asyncio.run(main())
@@ -143,7 +139,7 @@ def test_close_from_another_thread_commits_and_settles_what_the_loop_handed_over
 
     async def main() -> list[int]:
         assert await led.append_async(_entry(0)) == 1
-        (pid,) = _writer_pids(led)
+        (pid,) = led.writer_pids
         other.execute("BEGIN IMMEDIATE")  # hold the commit so the records are in flight at close
         tasks = [asyncio.ensure_future(led.append_async(_entry(i))) for i in range(1, 6)]
         await asyncio.sleep(0.1)
@@ -168,7 +164,7 @@ def test_each_event_loop_has_its_writer_and_close_ends_them_all(tmp_path: Path) 
     pids = []
     for i in range(3):
         assert asyncio.run(led.append_async(_entry(i))) == i + 1
-        pids += _writer_pids(led)
+        pids += led.writer_pids
     assert len(set(pids)) == 3  # a new loop, a new writer; the old loop's writer was ended
     assert len(led._channels) == 1
     led.close()
@@ -182,7 +178,7 @@ def test_the_writer_process_stays_small(tmp_path: Path) -> None:
 
     async def main() -> int:
         await led.append_async(_entry(0))
-        (pid,) = _writer_pids(led)
+        (pid,) = led.writer_pids
         status = Path(f"/proc/{pid}/status").read_text()
         return int(status.split("VmRSS:")[1].split()[0])
 
@@ -254,13 +250,13 @@ def test_the_writer_outlives_signals_to_the_process_group_and_ends_with_its_sock
 
     async def main() -> int:
         assert await led.append_async(_entry(0)) == 1
-        (pid,) = _writer_pids(led)
+        (pid,) = led.writer_pids
         os.kill(pid, signal.SIGTERM)
         os.kill(pid, signal.SIGINT)
         await asyncio.sleep(0.2)
         assert _alive(pid)
         assert await led.append_async(_entry(1)) == 2
-        assert _writer_pids(led) == [pid]
+        assert led.writer_pids == [pid]
         return pid
 
     pid = asyncio.run(main())
