@@ -31,7 +31,6 @@ class NameStats:
     surname: dict[str, float]
     foreign: dict[str, float]
     floor: float
-    best_given: float  # the highest given-name ratio of any character
 
     def given_score(self, chars: str) -> float:
         """Sum of the given-name ratios of `chars`."""
@@ -67,4 +66,4 @@ def count_name_stats(entries: Iterable[tuple[str, int, str]], surnames: frozense
         c: math.log((translit[c] + 0.5) / n_translit) - math.log((given[c] + 0.5) / n_given)
         for c in set(translit) | set(given)
     }
-    return NameStats(given_llr, surname_llr, foreign_llr, floor, max(given_llr.values(), default=floor))
+    return NameStats(given_llr, surname_llr, foreign_llr, floor)
