@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -145,8 +146,6 @@ def test_truncated_release_respects_every_limit(reply: str, limit: int, reply_ma
 
 
 def test_huge_reply_is_bounded(make_policy: MakePolicy, record: CustomerRecord) -> None:
-    import time
-
     policy = make_policy(LENGTH_POLICY.format(action="truncate"))
     reply = "您好。" + "好" * 100_000
     t0 = time.perf_counter()
@@ -161,8 +160,6 @@ class _Slow:
     name = "slow"
 
     def run(self, inp: CheckInput) -> list[Finding]:
-        import time
-
         time.sleep(0.002)
         return []
 
