@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import httpx
 
+from guard.proxy import pool
 from guard.proxy.settings import GuardSettings
 
 __all__ = ["Upstream", "UpstreamError", "UpstreamStream"]
@@ -131,6 +132,8 @@ class Upstream:
         self.client = httpx.AsyncClient(
             base_url=self.base_url, headers=headers, timeout=timeout, limits=limits, transport=transport
         )
+        if transport is None:
+            pool.install(self.client)  # httpcore's pool, without a socket poll per connection per request
 
     def map_model(self, name: str) -> str:
         """The upstream model name for the name the caller used."""
