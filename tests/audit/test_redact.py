@@ -24,6 +24,7 @@ R = Redactor()
         ("您的4000元额度，30天免息", "您的4000元额度，30天免息"),  # amounts and days stay
         ("订单号1391234567890", "订单号1391234567890"),  # 13 digits: not a mobile, not a card
         ("C20261124001", "C20261124001"),
+        ("卡号" + "６" * 16, "卡号" + "*" * 16),  # full-width digits are digits to the patterns too
     ],
 )
 def test_patterns(text: str, expected: str) -> None:
@@ -55,3 +56,21 @@ def test_masking_keeps_length(text: str, spans: list[tuple[int, int]]) -> None:
 @given(st.text(alphabet="您好请拨打电话，。 abc", max_size=20), st.text(alphabet="您好，。 xyz", max_size=20))
 def test_planted_phone_never_survives(prefix: str, suffix: str) -> None:
     assert PHONE not in R.text(prefix + PHONE + suffix)
+
+
+def _every_pattern(s: str) -> str:
+    """`Redactor.text` without its shortcut: every pattern run on every text."""
+    from guard.audit import redact
+
+    for p in redact._PATTERNS:
+        s = p.sub(redact._stars, s)
+    return s
+
+
+# Digits of several scripts (ASCII, full-width, Arabic-Indic, Devanagari), "@", e-mail letters, Chinese.
+_MIXED = st.text(alphabet="0123456789０１２３٣٤४५@.+-_xXab您好卡号电话 ", max_size=40)
+
+
+@given(st.one_of(st.text(max_size=40), _MIXED))
+def test_the_shortcut_changes_nothing(text: str) -> None:
+    assert R.text(text) == _every_pattern(text)
