@@ -568,27 +568,29 @@ class ChinesePersonRecognizer(LocalRecognizer):
                 weak.append((start, stop))
             foreign = _FOREIGN.search(text, stop)
         taken = [(r.start, r.end) for r in out]
+        search = _CANDIDATE.search
         while m is not None:
-            if any(a <= m.start() < b for a, b in taken):
-                m = _CANDIDATE.search(text, m.start() + 1)
+            start = m.start()
+            if taken and any(a <= start < b for a, b in taken):
+                m = search(text, start + 1)
                 continue
-            left = _left_kind(text, m.start())
-            hit = _judge(text, m.start(), m.end(), lex, left)
-            if hit is None and out and out[-1].end == m.start():
-                second = _next_is_name(text, m.start(), lex) or _byline_name_at(text, m.start())
+            left = _left_kind(text, start)
+            hit = _judge(text, start, m.end(), lex, left)
+            if hit is None and out and out[-1].end == start:
+                second = _next_is_name(text, start, lex) or _byline_name_at(text, start)
                 hit = None if second is None else (second, 0.8)
             if hit is None:
-                stat = _statistical(text, m.start(), lex, left)
+                stat = _statistical(text, start, lex, left)
                 if stat is not None and stat[1] >= _STAT_MIN:
                     hit = (stat[0], 0.6)
                 elif stat is not None and stat[1] >= _STAT_MIN - _STAT_LIST:
-                    weak.append((m.start(), stat[0]))
+                    weak.append((start, stat[0]))
             if hit is None:
-                m = _CANDIDATE.search(text, m.start() + 1)
+                m = search(text, start + 1)
                 continue
             stop, score = hit
-            out.append(RecognizerResult(self.ENTITY, m.start(), stop, score))
-            m = _CANDIDATE.search(text, stop)
+            out.append(RecognizerResult(self.ENTITY, start, stop, score))
+            m = search(text, stop)
         _add_listed(text, out, weak, self.ENTITY)
         out = [r for r in out if not _in_title(text, r.start)]
         out.sort(key=lambda r: r.start)
