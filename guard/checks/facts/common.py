@@ -71,23 +71,33 @@ class ReplyView:
         self.reply = reply
         self.numbers: list[NumberMatch] = scan_numbers(reply)
         self.hits: list[Hit] = index.find(reply)
-        self._clause_starts = [0] + [m.end() for m in _CLAUSE_END.finditer(reply) if not _in_number(reply, m.start())]
-        # Hit indices ordered by start, so a clause's hits are found by bisection instead of a scan
-        # of every hit per number (quadratic on a long reply full of amounts).
-        self._by_start = sorted(range(len(self.hits)), key=lambda i: self.hits[i].start)
-        self._starts = [self.hits[i].start for i in self._by_start]
+        # Built on first use: most replies state no amount, coupon or age, and never ask.
+        self._clause_starts: list[int] | None = None
+        self._by_start: list[int] = []
+        self._starts: list[int] | None = None
 
     def _hits_within(self, start: int, end: int) -> list[Hit]:
         """Hits inside [start, end], in their original order."""
+        if self._starts is None:
+            # Hit indices ordered by start, so a clause's hits are found by bisection instead of
+            # a scan of every hit per number (quadratic on a long reply full of amounts).
+            self._by_start = sorted(range(len(self.hits)), key=lambda i: self.hits[i].start)
+            self._starts = [self.hits[i].start for i in self._by_start]
         lo = bisect.bisect_left(self._starts, start)
         hi = bisect.bisect_right(self._starts, end)
         return [self.hits[i] for i in sorted(self._by_start[lo:hi]) if self.hits[i].end <= end]
 
     def clause(self, pos: int) -> tuple[int, int]:
         """The clause [start, end) holding position `pos`."""
-        k = bisect.bisect_right(self._clause_starts, pos) - 1
-        start = self._clause_starts[k]
-        end = self._clause_starts[k + 1] - 1 if k + 1 < len(self._clause_starts) else len(self.reply)
+        starts = self._clause_starts
+        if starts is None:
+            reply = self.reply
+            starts = self._clause_starts = [0] + [
+                m.end() for m in _CLAUSE_END.finditer(reply) if not _in_number(reply, m.start())
+            ]
+        k = bisect.bisect_right(starts, pos) - 1
+        start = starts[k]
+        end = starts[k + 1] - 1 if k + 1 < len(starts) else len(self.reply)
         return start, end
 
     def hits_in(self, start: int, end: int, label: str | None = None) -> list[Hit]:
