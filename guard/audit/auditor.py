@@ -161,6 +161,7 @@ class _OtelCall:
         self._sensitive = tuple(sensitive)
         self.trace_id = format(root.get_span_context().trace_id, "032x")
         self._recording = root.is_recording()  # False when no exporter samples the trace
+        self._measuring = auditor.metrics.enabled  # False when no exporter reads the metrics
         self.attempts: list[dict[str, Any]] = []
         self.decided = False
         self._spans: list[_SpanPlan] = []
@@ -216,8 +217,9 @@ class _OtelCall:
             if err_type is not None:
                 plan.error = str(err_type)
             self._spans.append(plan)
-            model = self._model or ""
-            self._measurements.append(lambda m: _upstream_measurements(m, seconds, model, err_type))
+            if self._measuring:
+                model = self._model or ""
+                self._measurements.append(lambda m: _upstream_measurements(m, seconds, model, err_type))
             self.attempts.append(summary)
 
     def set_attributes(self, **attributes: Any) -> None:
@@ -288,7 +290,8 @@ class _OtelCall:
     def _decision_span(self, attrs: dict[str, Any], start_ns: int, t0: float) -> _SpanPlan:
         """The `guard.decision` span, from the start of the ledger write until now."""
         write_ms = (time.perf_counter() - t0) * 1000
-        self._measurements.append(lambda m: m.ledger_duration.record(write_ms))
+        if self._measuring:
+            self._measurements.append(lambda m: m.ledger_duration.record(write_ms))
         attrs["guard.ledger.write_ms"] = round(write_ms, 3)  # (a plan is cheap; unsampled, finish() skips it)
         plan = _SpanPlan("guard.decision", start_ns, time.time_ns(), attrs)
         self._spans.append(plan)
@@ -296,7 +299,8 @@ class _OtelCall:
 
     def _ledger_failed(self, attrs: dict[str, Any], start_ns: int, t0: float, exc: BaseException) -> None:
         error_type = type(exc).__name__
-        self._measurements.append(lambda m: m.ledger_errors.add(1, {"error.type": error_type}))
+        if self._measuring:
+            self._measurements.append(lambda m: m.ledger_errors.add(1, {"error.type": error_type}))
         self._decision_span(attrs, start_ns, t0).error = "ledger_write_failed"
 
     def _decided(
@@ -315,6 +319,8 @@ class _OtelCall:
             self._root_attributes.update(root_attrs)
             if record.error:
                 self._root_error = attrs["guard.error"]
+        if not self._measuring:
+            return
         decision, policy, violations = record.decision, record.policy, record.violations
         latency_ms, check_ms = record.latency_ms, record.check_ms
         self._measurements.append(

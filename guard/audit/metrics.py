@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from opentelemetry import metrics
-from opentelemetry.metrics import MeterProvider
+from opentelemetry.metrics import MeterProvider, NoOpMeterProvider
 
 __all__ = ["GuardMetrics", "default_metrics", "record_policy_reload_failure"]
 
@@ -22,6 +22,8 @@ class GuardMetrics:
 
     def __init__(self, meter_provider: MeterProvider | None = None) -> None:
         mp = meter_provider or metrics.get_meter_provider()
+        # False on a no-op provider (no metrics exporter): callers may skip preparing measurements.
+        self.enabled = not isinstance(mp, NoOpMeterProvider)
         m = mp.get_meter("guard.audit")
         self.decisions = m.create_counter(
             "guard.decisions", unit="{decision}", description="Guarded decisions by outcome"

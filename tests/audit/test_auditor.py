@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -25,7 +26,7 @@ from tests.audit.records import make_record
 
 
 class Harness:
-    def __init__(self, tmp_path: Path, *, deferred: bool = False, sampled: bool = True) -> None:
+    def __init__(self, tmp_path: Path, *, deferred: bool = False, sampled: bool = True, metered: bool = True) -> None:
         self.spans = InMemorySpanExporter()
         tp = TracerProvider() if sampled else TracerProvider(sampler=ALWAYS_OFF)
         tp.add_span_processor(SimpleSpanProcessor(self.spans))
@@ -34,7 +35,7 @@ class Harness:
         self.auditor = OtelAuditor(
             self.ledger,
             tracer_provider=tp,
-            meter_provider=MeterProvider(metric_readers=[self.reader]),
+            meter_provider=MeterProvider(metric_readers=[self.reader]) if metered else NoOpMeterProvider(),
             deferred=deferred,
         )
 
@@ -303,3 +304,25 @@ def test_an_unsampled_trace_keeps_the_record_and_the_metrics(tmp_path: Path) -> 
         points = h.metric_points()
         assert sum(p.value for p in points["guard.decisions"]) == 1
         assert sum(p.count for p in points["guard.ledger.write.duration"]) == 1
+
+
+def test_without_a_metrics_exporter_nothing_is_measured_and_the_record_is_the_same(tmp_path: Path) -> None:
+    metered, unmetered = Harness(tmp_path / "a"), Harness(tmp_path / "b", metered=False)
+    assert metered.auditor.metrics.enabled and not unmetered.auditor.metrics.enabled
+    with unmetered.auditor.call(caller="svc-a", customer_id="C1", model="qwen", stream=False) as call:
+        with call.upstream_attempt(1):
+            pass
+        call.decision(make_record(call.trace_id))
+        assert call._measurements == []  # no closures prepared for instruments that go nowhere
+    _, body_a = _one_call(metered)
+    _, body_b = _one_call(unmetered)
+    for body in (body_a, body_b):
+        body.pop("trace_id")
+        body.pop("ts")
+        body.pop("seq")  # the unmetered ledger holds one record more
+        for attempt in body["attempts"]:
+            attempt.pop("duration_ms")
+    assert body_a == body_b
+    # The spans do not depend on metrics either.
+    names_a = sorted(s.name for s in metered.spans.get_finished_spans())
+    assert sorted(s.name for s in unmetered.spans.get_finished_spans()[-len(names_a) :]) == names_a
