@@ -61,17 +61,17 @@ class _Affixes:
     per word length (the lists hold up to 200 words of at most 7 characters; this is the hot path).
     Most calls end at the first test: no word ends (starts) with the character there."""
 
-    __slots__ = ("_firsts", "_lasts", "_lengths", "_words")
+    __slots__ = ("_firsts", "_lengths", "_words", "lasts")
 
     def __init__(self, words: tuple[str, ...]) -> None:
         self._words = frozenset(words)
         self._lengths = tuple(sorted({len(w) for w in words}))
         self._firsts = frozenset(w[0] for w in words if w)
-        self._lasts = frozenset(w[-1] for w in words if w)
+        self.lasts = frozenset(w[-1] for w in words if w)
 
     def ends(self, s: str) -> bool:
         """`s.endswith(words)`."""
-        if s[-1:] not in self._lasts:
+        if s[-1:] not in self.lasts:
             return False
         for n in self._lengths:
             if n > len(s):
@@ -167,6 +167,9 @@ _FIELD_LABEL_AFFIX = _Affixes(_FIELD_LABELS)
 _CONJUNCTION_AFFIX = _Affixes(_CONJUNCTIONS)
 _STRONG_AFFIX = _Affixes(_STRONG_RIGHT)
 _WEAK_AFFIX = _Affixes(_WEAK_RIGHT)
+# The characters after which `_left_kind` can say anything but "O": a colon, a title joiner, the
+# last character of a title or a conjunction, punctuation. After any other, it is "O" at once.
+_LEFT_NOT_O = frozenset("：:") | _TITLE_JOINERS | _TITLE_AFFIX.lasts | _CONJUNCTION_AFFIX.lasts | _PUNCT
 _HONORIFIC_AFFIX = _Affixes(HONORIFICS)
 # Characters of the Xinhua transliteration table for foreign names (温格, 范佩西, 安吉丽娜·茱莉).
 _FOREIGN_CHARS = (
@@ -245,6 +248,8 @@ def warm_up() -> None:
 
 def _left_kind(text: str, start: int) -> str:
     """B: text start or punctuation; T: a title or relation; C: a conjunction; O: anything else."""
+    if start and text[start - 1] not in _LEFT_NOT_O:
+        return "O"
     left = text[max(0, start - 7) : start]
     if left[-1:] in "：:":
         if _FIELD_LABEL_AFFIX.ends(left[:-1]):
@@ -474,13 +479,16 @@ def _statistical(text: str, start: int, lex: _Lexicon, left: str) -> tuple[int, 
     g = start + surname_len
     # Points of the characters, before the penalties: one given-name character or two.
     first = surname_points + given_of(text[g : g + 1], floor)
+    bound = first + max(given_of(text[g + 1 : g + 2], floor), _STAT_ONE_CHAR) + _STAT_BEST_CONTEXT[left]
+    if bound < _STAT_MIN - _STAT_LIST:
+        return None  # the given-name characters alone rule out a name (是, 融, 在 …), listed or not
     best_context = _STAT_BEST_CONTEXT[left]
     listable = (start > 0 and text[start - 1] in _LIST_JOINERS) or not _LIST_JOINERS.isdisjoint(
         text[g + 1 : g + 3]
     )
     need = _STAT_MIN - _STAT_LIST if listable else _STAT_MIN
-    if first + max(given_of(text[g + 1 : g + 2], floor), _STAT_ONE_CHAR) + best_context < need:
-        return None  # the given-name characters alone rule out a name (是, 融, 在 …)
+    if bound < need:
+        return None
     best: tuple[int, float] | None = None
     for n in (2, 1):
         stop = start + surname_len + n
