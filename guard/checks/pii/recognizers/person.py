@@ -348,10 +348,10 @@ def _judge(text: str, start: int, end: int, lex: _Lexicon, left: str) -> tuple[i
 
     `left` is `_left_kind(text, start)`.
     """
-    surname_len = 2 if text[start : start + 2] in COMPOUND_SURNAMES else 1
     tags = lex.tags
     if left in "OC" and start > 0 and tags.get(text[start - 1 : start + 1]) not in _NAME_TAGS:
         return None  # the surname character belongs to the word before it (由于, 长江)
+    surname_len = 2 if text[start : start + 2] in COMPOUND_SURNAMES else 1
     if left == "O" and (end != start + surname_len + 2 or tags.get(text[start:end]) != "nr"):
         # Inside running text the loop below names only a two-character given name that the
         # dictionary lists as a person (nr) before a reporting verb: nothing else can come of it.
