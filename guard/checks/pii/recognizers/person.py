@@ -479,10 +479,10 @@ def _statistical(text: str, start: int, lex: _Lexicon, left: str) -> tuple[int, 
     g = start + surname_len
     # Points of the characters, before the penalties: one given-name character or two.
     first = surname_points + given_of(text[g : g + 1], floor)
-    bound = first + max(given_of(text[g + 1 : g + 2], floor), _STAT_ONE_CHAR) + _STAT_BEST_CONTEXT[left]
+    best_context = _STAT_BEST_CONTEXT[left]
+    bound = first + max(given_of(text[g + 1 : g + 2], floor), _STAT_ONE_CHAR) + best_context
     if bound < _STAT_MIN - _STAT_LIST:
         return None  # the given-name characters alone rule out a name (是, 融, 在 …), listed or not
-    best_context = _STAT_BEST_CONTEXT[left]
     listable = (start > 0 and text[start - 1] in _LIST_JOINERS) or not _LIST_JOINERS.isdisjoint(
         text[g + 1 : g + 3]
     )
