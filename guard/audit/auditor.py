@@ -370,6 +370,11 @@ class _OtelCall:
         if not self.decided:
             self._root_attributes["guard.decision"] = "none"
 
+    @property
+    def has_telemetry(self) -> bool:
+        """Whether `finish()` makes anything: sampled spans or measurements."""
+        return self._recording or bool(self._measurements)
+
     def finish(self) -> None:
         """Make the SDK spans of the call (when the root is sampled), end the root, record the metrics."""
         tracer = self._a.tracer
@@ -466,7 +471,9 @@ class OtelAuditor:
             raise
         finally:
             c.ended(error)
-            loop = _running_loop() if self._deferred else None
+            # Deferred only when there is something to make: unsampled and unmeasured, finishing
+            # is a no-op on the root and cheaper than scheduling it.
+            loop = _running_loop() if self._deferred and c.has_telemetry else None
             if loop is None:
                 c.finish()
             else:

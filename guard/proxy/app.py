@@ -128,12 +128,18 @@ class BodyLimit:
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
-                    too_big = int(value) > self.limit
+                    declared = int(value)
                 except ValueError:
-                    too_big = False
-                if too_big:
+                    break  # the server answers a malformed length itself; count as it streams
+                if declared > self.limit:
                     await self._reject(scope, receive, send)
                     return
+                if declared >= 0:
+                    # The HTTP server delivers no more body than the declared length (h11 and
+                    # httptools both frame by it), so there is nothing to count.
+                    await self.app(scope, receive, send)
+                    return
+                break
         seen = 0
         started = False
 
@@ -300,11 +306,6 @@ def create_app(
     app.state.auditor = auditor
     app.state.policy_registry = registry
     install_error_handlers(app)
-    ledger = getattr(auditor, "ledger", None)
-    if isinstance(ledger, AuditLedger):
-        app.include_router(build_audit_router(ledger, require_role("auditor", "admin")))
-    if "prometheus" in os.environ.get("OTEL_METRICS_EXPORTER", ""):
-        app.include_router(build_metrics_router(require_role("auditor", "admin")))
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     @app.post(
@@ -380,5 +381,12 @@ def create_app(
             body["problems"] = problems
         return JSONResponse(body, 200 if not problems else 503)
 
+    # The auditors' and the metrics routes come after the proxy's: the router tries routes in
+    # order, and every chat completion would otherwise first be matched against each of them.
+    ledger = getattr(auditor, "ledger", None)
+    if isinstance(ledger, AuditLedger):
+        app.include_router(build_audit_router(ledger, require_role("auditor", "admin")))
+    if "prometheus" in os.environ.get("OTEL_METRICS_EXPORTER", ""):
+        app.include_router(build_metrics_router(require_role("auditor", "admin")))
     return app
 

@@ -326,3 +326,22 @@ def test_without_a_metrics_exporter_nothing_is_measured_and_the_record_is_the_sa
     # The spans do not depend on metrics either.
     names_a = sorted(s.name for s in metered.spans.get_finished_spans())
     assert sorted(s.name for s in unmetered.spans.get_finished_spans()[-len(names_a) :]) == names_a
+
+
+def test_a_deferred_call_with_nothing_to_make_finishes_at_once(tmp_path: Path) -> None:
+    """Unsampled and unmeasured, a call schedules nothing: its root ends as the call does."""
+    quiet, sampled = Harness(tmp_path / "a", deferred=True, sampled=False, metered=False), Harness(
+        tmp_path / "b", deferred=True, metered=False
+    )
+
+    async def one(h: Harness) -> tuple[int, bool]:
+        with h.auditor.call(caller="a", customer_id="C1", model="m", stream=False) as call:
+            with call.upstream_attempt(1):
+                pass
+            await call.decision_async(make_record(call.trace_id))
+        return len(h.auditor._pending), call.has_telemetry
+
+    assert asyncio.run(one(quiet)) == (0, False)
+    assert quiet.ledger.count() == 1 and quiet.spans.get_finished_spans() == ()
+    assert asyncio.run(one(sampled)) == (1, True)  # waiting for the loop's callback, which made them
+    assert {s.name for s in sampled.spans.get_finished_spans()} == {"guard.call", "chat m", "guard.decision"}

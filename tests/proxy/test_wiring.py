@@ -151,3 +151,17 @@ def test_startup_freezes_the_long_lived_heap(running: Running) -> None:
     import gc
 
     assert gc.get_freeze_count() > 10_000  # the libraries and the policy set are out of the GC's way
+
+
+def test_the_proxy_routes_are_matched_before_the_auditors(tmp_path: Path) -> None:
+    """Routes are tried in order: a chat completion must not first be matched against each route
+    of the included audit router (with an audit ledger, as `guard serve` has)."""
+    from fastapi.routing import APIRoute
+
+    app = create_app(GuardSettings(upstream_base_url="http://127.0.0.1:9/v1", ledger=str(tmp_path / "l.db"),
+                                   crm_source="none"))
+    app.state.auditor.close()  # no lifespan ran: close what create_app opened
+    paths = [r.path if isinstance(r, APIRoute) else type(r).__name__ for r in app.router.routes
+             if isinstance(r, APIRoute) or not hasattr(r, "path")]
+    assert paths[0] == "/v1/chat/completions"
+    assert any(p.startswith("/v1/audit") for p in app.openapi()["paths"])  # the audit routes are there
