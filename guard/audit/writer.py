@@ -4,9 +4,11 @@ A durable commit waits for an fsync of the WAL. On a thread of the serving proce
 thread) each commit takes the GIL back from the event loop half a dozen times (after every SQLite
 call), and every hand-over is a futex round trip across the two vCPUs of this machine: 27 futex
 calls a request against 5 without the thread (`strace -c`, concurrency 16). A child process that
-does the whole commit leaves the loop one `send` per record and one `recv` per committed batch.
-Measured with `bench/bench_proxy.py`'s servers at concurrency 16: the loop thread's CPU per request
-fell by 0.35–0.5 ms (docs/benchmarks.md, "Proxy").
+does the whole commit leaves the loop one `send` per loop iteration (the records handed over in
+it, together) and one `recv` per committed batch. Measured with `bench/bench_proxy.py`'s servers
+at concurrency 16: the loop thread's CPU per request fell by 0.35–0.5 ms (docs/benchmarks.md,
+"Proxy"). Sending each record at once cost more again: every `send` to a writer asleep in `recv`
+is a cross-CPU wake-up, and the writer then commits (and fsyncs) smaller batches.
 
 Protocol, over a socket pair, newline-delimited UTF-8 in both directions:
 - parent → child: one record per line, as JSON (`json.dumps` never writes a raw newline);
@@ -162,6 +164,8 @@ class WriterChannel:
         self._waiters: collections.deque[asyncio.Future[int]] = collections.deque()
         self._rbuf = b""
         self._wbuf = bytearray()
+        self._sending = False  # `_wbuf` is due out: a flush is scheduled or waits for room
+        self._waiting_room = False  # `_writable` is registered for the socket's room
         self.broken = False
         self.answered = 0  # records answered so far (0 when it broke: it never worked)
         self._closing = False
@@ -177,40 +181,43 @@ class WriterChannel:
         return self._proc.pid
 
     def submit(self, line: bytes) -> asyncio.Future[int]:
-        """Hand one record (a JSON line ending in a newline) to the writer; its seq once committed."""
+        """Hand one record (a JSON line ending in a newline) to the writer; its seq once committed.
+
+        The records handed over in one iteration of the loop go out in one `send` at its end.
+        """
         fut: asyncio.Future[int] = self._loop.create_future()
         if self.broken:
             fut.set_exception(self._gone())
             return fut
         self._waiters.append(fut)
-        if self._wbuf:  # earlier records still wait for room in the socket: keep their order
-            self._wbuf += line
-            return fut
+        self._wbuf += line
+        if not self._sending:  # not yet due out (a flush is scheduled, or the socket is full)
+            self._sending = True
+            self._loop.call_soon(self._writable)
+        return fut
+
+    def _writable(self) -> None:
+        if self.broken:
+            return
         try:
-            sent = self._sock.send(line)
+            sent = self._sock.send(self._wbuf)
         except (BlockingIOError, InterruptedError):
             sent = 0
         except OSError as exc:
             self._fail(exc)
-            return fut
-        if sent < len(line):
-            self._wbuf += line[sent:]
-            self._loop.add_writer(self._fd, self._writable)
-        return fut
-
-    def _writable(self) -> None:
-        try:
-            sent = self._sock.send(self._wbuf)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as exc:
-            self._fail(exc)
             return
         del self._wbuf[:sent]
-        if not self._wbuf:
+        if self._wbuf:
+            if not self._waiting_room:
+                self._waiting_room = True
+                self._loop.add_writer(self._fd, self._writable)
+            return
+        if self._waiting_room:
+            self._waiting_room = False
             self._loop.remove_writer(self._fd)
-            if self._closing:
-                self._shutdown_write()
+        self._sending = False
+        if self._closing:
+            self._shutdown_write()
 
     def _readable(self) -> None:
         try:

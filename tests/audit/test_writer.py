@@ -68,6 +68,31 @@ def test_concurrent_appends_each_get_the_seq_of_their_own_record(tmp_path: Path)
     led.close()
 
 
+def test_the_records_of_one_loop_iteration_share_one_send_and_one_commit(tmp_path: Path) -> None:
+    """Handed over together, they reach the writer together: one read, one transaction, one fsync."""
+    led = SqliteLedger(tmp_path / "l.db")
+
+    async def main() -> tuple[list[int], int]:
+        assert await led.append_async(_entry(0)) == 1  # the writer is up
+        (channel,) = led._channels.values()
+        commits = 0
+
+        def counted() -> None:
+            nonlocal commits
+            commits += 1
+
+        channel._on_commit = counted  # called once per batch of answers (one per commit)
+        tasks = [asyncio.ensure_future(led.append_async(_entry(i))) for i in range(1, 21)]
+        seqs = list(await asyncio.gather(*tasks))  # the 20 tasks all start in one iteration
+        return seqs, commits
+
+    seqs, commits = asyncio.run(main())
+    assert seqs == list(range(2, 22))
+    assert commits == 1
+    assert verify(led).ok
+    led.close()
+
+
 def test_a_record_larger_than_the_socket_buffer_keeps_its_place(tmp_path: Path) -> None:
     """A record that does not fit the socket at once is sent in parts; the records after it wait."""
     led = SqliteLedger(tmp_path / "l.db")
