@@ -65,11 +65,14 @@ class PolicyContext:
 
     base_dir: Path
     files: dict[str, bytes] = field(default_factory=dict)
+    # How files are found and read: the loader passes its snapshot's (`guard.policy.snapshot`).
+    resolve: Callable[[Path], Path] = Path.resolve
+    read_bytes: Callable[[Path], bytes] = Path.read_bytes
 
     def read_text(self, relpath: str, field_path: tuple[str | int, ...] = ()) -> str:
-        path = (self.base_dir / relpath).resolve()
+        path = self.resolve(self.base_dir / relpath)
         try:
-            data = path.read_bytes()
+            data = self.read_bytes(path)
         except FileNotFoundError:
             raise ConfigError(f"file not found: {relpath} (looked in {self.base_dir})", field_path) from None
         except OSError as exc:

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from guard.checks.base import Check, CheckInput, ConfigError, PolicyContext
 from guard.checks.registry import REGISTRY
+from guard.policy import snapshot
 from guard.policy.errors import PolicyError, Problem
 from guard.policy.model import Campaign, Policy, PolicyDoc, PolicySet, has_append, merge_checks
 from guard.policy.yamlsrc import YamlDoc, parse_yaml
@@ -130,7 +131,7 @@ _INHERITED = ("scenario", "max_regenerations", "campaigns")
 def _parse_file(path: Path) -> tuple[bytes, YamlDoc]:
     label = str(path)
     try:
-        raw = path.read_bytes()
+        raw = snapshot.read_bytes(path)
     except OSError as exc:
         raise PolicyError([Problem(label, None, "", f"cannot read policy file: {exc.strerror}")]) from None
     try:
@@ -155,13 +156,13 @@ def _effective_data(path: Path, doc: YamlDoc, files: dict[str, bytes], chain: tu
     if not isinstance(base_name, str) or not base_name or Path(base_name).name != base_name:
         raise PolicyError([doc.problem(("extends",), "extends must name a policy file in the same folder, e.g. outbound_marketing.yaml")])
     base_path = path.parent / base_name
-    if base_path.resolve() in chain:
+    if snapshot.resolve(base_path) in chain:
         raise PolicyError([doc.problem(("extends",), f"extends loops back to {base_name} (循环继承)")])
-    if not base_path.is_file():
+    if not snapshot.is_file(base_path):
         raise PolicyError([doc.problem(("extends",), f"base policy file not found: {base_name}")])
     base_raw, base_doc = _parse_file(base_path)
     files[f"extends:{base_name}"] = base_raw
-    base = _effective_data(base_path, base_doc, files, (*chain, base_path.resolve()))
+    base = _effective_data(base_path, base_doc, files, (*chain, snapshot.resolve(base_path)))
     for key in _INHERITED:
         if key not in data and key in base:
             data[key] = base[key]
@@ -231,15 +232,19 @@ def _read_fallback_file(
 
 def load_policy_file(path: str | Path) -> Policy:
     """Load one policy file; raise `PolicyError` listing every problem found."""
-    path = Path(path)
+    with snapshot.snapshot():  # each file it reads is read once (`guard.policy.snapshot`)
+        return _load_policy_file(Path(path))
+
+
+def _load_policy_file(path: Path) -> Policy:
     raw, doc = _parse_file(path)
     base_files: dict[str, bytes] = {}
-    data = _effective_data(path, doc, base_files, (path.resolve(),))
+    data = _effective_data(path, doc, base_files, (snapshot.resolve(path),))
     try:
         pdoc = PolicyDoc.model_validate(data)
     except ValidationError as exc:
         raise PolicyError(_pydantic_problems(doc, exc, ())) from None
-    ctx = PolicyContext(path.parent)
+    ctx = PolicyContext(path.parent, resolve=snapshot.resolve, read_bytes=snapshot.read_bytes)
     pdoc, problems = _read_fallback_file(doc, data, pdoc, ctx)
     checks, found = build_checks(doc, pdoc.checks, ctx)
     problems.extend(found)
@@ -247,7 +252,7 @@ def load_policy_file(path: str | Path) -> Policy:
         problems.extend(_check_fallback(doc, pdoc, checks))
     variant_checks, variant_problems = _build_variants(doc, pdoc, ctx)
     problems.extend(variant_problems)
-    if pdoc.cases is not None and not (path.parent / pdoc.cases).is_file():
+    if pdoc.cases is not None and not snapshot.is_file(path.parent / pdoc.cases):
         problems.append(doc.problem(("cases",), f"test case file not found: {pdoc.cases}"))
     if problems:
         raise PolicyError(problems)
@@ -281,7 +286,7 @@ def policy_files(folder: Path) -> list[Path]:
 def _extends_target(file: Path) -> Path | None:
     """The file a policy extends, read leniently (loading reports any problem properly)."""
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8-sig"))
+        data = yaml.safe_load(snapshot.read_bytes(file).decode("utf-8-sig"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     base = data.get("extends") if isinstance(data, dict) else None
@@ -297,8 +302,15 @@ def _extends_depth(file: Path, limit: int) -> int:
 
 
 def load_policy_set(path: str | Path | None = None) -> PolicySet:
-    """Load a policy folder (or a single file) as a set; every file is validated before any is used."""
-    root = Path(path) if path is not None else DEFAULT_POLICY_DIR
+    """Load a policy folder (or a single file) as a set; every file is validated before any is used.
+
+    The whole set is built from one read of each file (`guard.policy.snapshot`).
+    """
+    with snapshot.snapshot():
+        return _load_policy_set(Path(path) if path is not None else DEFAULT_POLICY_DIR)
+
+
+def _load_policy_set(root: Path) -> PolicySet:
     files = [root] if root.is_file() else policy_files(root) if root.is_dir() else []
     if not files:
         raise PolicyError([Problem(str(root), None, "", "no policy files found (expected *.yaml)")])
@@ -307,16 +319,16 @@ def load_policy_set(path: str | Path | None = None) -> PolicySet:
     failed: set[Path] = set()
     for file in sorted(files, key=lambda f: _extends_depth(f, len(files))):
         base = _extends_target(file)
-        if base is not None and base.resolve() in failed:
+        if base is not None and snapshot.resolve(base) in failed:
             # The base's own problems are reported at its lines; do not repeat them here.
             problems.append(Problem(str(file), None, "extends", f"not loaded because {base.name} has errors"))
-            failed.add(file.resolve())
+            failed.add(snapshot.resolve(file))
             continue
         try:
             policy = load_policy_file(file)
         except PolicyError as exc:
             problems.extend(p for p in exc.problems if p not in problems)
-            failed.add(file.resolve())
+            failed.add(snapshot.resolve(file))
             continue
         if policy.name in policies:
             other = policies[policy.name].source

@@ -7,6 +7,8 @@ from the policy's lexicon files (and optional third-party plain lists); `run` on
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from types import MappingProxyType
 from typing import ClassVar, Literal
 
@@ -117,13 +119,33 @@ def build_lexicon_check(cfg: LexiconConfig, ctx: PolicyContext) -> LexiconCheck:
     if not cfg.files and not cfg.extra:
         raise ConfigError("至少配置一个词库文件（files）", ("files",))
     entries, strict_sources = _entries(cfg, ctx)
+    actions = {t: Action(a) for t, a in cfg.actions.items()}
+    # The policies of a folder that inherit one lexicon block build the same check, and a reload
+    # builds it again for every edit of any file: compiling the automaton (spelling variants
+    # through OpenCC, then Aho-Corasick) is most of a reload's time. What it is built from fixes
+    # it entirely, so an identical build is shared (checks are immutable once built).
+    key = (tuple(entries), frozenset(strict_sources), cfg.max_gap, tuple(sorted(actions.items())))
+    with _BUILT_LOCK:
+        built = _BUILT.get(key)
+        if built is not None:
+            _BUILT.move_to_end(key)
+            return built
     probe = LexiconMatcher({}, {}, max_gap=cfg.max_gap)
     try:
         deny, allow = check_keys(entries, probe.key, strict=lambda e: e.source in strict_sources)
     except LexiconFileError as exc:
         raise ConfigError("\n".join(exc.problems), ("files",)) from None
-    matcher = LexiconMatcher(deny, allow, max_gap=cfg.max_gap)
-    return LexiconCheck(matcher, {t: Action(a) for t, a in cfg.actions.items()})
+    check = LexiconCheck(LexiconMatcher(deny, allow, max_gap=cfg.max_gap), actions)
+    with _BUILT_LOCK:
+        _BUILT[key] = check
+        while len(_BUILT) > _BUILT_MAX:
+            _BUILT.popitem(last=False)
+    return check
+
+
+_BUILT: OrderedDict[tuple[object, ...], LexiconCheck] = OrderedDict()
+_BUILT_MAX = 16  # distinct builds kept, least recently used dropped (the default lexicons: 0.3 MB of objects)
+_BUILT_LOCK = threading.Lock()
 
 
 LEXICON: CheckSpec[LexiconConfig] = CheckSpec(

@@ -189,3 +189,22 @@ def test_bad_configuration_is_a_config_error(
     with pytest.raises(ConfigError) as exc:
         build_lexicon_check(cfg, PolicyContext(tmp_path))
     assert exc.value.field == field
+
+
+def test_an_identical_lexicon_is_built_once_and_still_part_of_the_version(tmp_path: Path) -> None:
+    """Same words, tiers and options: the built check is shared; the files are still recorded
+    (they make the policy's version) on every build; any edit builds anew."""
+    (tmp_path / "own.txt").write_text("[tier=3 | category=测试]\n稳赚\n", encoding="utf-8")
+    cfg = LexiconConfig(files=("own.txt",))
+    ctx1, ctx2 = PolicyContext(tmp_path), PolicyContext(tmp_path)
+    first, second = build_lexicon_check(cfg, ctx1), build_lexicon_check(cfg, ctx2)
+    assert first is second
+    assert ctx1.files == ctx2.files == {"own.txt": "[tier=3 | category=测试]\n稳赚\n".encode()}
+    other_gap = build_lexicon_check(LexiconConfig(files=("own.txt",), max_gap=0), PolicyContext(tmp_path))
+    assert other_gap is not first and other_gap.matcher.max_gap == 0
+    other_action = build_lexicon_check(LexiconConfig(files=("own.txt",), actions={3: "warn"}), PolicyContext(tmp_path))
+    assert other_action is not first and run("稳赚的", other_action)[0].action is Action.WARN
+    (tmp_path / "own.txt").write_text("[tier=3 | category=测试]\n稳赚\n保本\n", encoding="utf-8")
+    edited = build_lexicon_check(cfg, PolicyContext(tmp_path))
+    assert edited is not first
+    assert [f.code for f in run("保本的", edited)] == ["lexicon.tier3"] and run("保本的", first) == []
