@@ -1,6 +1,6 @@
 """Proxy benchmark: the guard's added latency and throughput over a pass-through relay.
 
-    python -m bench.bench_proxy [--requests 2000] [--duration 3] [--streams 100]
+    python -m bench.bench_proxy [--requests 2000] [--duration 3] [--rounds 5] [--streams 100]
 
 Three processes answer HTTP on 127.0.0.1: the scripted upstream (a real OpenAI-compatible
 server), the guard (`create_app`, the shipped default policy, inline records, auth on) and a
@@ -367,7 +367,7 @@ def _ms(values: list[float], q: float) -> float:
     return percentile(values, q) * 1000
 
 
-def run(requests: int, duration: float, streams: int) -> None:
+def run(requests: int, duration: float, streams: int, rounds: int = 5) -> None:
     from guard.testing.scripted_upstream import ScriptedUpstream
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs (shared, loaded machine); reply {len(REPLY)} chars")
@@ -422,7 +422,6 @@ def run(requests: int, duration: float, streams: int) -> None:
                              base_seconds=p, unit="ms", target="adds ≤ 2 ms at p99", limit_added=2.0,
                              note=f"added p50 {_ms(g, 50) - _ms(p, 50):.3f} / p99 {_ms(g, 99) - _ms(p, 99):.3f} ms")
 
-            rounds = 3
             print(f"\nthroughput, non-streamed, {rounds} alternating rounds of {duration:.0f} s each (requests/s)")
             print("  (A/A: a second, identical relay runs in the same rounds; its ratio to the first is what this")
             print("   measurement cannot tell apart from noise on this machine)")
@@ -492,6 +491,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_proxy")
     parser.add_argument("--requests", type=int, default=None, help="default 2000 (500 with --quick)")
     parser.add_argument("--duration", type=float, default=None, help="seconds per round (default 3, 2 with --quick)")
+    parser.add_argument("--rounds", type=int, default=None, help="throughput rounds per server and concurrency (default 5, 3 with --quick)")
     parser.add_argument("--streams", type=int, default=None, help="default 100 (40 with --quick)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--serve", choices=["guard", "passthrough"], help=argparse.SUPPRESS)
@@ -502,7 +502,8 @@ def main(argv: list[str] | None = None) -> None:
         _serve(args.serve, args.port, args.upstream)
         return
     q = args.quick
-    run(args.requests or (500 if q else 2000), args.duration or (2.0 if q else 3.0), args.streams or (40 if q else 100))
+    run(args.requests or (500 if q else 2000), args.duration or (2.0 if q else 3.0), args.streams or (40 if q else 100),
+        args.rounds or (3 if q else 5))
 
 
 if __name__ == "__main__":
