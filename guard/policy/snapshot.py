@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
+from typing import TypeVar
 
 __all__ = ["FileSnapshot", "is_file", "read_bytes", "resolve", "snapshot"]
+
+T = TypeVar("T")
 
 
 class FileSnapshot:
@@ -44,18 +47,17 @@ class FileSnapshot:
         return data
 
     def is_file(self, path: Path) -> bool:
-        key = os.path.abspath(path)
-        found = self._is_file.get(key)
-        if found is None:
-            found = self._is_file[key] = Path(key).is_file()
-        return found
+        return _memo(self._is_file, path, Path.is_file)
 
     def resolve(self, path: Path) -> Path:
-        key = os.path.abspath(path)
-        found = self._resolved.get(key)
-        if found is None:
-            found = self._resolved[key] = Path(key).resolve()
-        return found
+        return _memo(self._resolved, path, Path.resolve)
+
+
+def _memo(table: dict[str, T], path: Path, compute: Callable[[Path], T]) -> T:
+    key = os.path.abspath(path)
+    if key not in table:
+        table[key] = compute(Path(key))
+    return table[key]
 
 
 _CURRENT: ContextVar[FileSnapshot | None] = ContextVar("guard_policy_snapshot", default=None)
