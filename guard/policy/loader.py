@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -293,11 +294,11 @@ def _extends_target(file: Path) -> Path | None:
     return file.parent / base if isinstance(base, str) and base and Path(base).name == base else None
 
 
-def _extends_depth(file: Path, limit: int) -> int:
+def _extends_depth(file: Path, limit: int, target: Callable[[Path], Path | None]) -> int:
     """How many bases stand above `file` (bases load first); a loop stops at `limit`."""
-    depth, cur = 0, _extends_target(file)
+    depth, cur = 0, target(file)
     while cur is not None and depth < limit:
-        depth, cur = depth + 1, _extends_target(cur)
+        depth, cur = depth + 1, target(cur)
     return depth
 
 
@@ -317,8 +318,15 @@ def _load_policy_set(root: Path) -> PolicySet:
     problems: list[Problem] = []
     policies: dict[str, Policy] = {}
     failed: set[Path] = set()
-    for file in sorted(files, key=lambda f: _extends_depth(f, len(files))):
-        base = _extends_target(file)
+    targets: dict[Path, Path | None] = {}
+
+    def target(file: Path) -> Path | None:  # each file's YAML is read for its `extends` once
+        if file not in targets:
+            targets[file] = _extends_target(file)
+        return targets[file]
+
+    for file in sorted(files, key=lambda f: _extends_depth(f, len(files), target)):
+        base = target(file)
         if base is not None and snapshot.resolve(base) in failed:
             # The base's own problems are reported at its lines; do not repeat them here.
             problems.append(Problem(str(file), None, "extends", f"not loaded because {base.name} has errors"))

@@ -39,12 +39,7 @@ class FileSnapshot:
         self._resolved: dict[str, Path] = {}
 
     def read_bytes(self, path: Path) -> bytes:
-        key = os.path.abspath(path)
-        data = self._bytes.get(key)
-        if data is None:
-            data = self._bytes[key] = Path(key).read_bytes()
-            self._is_file[key] = True
-        return data
+        return _memo(self._bytes, path, Path.read_bytes)
 
     def is_file(self, path: Path) -> bool:
         return _memo(self._is_file, path, Path.is_file)
