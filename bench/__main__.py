@@ -46,7 +46,11 @@ def _machine() -> dict[str, Any]:
     except OSError:
         pass
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    from guard.native import status as native_status
+
+    native = native_status()
     return {
+        "check_modules": "compiled (mypyc)" if native.active else f"pure Python ({native.reason})",
         "cpus": os.cpu_count(),
         "cpu": cpu or platform.processor(),
         "memory": mem,
@@ -105,7 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     machine = _machine()
     print(f"python -m bench{' --quick' if args.quick else ''} — {started:%Y-%m-%d %H:%M} UTC, {machine['cpus']} CPUs "
           f"({machine['cpu']}), {machine['memory']}, Python {machine['python']}, load average "
-          f"{machine['load_average_at_start']} (a shared machine: other jobs run beside these benchmarks)")
+          f"{machine['load_average_at_start']} (a shared machine: other jobs run beside these benchmarks); "
+          f"check modules {machine['check_modules']}")
     t0 = time.perf_counter()
     rows, status = run(modules, args.quick)
     elapsed = time.perf_counter() - t0

@@ -345,3 +345,34 @@ def test_a_deferred_call_with_nothing_to_make_finishes_at_once(tmp_path: Path) -
     assert quiet.ledger.count() == 1 and quiet.spans.get_finished_spans() == ()
     assert asyncio.run(one(sampled)) == (1, True)  # waiting for the loop's callback, which made them
     assert {s.name for s in sampled.spans.get_finished_spans()} == {"guard.call", "chat m", "guard.decision"}
+
+
+def test_an_unsampled_call_gets_fresh_trace_ids_without_the_sdk_start_path(tmp_path: Path) -> None:
+    """Sampler always off: the root is made directly (no SDK start), the ids still come from the
+    provider's generator, the ledger record still names the call's trace, and nothing is exported."""
+    h = Harness(tmp_path, sampled=False, metered=False)
+    started: list[str] = []
+    tracer = h.auditor.tracer
+    real_start = tracer.start_span
+
+    def counting(name: str, *args: Any, **kwargs: Any) -> Any:
+        started.append(name)
+        return real_start(name, *args, **kwargs)
+
+    tracer.start_span = counting  # type: ignore[method-assign]
+    ids = []
+    for _ in range(3):
+        with h.auditor.call(caller="c", customer_id="C1", model="m", stream=False) as call:
+            with call.upstream_attempt(1):
+                pass
+            call.decision(make_record(trace_id=call.trace_id))
+            ids.append(call.trace_id)
+    assert started == []
+    assert len(set(ids)) == 3 and all(len(t) == 32 and int(t, 16) != 0 for t in ids)
+    assert [r.trace_id for r in h.ledger.rows()] == ids
+    assert h.spans.get_finished_spans() == ()
+    # A sampling provider still goes through the SDK (and exports).
+    s = Harness(tmp_path / "s", sampled=True)
+    with s.auditor.call(caller="c", customer_id="C1", model="m", stream=False) as call:
+        call.decision(make_record(trace_id=call.trace_id))
+    assert [sp.name for sp in s.spans.get_finished_spans()][-1] == "guard.call"

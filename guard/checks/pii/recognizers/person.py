@@ -162,6 +162,7 @@ _WEAK_RIGHT: tuple[str, ...] = (
 )
 _CONJUNCTIONS = _words("和 与 及 、 跟 被 让 给 请 据 是")
 _NAME_TAGS = (None, "nr", "nrfg")
+_NAME_OR_NRT = (*_NAME_TAGS, "nrt")  # (a starred tuple inside `not in` is beyond mypyc)
 _TITLE_AFFIX = _Affixes(_TITLES)
 _FIELD_LABEL_AFFIX = _Affixes(_FIELD_LABELS)
 _CONJUNCTION_AFFIX = _Affixes(_CONJUNCTIONS)
@@ -456,7 +457,7 @@ def _foreign_like(text: str, start: int, stop: int, lex: _Lexicon) -> bool:
     name = text[start:stop]
     if "·" in name or "•" in name or not 2 <= len(name) <= 5 or any(ch in _NUMERALS for ch in name):
         return False
-    if lex.tags.get(name) not in (*_NAME_TAGS, "nrt") or text[stop : stop + 1] in _PLACE_AFTER:
+    if lex.tags.get(name) not in _NAME_OR_NRT or text[stop : stop + 1] in _PLACE_AFTER:
         return False
     return lex.stats.foreignness(name) >= _FOREIGN_LISTED
 
@@ -676,7 +677,7 @@ def model_names(text: str, spans: Iterable[tuple[int, int, float]]) -> list[tupl
                 continue
             if name[0] in "老小" and len(name) == 2:
                 continue
-            if tags.get(name) not in (*_NAME_TAGS, "nrt"):
+            if tags.get(name) not in _NAME_OR_NRT:
                 continue
             out.append((a, b, prob))
     return out
