@@ -223,6 +223,6 @@ def test_compiled_and_pure_python_give_the_same_verdicts() -> None:
                 {"GUARD_NATIVE": "off"})
     assert done.returncode == 0, done.stderr
     there = json.loads(done.stdout)
-    assert len(here) == len(there) > 1000
+    assert len(here) == len(there) > 600  # cases and mixtures (CLUENER adds 800 where ../shared/data is)
     assert json.loads(json.dumps(here, ensure_ascii=False)) == there
     assert any(item[0]["decision"] == "block" for item in here) and any(item[0]["decision"] == "allow" for item in here)
