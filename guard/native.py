@@ -5,7 +5,7 @@ caches (the HTTP server, the upstream client and the framework evict them betwee
 Measured on this project's 2-core machine (`docs/benchmarks.md`, "Proxy → tenth round"):
 `evaluate()` of the benchmark reply takes 82 µs warm and 209 µs after a cache flush in pure
 Python, 47 µs and 156 µs compiled; the serving process's CPU per guarded request falls by
-≈ 57 µs. The modules stay ordinary, type-checked Python: mypyc compiles the same files.
+≈ 40–57 µs. The modules stay ordinary, type-checked Python: mypyc compiles the same files.
 
 Build: `python -m guard.native_build` (`make native`; `make test` and `make bench` do it)
 compiles `NATIVE_MODULES` into `guard/_native/` and writes `manifest.json` there: a digest of
@@ -19,7 +19,8 @@ built for. Otherwise everything runs as pure Python — the same behaviour, slow
 build is reported once on the `guard.native` logger.
 
 `GUARD_NATIVE`: `auto` (default) as above; `off` never loads them; `require` raises
-`ImportError` on import of `guard` when they cannot be used (`make test` and `make bench` set it,
+`ImportError` on import of `guard` when they cannot be used (any other value raises too, so a
+misspelt `require` never runs silently without them) (`make test` and `make bench` set it,
 so neither measures or tests something other than what they say).
 """
 
@@ -44,9 +45,11 @@ __all__ = ["GROUP", "MANIFEST", "NATIVE_MODULES", "OUT", "NativeStatus", "instal
 
 log = logging.getLogger("guard.native")
 
-# The modules every reply runs through (the checks, the engine, the streaming guard, the
-# proxy's service and the audit's request path). Modules that define pydantic models (the check configs)
-# stay pure Python: mypyc would make their classes native and break the models.
+# The modules every reply runs through: the engine, text, the facts, lexicon and PII checks, the
+# streaming guard and the audit's request path. Pure Python stay: modules that define pydantic
+# models (mypyc would make their classes native), the proxy's service (async generators, which
+# mypyc does not compile), the auth dependency (FastAPI reads its signature), the ledger and its
+# writer (the tests monkeypatch them).
 NATIVE_MODULES: tuple[str, ...] = (
     "guard.engine",
     "guard.text.sentences",
@@ -74,6 +77,7 @@ GROUP = "guard_native"  # mypyc's shared library for the group: `guard_native__m
 _PACKAGE = Path(__file__).resolve().parent
 OUT = "_native"  # the build output, inside the package
 MANIFEST = "manifest.json"
+_MODES = frozenset({"auto", "require", "off", "0", "false", "no"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +157,9 @@ def unusable(package: Path) -> tuple[str | None, dict[str, Path]]:
 def install(package: Path = _PACKAGE) -> NativeStatus:
     """Use the compiled modules for the rest of this process if they match the sources."""
     global _status
-    mode = os.environ.get("GUARD_NATIVE", "auto").strip().lower()
+    mode = os.environ.get("GUARD_NATIVE", "auto").strip().lower() or "auto"
+    if mode not in _MODES:
+        raise ImportError(f"guard: GUARD_NATIVE={mode!r} is not one of auto, off, require")
     if mode in ("off", "0", "false", "no"):
         _status = NativeStatus(False, "off (GUARD_NATIVE=off)")
         return _status

@@ -124,6 +124,12 @@ def test_off_runs_pure_python() -> None:
     assert active == "False" and path.endswith("engine.py")
 
 
+def test_an_unknown_mode_is_an_error_not_a_silent_auto() -> None:
+    done = _run("import guard", {"GUARD_NATIVE": "requried"})
+    assert done.returncode != 0
+    assert "GUARD_NATIVE='requried' is not one of auto, off, require" in done.stderr
+
+
 def test_require_refuses_a_stale_build(tmp_path: Path) -> None:
     """`GUARD_NATIVE=require` (make test, make bench) fails on import rather than run pure Python."""
     copy = tmp_path / "guard"
