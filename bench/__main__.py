@@ -48,9 +48,8 @@ def _machine() -> dict[str, Any]:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     from guard.native import status as native_status
 
-    native = native_status()
     return {
-        "check_modules": "compiled (mypyc)" if native.active else f"pure Python ({native.reason})",
+        "check_modules": native_status().describe(),
         "cpus": os.cpu_count(),
         "cpu": cpu or platform.processor(),
         "memory": mem,

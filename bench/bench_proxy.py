@@ -371,9 +371,8 @@ def run(requests: int, duration: float, streams: int, rounds: int = 5) -> None:
     from guard.native import status as native_status
     from guard.testing.scripted_upstream import ScriptedUpstream
 
-    native = native_status()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs (shared, loaded machine); reply {len(REPLY)} chars; "
-          f"check modules {'compiled (mypyc)' if native.active else f'pure Python ({native.reason})'}")
+          f"check modules {native_status().describe()}")
     cost = _evaluate_cost()
     print(f"evaluate() default policy, in process        p50={_ms(cost, 50) * 1000:7.1f} µs  p99={_ms(cost, 99) * 1000:7.1f} µs")
 

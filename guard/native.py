@@ -88,6 +88,10 @@ class NativeStatus:
     reason: str
     modules: tuple[str, ...] = ()
 
+    def describe(self) -> str:
+        """For benchmark headers: `compiled (mypyc)` or `pure Python (why)`."""
+        return "compiled (mypyc)" if self.active else f"pure Python ({self.reason})"
+
 
 _status = NativeStatus(False, "install() not called")
 

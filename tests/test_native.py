@@ -110,9 +110,9 @@ def test_a_missing_file_or_manifest_is_refused(tmp_path: Path) -> None:
     assert "unreadable manifest" in str(native.unusable(pkg)[0])
 
 
-def _run(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _run(code: str, env: dict[str, str], cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO_ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code], cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True, timeout=120
     )
 
 
@@ -136,17 +136,11 @@ def test_require_refuses_a_stale_build(tmp_path: Path) -> None:
     shutil.copytree(Path(guard.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__", native.OUT))
     _build(copy)
     (copy / "engine.py").write_text((copy / "engine.py").read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-    probe = "import guard"
-    done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=tmp_path, env={**os.environ, "GUARD_NATIVE": "require"},
-        capture_output=True, text=True, timeout=120,
-    )
+    done = _run("import guard", {"GUARD_NATIVE": "require"}, cwd=tmp_path)
     assert done.returncode != 0
     assert "compiled modules required (GUARD_NATIVE=require) but stale" in done.stderr
-    done = subprocess.run(
-        [sys.executable, "-c", "import guard, guard.native as n, guard.engine as e; print(n.status().reason); print(e.__file__)"],
-        cwd=tmp_path, env={**os.environ, "GUARD_NATIVE": "auto"}, capture_output=True, text=True, timeout=120,
-    )
+    probe = "import guard, guard.native as n, guard.engine as e; print(n.status().reason); print(e.__file__)"
+    done = _run(probe, {"GUARD_NATIVE": "auto"}, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[1].endswith("engine.py")  # the edited source runs, not the build
     assert "compiled check modules not used, running pure Python: stale" in done.stderr

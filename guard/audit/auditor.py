@@ -463,19 +463,19 @@ class OtelAuditor:
         sensitive_values: Sequence[str] = (),
     ) -> Iterator[_OtelCall]:
         """One trace: the root span lives as long as the `with` block."""
-        attrs: dict[str, Any] = {"guard.stream": stream, "gen_ai.operation.name": "chat"}
-        if caller is not None:
-            attrs["guard.caller"] = caller
-        if customer_id is not None:
-            attrs["guard.customer_id"] = customer_id
-        if model is not None:
-            attrs["gen_ai.request.model"] = model
         ids = self._unsampled_ids
-        root: Span = (
-            self.tracer.start_span("guard.call", kind=SpanKind.SERVER, attributes=attrs)
-            if ids is None
-            else NonRecordingSpan(SpanContext(ids.generate_trace_id(), ids.generate_span_id(), is_remote=False))
-        )
+        root: Span
+        if ids is None:
+            attrs: dict[str, Any] = {"guard.stream": stream, "gen_ai.operation.name": "chat"}
+            if caller is not None:
+                attrs["guard.caller"] = caller
+            if customer_id is not None:
+                attrs["guard.customer_id"] = customer_id
+            if model is not None:
+                attrs["gen_ai.request.model"] = model
+            root = self.tracer.start_span("guard.call", kind=SpanKind.SERVER, attributes=attrs)
+        else:  # nothing would record the attributes
+            root = NonRecordingSpan(SpanContext(ids.generate_trace_id(), ids.generate_span_id(), is_remote=False))
         c = _OtelCall(self, root, model, sensitive_values)
         error: BaseException | None = None
         try:
