@@ -11,7 +11,7 @@ at concurrency 16: the loop thread's CPU per request fell by 0.35–0.5 ms (docs
 time at concurrency 16; with one per iteration, 4.3–4.5.
 
 Protocol, over a socket pair, newline-delimited UTF-8 in both directions:
-- parent → child: one record per line, as JSON (`json.dumps` never writes a raw newline);
+- parent → child: one record per line, as JSON (`ledger.hand_over_line`: never a raw newline);
 - child → parent: one line per record, in order: its seq, or `!` and the error's type.
 
 The child commits everything it has read so far in one transaction (`commit_entries`: the chain

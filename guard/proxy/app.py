@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import json
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
@@ -39,7 +38,8 @@ from guard.crm.http import HttpRecordSource
 from guard.crm.sqlite import SqliteRecordSource
 from guard.policy.model import PolicySet
 from guard.policy.registry import PolicyRegistry, ReloadOutcome, watch_policies
-from guard.proxy.auth import KeyStore, Principal, authorize, require_role
+from guard.proxy.auth import KeyStore, Principal, authorize_header, require_role
+from guard.proxy.encoding import json_bytes
 from guard.proxy.errors import GuardHTTPError, error_body, install_error_handlers
 from guard.proxy.openai_models import (
     ChatCompletionRequest,
@@ -300,7 +300,7 @@ def create_app(
         telemetry=FRAMEWORK_TELEMETRY_OFF,
     )
     app.state.settings = settings
-    app.state.keys = KeyStore(settings.api_keys, enabled=settings.auth_enabled)
+    app.state.keys = keys = KeyStore(settings.api_keys, enabled=settings.auth_enabled)
     app.state.service = service
     app.state.policies = provider
     app.state.auditor = auditor
@@ -322,8 +322,17 @@ def create_app(
         # its per-request dependency and body machinery: the caller check, then the body parsed
         # and validated in one step. The answers are FastAPI's, but for one thing: a request
         # without a valid key is a 401 whatever its body (FastAPI parses the JSON first).
-        principal = authorize(request, _CALLER)
-        req = parse_chat_request(await request.body(), request.headers.get("content-type"))
+        # The two headers it needs, read in one pass over the raw list (the first of each, as
+        # Starlette's `Headers.get` answers; ASGI servers give the names in lower case).
+        authorization = content_type = None
+        for name, value in request.scope["headers"]:
+            if name == b"authorization":
+                if authorization is None:
+                    authorization = value.decode("latin-1")
+            elif name == b"content-type" and content_type is None:
+                content_type = value.decode("latin-1")
+        principal = authorize_header(keys, authorization, _CALLER)
+        req = parse_chat_request(await request.body(), content_type)
         return await guarded_completion(principal, req)
 
     _route(app, "/v1/chat/completions").app = request_response(chat_completions_direct)
@@ -335,11 +344,7 @@ def create_app(
             events = service.stream_events(req, principal, record, policy, trace)
             return GuardedStream(events, trace)
         out, headers = await service.complete(req, principal)
-        return Response(
-            json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode(),
-            media_type="application/json",
-            headers=headers,
-        )
+        return Response(json_bytes(out), media_type="application/json", headers=headers)
 
     @app.get("/v1/models")
     async def models(principal: CallerDep) -> dict[str, Any]:

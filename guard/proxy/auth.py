@@ -16,7 +16,7 @@ from fastapi import Request
 from guard.proxy.errors import GuardHTTPError
 from guard.proxy.settings import ApiKey, Role
 
-__all__ = ["ANONYMOUS", "KeyStore", "Principal", "authorize", "require_role"]
+__all__ = ["ANONYMOUS", "KeyStore", "Principal", "authorize", "authorize_header", "require_role"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +64,12 @@ _CHALLENGE = {"www-authenticate": "Bearer"}
 
 def authorize(request: Request, allowed: frozenset[str]) -> Principal:
     """The request's principal if its role is in `allowed` (or admin); else 401 / 403."""
-    store: KeyStore = request.app.state.keys
-    principal = store.authenticate(request.headers.get("authorization"))
+    return authorize_header(request.app.state.keys, request.headers.get("authorization"), allowed)
+
+
+def authorize_header(store: KeyStore, authorization: str | None, allowed: frozenset[str]) -> Principal:
+    """`authorize` for an `Authorization` value the caller has read already."""
+    principal = store.authenticate(authorization)
     if principal.role != "admin" and principal.role not in allowed:
         need = " or ".join(sorted(allowed))
         raise GuardHTTPError(403, f"this key's role ({principal.role}) may not do this; needs {need}", "forbidden")

@@ -11,14 +11,12 @@ before any text of the reply leaves, and no error path carries model text.
 from __future__ import annotations
 
 import dataclasses
-import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import anyio
-from pydantic import ValidationError
 
 from guard.audit.api import Auditor, CallAudit, DecisionRecord
 from guard.batch import CaseError, check_case
@@ -27,12 +25,12 @@ from guard.engine import apply_revisions, evaluate
 from guard.policy.dates import business_today
 from guard.policy.model import Policy, PolicySet
 from guard.proxy.auth import Principal
+from guard.proxy.encoding import json_bytes
 from guard.proxy.errors import GuardHTTPError
 from guard.proxy.openai_models import ChatCompletionRequest, GuardParams
 from guard.proxy.upstream import Upstream, UpstreamError
 from guard.stream import StreamGuard
 from guard.types import Action, CustomerRecord, Decision, Finding, Verdict
-from guard.validation import describe_validation_error
 
 __all__ = ["GuardService", "PolicyProvider", "correction_message", "masked_original"]
 
@@ -113,7 +111,7 @@ def _http_error(exc: UpstreamError, trace_id: str) -> GuardHTTPError:
 
 
 def _sse(obj: dict[str, Any]) -> bytes:
-    return b"data: " + json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+    return b"data: " + json_bytes(obj) + b"\n\n"
 
 
 
@@ -165,10 +163,7 @@ class GuardService:
     async def resolve(self, params: GuardParams) -> tuple[CustomerRecord, Policy]:
         """The customer record and policy of a request; 422 when either is missing or unknown."""
         if params.record is not None:
-            try:
-                record = CustomerRecord.model_validate(params.record)
-            except ValidationError as exc:
-                raise GuardHTTPError(422, describe_validation_error(exc, "guard.record"), "invalid_record") from None
+            record = params.record  # validated with the request (`parse_chat_request`)
             if params.customer_id is not None and params.customer_id != record.customer_id:
                 raise GuardHTTPError(422, "guard.customer_id differs from guard.record.customer_id", "invalid_record")
         elif params.customer_id:

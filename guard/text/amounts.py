@@ -259,6 +259,7 @@ _JOINERS = frozenset("-—－:：/")
 _CORE = re.compile(
     rf"(?<![\d.,])(?:{_ARABIC}|[{_CN_CHARS}])(?:{_ARABIC}|[{_CN_CHARS}]|点(?=[{_CN_DIGIT_CHARS}]))*"
 )
+_CORE_START = re.compile(rf"[\d{_CN_CHARS}]")  # what every `_CORE` match starts with
 _NEEDS_FOLD = re.compile("[\uff0e\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uffe5]")
 _PREFIX = re.compile(r"(?:¥|RMB|rmb|人民币) ?$")
 _SUFFIX = re.compile(r" ?(?:块钱|元|块|圆|人民币|RMB|rmb)")
@@ -277,8 +278,13 @@ def scan_numbers(text: str) -> list[NumberMatch]:
     """Every well-formed number in `text` (full-width allowed), left to right."""
     folded = text.translate(_FOLD) if _NEEDS_FOLD.search(text) else text
     out: list[NumberMatch] = []
+    # Every number starts with a digit or a Chinese numeral character: the scan starts at the
+    # first one (its look-behind still sees what precedes it), and a reply with none is done.
+    first = _CORE_START.search(folded)
+    if first is None:
+        return out
     n = len(folded)
-    for m in _CORE.finditer(folded):
+    for m in _CORE.finditer(folded, first.start()):
         start, end = m.span()
         core = m.group()
         if core.isdigit() and core.isascii():  # the common case: plain Arabic digits

@@ -31,12 +31,15 @@ _SENTENCE = re.compile(
     """,
     re.VERBOSE,
 )
-_WHITESPACE = re.compile(r"\s+")
 
 
 def text_length(text: str) -> int:
-    """Code points that are not whitespace (contract §3)."""
-    return len(text) - sum(len(m) for m in _WHITESPACE.findall(text))
+    """Code points that are not whitespace (contract §3).
+
+    `str.split()` splits at exactly the characters `\\s` matches (both ask `Py_UNICODE_ISSPACE`),
+    without a regex pass per sentence (property-tested equal to `len(text) - len(\\s matches)`).
+    """
+    return sum(map(len, text.split()))
 
 
 @dataclass(frozen=True, slots=True)

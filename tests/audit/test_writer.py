@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -328,3 +329,33 @@ def test_an_answer_outside_the_protocol_fails_closed(tmp_path: Path) -> None:
     asyncio.run(main())
     assert verify(led).ok
     led.close()
+
+
+_LINE_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**80), 2**80) | st.floats() | _TEXT
+    | st.decimals(allow_nan=False) | st.dates(),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(value=_LINE_VALUES)
+def test_the_hand_over_line_reads_back_as_the_standard_encoders_line(value: Any) -> None:
+    """orjson where it writes the same values, `json.dumps` where it would not (NaN, infinities,
+    integers beyond 64 bits): the writer parses exactly what the committer thread would store."""
+    entry = {**_entry(0), "extra": value}
+    line = ledger_module.hand_over_line(entry)
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    standard = json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=ledger_module._json_default)
+    assert canonical_json(json.loads(line)) == canonical_json(json.loads(standard))
+
+
+def test_a_decision_record_is_written_by_orjson() -> None:
+    """The fast path is the usual one: a record as the auditor builds it goes through orjson."""
+    import orjson
+
+    entry = build_entry(make_record("0" * 32, decision="revise", codes=("pii.phone",)), redactor=Redactor(),
+                        attempts=[{"attempt": 1, "duration_ms": 0.8}])
+    line = ledger_module.hand_over_line(entry)
+    assert line == orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE)
+    assert json.loads(line) == json.loads(json.dumps(entry))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from guard.text.sentences import split_sentences, text_length
@@ -68,3 +70,8 @@ def test_long_reply_is_split_in_bounded_time() -> None:
     parts = split_sentences(text)
     assert time.perf_counter() - t0 < 2.0
     assert parts[0].length == 100_000 + 1 + 50_000
+
+
+@given(st.text(st.characters(codec="utf-8")))
+def test_length_counts_what_the_whitespace_class_does_not_match(text: str) -> None:
+    assert text_length(text) == len(text) - sum(len(m) for m in re.findall(r"\s", text))

@@ -63,6 +63,9 @@ _PREFILTER = re.compile(
     r"|(?P<addr>[0-9一二三四五六七八九十](?:号|室|栋|幢|单元|号楼|座|层|弄))"
 )
 
+# What every `_PREFILTER` match starts with: most replies hold none of it and skip the scan.
+_PREFILTER_START = re.compile("[0-9@一二三四五六七八九十]")
+
 
 def _fold_table() -> dict[int, int | None]:
     """Full-width digits, letters and e-mail/phone symbols → ASCII; zero-width characters removed.
@@ -145,7 +148,8 @@ class PiiAnalyzer:
         if len(norm) != len(text):  # zero-width characters were removed: keep a map back
             starts = [i for i, ch in enumerate(text) if _FOLD.get(ord(ch), 0) is not None]
         digits = _digit_view(norm)  # one to one: offsets are shared with `norm`
-        kinds = {m.lastgroup for m in _PREFILTER.finditer(digits)}
+        first = _PREFILTER_START.search(digits)
+        kinds = set() if first is None else {m.lastgroup for m in _PREFILTER.finditer(digits, first.start())}
         spans: list[PiiSpan] = []
         for rec in self._patterns:
             view = norm
