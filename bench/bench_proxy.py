@@ -1,15 +1,16 @@
 """Proxy benchmark: the guard's added latency and throughput over a pass-through relay.
 
-    python -m bench.bench_proxy [--requests 2000] [--duration 3] [--rounds 5] [--streams 100]
+    python -m bench.bench_proxy [--requests 2000] [--duration 1.5] [--rounds 12] [--streams 100]
 
 Three processes answer HTTP on 127.0.0.1: the scripted upstream (a real OpenAI-compatible
 server), the guard (`create_app`, the shipped default policy, inline records, auth on) and a
 pass-through relay built from the same parts (FastAPI, uvicorn, the same pooled upstream
 client) that only forwards. The baseline is measured in the same run, interleaved:
 - added latency: sequential non-streamed requests alternating guard / pass-through, p50/p99;
-- throughput: non-streamed requests at concurrency 16 and 64, guard vs pass-through, in
-  alternating rounds (a raw asyncio HTTP/1.1 client generates the load), with a second identical
-  relay in the same rounds as an A/A control: its ratio to the first is the measurement's noise;
+- throughput: non-streamed requests at concurrency 16 and 64, guard vs pass-through, in short
+  rounds whose order rotates (a raw asyncio HTTP/1.1 client generates the load), with a second
+  identical relay in the same rounds as an A/A control: its ratio to the first is the
+  measurement's noise; each server's CPU time a request in those rounds is reported beside it;
 - release delay when streaming: per sentence, from the upstream sending the sentence's last
   token to the client receiving the released sentence, minus the same for the pass-through
   relaying that token (the upstream runs in this process so both clocks are one);
@@ -72,6 +73,7 @@ def _passthrough_app(upstream: str, transport: httpx.AsyncBaseTransport | None =
     from fastapi.responses import Response, StreamingResponse
 
     from guard.proxy.app import FRAMEWORK_TELEMETRY_OFF
+    from guard.proxy.encoding import json_bytes  # the guard's JSON encoder: the same parts
     from guard.proxy.settings import GuardSettings
     from guard.proxy.upstream import Upstream
 
@@ -89,14 +91,14 @@ def _passthrough_app(upstream: str, transport: httpx.AsyncBaseTransport | None =
             async def events() -> Any:
                 try:
                     async for obj in stream.chunks():
-                        yield b"data: " + json.dumps(obj, ensure_ascii=False).encode() + b"\n\n"
+                        yield b"data: " + json_bytes(obj) + b"\n\n"
                     yield b"data: [DONE]\n\n"
                 finally:
                     await stream.aclose()
 
             return StreamingResponse(events(), media_type="text/event-stream")
         data = await up.chat(body)
-        return Response(json.dumps(data, ensure_ascii=False).encode(), media_type="application/json")
+        return Response(json_bytes(data), media_type="application/json")
 
     app.add_route("/v1/chat/completions", relay, methods=["POST"])
     return app
@@ -211,7 +213,22 @@ class _RawClient:
             self.writer.close()
 
 
-async def _throughput(url: str, concurrency: int, duration: float) -> float:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of process `pid` and of its children (the guard's ledger writer)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        pids += [int(c) for c in (task / "children").read_text().split()]
+    for p in pids:
+        with contextlib.suppress(FileNotFoundError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+async def _throughput(url: str, concurrency: int, duration: float) -> tuple[float, float]:
+    """Requests/s at `concurrency` for `duration` seconds, and the seconds it took."""
     done = 0
     stop = time.perf_counter() + duration
 
@@ -227,7 +244,8 @@ async def _throughput(url: str, concurrency: int, duration: float) -> float:
 
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return done / (time.perf_counter() - t0)
+    elapsed = time.perf_counter() - t0
+    return done / elapsed, elapsed
 
 
 async def _latency(guard: str, relay: str, n: int) -> tuple[list[float], list[float]]:
@@ -367,7 +385,7 @@ def _ms(values: list[float], q: float) -> float:
     return percentile(values, q) * 1000
 
 
-def run(requests: int, duration: float, streams: int, rounds: int = 5) -> None:
+def run(requests: int, duration: float, streams: int, rounds: int = 12) -> None:
     from guard.native import status as native_status
     from guard.testing.scripted_upstream import ScriptedUpstream
 
@@ -424,24 +442,38 @@ def run(requests: int, duration: float, streams: int, rounds: int = 5) -> None:
                              base_seconds=p, unit="ms", target="adds ≤ 2 ms at p99", limit_added=2.0,
                              note=f"added p50 {_ms(g, 50) - _ms(p, 50):.3f} / p99 {_ms(g, 99) - _ms(p, 99):.3f} ms")
 
-            print(f"\nthroughput, non-streamed, {rounds} alternating rounds of {duration:.0f} s each (requests/s)")
+            print(f"\nthroughput, non-streamed, {rounds} rounds of {duration:g} s per server, the order rotating "
+                  "each round (requests/s)")
             print("  (A/A: a second, identical relay runs in the same rounds; its ratio to the first is what this")
-            print("   measurement cannot tell apart from noise on this machine)")
+            print("   measurement cannot tell apart from noise on this machine. CPU: each server's own CPU time a")
+            print("   request in those rounds, the guard's ledger writer process included; median of the rounds)")
+            servers = {"relay": (relay, procs[2].pid), "guard": (guard, procs[1].pid), "control": (control, procs[3].pid)}
+            names = list(servers)
             for conc in (16, 64):
-                tp_runs, tg_runs, tc_runs = [], [], []
-                for _ in range(rounds):
-                    tp_runs.append(asyncio.run(_throughput(relay, conc, duration)))
-                    tg_runs.append(asyncio.run(_throughput(guard, conc, duration)))
-                    tc_runs.append(asyncio.run(_throughput(control, conc, duration)))
-                tp, tg, tc = statistics.fmean(tp_runs), statistics.fmean(tg_runs), statistics.fmean(tc_runs)
+                rates: dict[str, list[float]] = {n: [] for n in names}
+                cpu_ms: dict[str, list[float]] = {n: [] for n in names}
+                for r in range(rounds):
+                    # Rotated, so that no server always runs first or after the same one while the
+                    # host's speed drifts.
+                    for name in names[r % 3:] + names[: r % 3]:
+                        url, pid = servers[name]
+                        c0 = _cpu_seconds(pid)
+                        rate, elapsed = asyncio.run(_throughput(url, conc, duration))
+                        rates[name].append(rate)
+                        cpu_ms[name].append((_cpu_seconds(pid) - c0) / max(1.0, rate * elapsed) * 1000)
+                tp, tg, tc = (statistics.fmean(rates[n]) for n in names)
+                cp, cg = statistics.median(cpu_ms["relay"]), statistics.median(cpu_ms["guard"])
                 print(f"  concurrency {conc:>2}: pass-through {tp:7.1f}   guard {tg:7.1f}   ratio {tg / tp:5.1%}"
-                      f"   (target >= 70%; rounds: {' '.join(f'{x:.0f}' for x in tp_runs)} / "
-                      f"{' '.join(f'{x:.0f}' for x in tg_runs)})")
-                print(f"                  A/A: second relay {tc:7.1f}   ratio {tc / tp:5.1%}"
-                      f"   (rounds: {' '.join(f'{x:.0f}' for x in tc_runs)})")
+                      f"   (target >= 70%; rounds: {' '.join(f'{x:.0f}' for x in rates['relay'])} / "
+                      f"{' '.join(f'{x:.0f}' for x in rates['guard'])})")
+                print(f"                  A/A: second relay  {tc:7.1f}   ratio {tc / tp:5.1%}"
+                      f"   (rounds: {' '.join(f'{x:.0f}' for x in rates['control'])})")
+                print(f"                  CPU a request: pass-through {cp:.3f} ms, guard {cg:.3f} ms "
+                      f"(pass-through / guard {cp / cg:.1%})")
                 headline(Headline("proxy", f"throughput, concurrency {conc}", "ms", per_s=tg, baseline="pass-through relay",
                                   base_per_s=tp, target="≥ 70% of pass-through", min_per_s=0.7 * tp,
-                                  note=f"A/A control (an identical second relay, same rounds): {tc / tp:.0%} of the first"))
+                                  note=f"A/A control (an identical second relay, same rounds): {tc / tp:.0%} of the first; "
+                                       f"CPU a request {cg:.3f} ms against the relay's {cp:.3f} ms ({cp / cg:.0%})"))
             rss, hwm = _rss(procs[1].pid)
             writer = _children_rss(procs[1].pid)
             print(f"\nguard process memory: RSS at start {rss0:.0f} MB, after load {rss:.0f} MB, peak {hwm:.0f} MB"
@@ -492,8 +524,8 @@ def run(requests: int, duration: float, streams: int, rounds: int = 5) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_proxy")
     parser.add_argument("--requests", type=int, default=None, help="default 2000 (500 with --quick)")
-    parser.add_argument("--duration", type=float, default=None, help="seconds per round (default 3, 2 with --quick)")
-    parser.add_argument("--rounds", type=int, default=None, help="throughput rounds per server and concurrency (default 5, 3 with --quick)")
+    parser.add_argument("--duration", type=float, default=None, help="seconds per throughput round (default 1.5)")
+    parser.add_argument("--rounds", type=int, default=None, help="throughput rounds per server and concurrency (default 12, 6 with --quick)")
     parser.add_argument("--streams", type=int, default=None, help="default 100 (40 with --quick)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--serve", choices=["guard", "passthrough"], help=argparse.SUPPRESS)
@@ -504,8 +536,8 @@ def main(argv: list[str] | None = None) -> None:
         _serve(args.serve, args.port, args.upstream)
         return
     q = args.quick
-    run(args.requests or (500 if q else 2000), args.duration or (2.0 if q else 3.0), args.streams or (40 if q else 100),
-        args.rounds or (3 if q else 5))
+    run(args.requests or (500 if q else 2000), args.duration or 1.5, args.streams or (40 if q else 100),
+        args.rounds or (6 if q else 12))
 
 
 if __name__ == "__main__":
