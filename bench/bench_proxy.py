@@ -155,13 +155,17 @@ def _rss(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
+def _children(pid: int) -> list[int]:
+    """The process ids of the process's children (the guard's ledger writer)."""
+    return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+
+
 def _children_rss(pid: int) -> float:
-    """Resident MB of the process's children (the ledger's writer process), summed."""
+    """Resident MB of the process's children, summed."""
     total = 0.0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            with contextlib.suppress(FileNotFoundError):
-                total += _rss(int(child))[0]
+    for child in _children(pid):
+        with contextlib.suppress(FileNotFoundError):
+            total += _rss(child)[0]
     return total
 
 
@@ -217,10 +221,7 @@ def _cpu_seconds(pid: int) -> float:
     """User + system CPU of process `pid` and of its children (the guard's ledger writer)."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
-    pids = [pid]
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        pids += [int(c) for c in (task / "children").read_text().split()]
-    for p in pids:
+    for p in [pid, *_children(pid)]:
         with contextlib.suppress(FileNotFoundError):
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / tick

@@ -26,14 +26,8 @@ def beijing_day(t: float) -> tuple[float, float, dt.date]:
     return start, start + 86400.0, _EPOCH + dt.timedelta(days=days)
 
 
-class _Today:
-    """The current Beijing day, kept as one tuple (read and replaced whole, so threads agree)."""
-
-    def __init__(self) -> None:
-        self.day: tuple[float, float, dt.date] = (0.0, 0.0, _EPOCH)
-
-
-_TODAY = _Today()
+# The current Beijing day, kept as one tuple: read and replaced whole, so threads agree.
+_today: tuple[float, float, dt.date] = (0.0, 0.0, _EPOCH)
 
 
 def business_today(now: dt.datetime | None = None, tz: dt.tzinfo = BEIJING) -> dt.date:
@@ -42,11 +36,12 @@ def business_today(now: dt.datetime | None = None, tz: dt.tzinfo = BEIJING) -> d
     Every guarded call asks for it: without `now`, Beijing's date is computed once a day and then
     only compared with the clock (≈ 0.1 µs instead of ≈ 1 µs through `datetime`).
     """
+    global _today
     if now is None and tz is BEIJING:
         t = time.time()
-        day = _TODAY.day
+        day = _today
         if not day[0] <= t < day[1]:
-            day = _TODAY.day = beijing_day(t)
+            day = _today = beijing_day(t)
         return day[2]
     moment = now if now is not None else dt.datetime.now(dt.UTC)
     if moment.tzinfo is None:
