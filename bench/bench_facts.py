@@ -17,6 +17,7 @@ import argparse
 import csv
 import random
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -87,7 +88,7 @@ def generate(n: int, seed: int) -> list[tuple[str, bool]]:
     return out
 
 
-def naive_regex(record: CustomerRecord) -> object:
+def naive_regex(record: CustomerRecord) -> Callable[[str], bool]:
     digits = re.compile(r"\d+")
     line = str(int(record.credit_line or 0))
 
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     # (the machine is shared with other jobs, so single runs include time slices lost to them).
     best = [min(raw[i + k * len(replies)] for k in range(5)) for i in range(len(replies))]
     print(summarize("facts check (guard), best of 5 per reply", best))
-    naive_t = time_each(naive_regex(record), replies, repeat=5)  # type: ignore[arg-type]
+    naive_t = time_each(naive_regex(record), replies, repeat=5)
     print(summarize("baseline: naive regex number check", naive_t))
     base_label, base_raw, base_best = "naive regex (Arabic digits only)", naive_t, naive_t
     try:
@@ -154,8 +155,8 @@ def main(argv: list[str] | None = None) -> None:
     false = sum(1 for r, wrong in cases if not wrong and check.run(inputs[r]))
     right_total = len(cases) - wrong_total
     naive = naive_regex(record)
-    naive_caught = sum(1 for r, wrong in cases if wrong and naive(r))  # type: ignore[operator]
-    naive_false = sum(1 for r, wrong in cases if not wrong and naive(r))  # type: ignore[operator]
+    naive_caught = sum(1 for r, wrong in cases if wrong and naive(r))
+    naive_false = sum(1 for r, wrong in cases if not wrong and naive(r))
     print(f"recall on wrong replies:      guard {caught}/{wrong_total}   naive regex {naive_caught}/{wrong_total}")
     print(f"false flags on right replies: guard {false}/{right_total}   naive regex {naive_false}/{right_total}")
 

@@ -223,8 +223,9 @@ def main(argv: list[str] | None = None) -> None:
         print(
             _line("baseline: plain INSERT+COMMIT, sync=FULL", b, f"  {1000 / (sum(b) / len(b)):8.0f} rec/s")
         )
-        for sync in ("full", "normal"):
-            s = single(root / f"single-{sync}.db", args.n, sync)  # type: ignore[arg-type]
+        syncs: tuple[Literal["full"], Literal["normal"]] = ("full", "normal")
+        for sync in syncs:
+            s = single(root / f"single-{sync}.db", args.n, sync)
             res[sync] = s
             print(
                 _line(
@@ -237,10 +238,10 @@ def main(argv: list[str] | None = None) -> None:
         print(_line("OtelAuditor decision(), 1 writer, FULL", dd))
         lat, rate = concurrent(root / "group.db", args.threads, per_thread=args.n // args.threads)
         print(_line(f"ledger.append, {args.threads} writers (group commit)", lat, f"  {rate:8.0f} rec/s"))
-        for sync in ("full", "normal"):
+        for sync in syncs:
             lat, rate = concurrent(
                 root / f"sustained-{sync}.db", args.sustained_threads, seconds=args.seconds, sync=sync
-            )  # type: ignore[arg-type]
+            )
             label = f"sustained {args.seconds:.0f}s, {args.sustained_threads} writers, {sync.upper()}"
             print(_line(label, lat, f"  {rate:8.0f} rec/s"))
             headline(

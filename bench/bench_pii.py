@@ -233,7 +233,7 @@ def cluener_person_by_kind(
     path = SHARED_DATA / "cluener" / f"{split}.jsonl"
     if not path.exists():
         return None
-    total, kinds = Counts(), {}
+    total, kinds = Counts(), dict[str, Counts]()
     with path.open(encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh][:limit]
     for row in rows:
@@ -288,23 +288,26 @@ def cluener_person_sweep(split: str, limit: int | None) -> list[tuple[str, Count
             c.fn += len(gold - got)
         return label, c
 
-    out = [count("rules only (person_model=rules)", lambda names, tagged, begin: names)]
+    def rules_only(names: Names, tagged: Names, begin: Any) -> Names:
+        return names
+
+    def rules_and_lac(th: float) -> Callable[[Names, Names, Any], Names]:
+        def pick(names: Names, tagged: Names, begin: Any) -> Names:
+            return combine_names(names, [t for t in tagged if t[2] >= th], begin)
+
+        return pick
+
+    def lac_alone(th: float) -> Callable[[Names, Names, Any], Names]:
+        def pick(names: Names, tagged: Names, begin: Any) -> Names:
+            return [t for t in tagged if t[2] >= th]
+
+        return pick
+
+    out = [count("rules only (person_model=rules)", rules_only)]
     for th in (0.5, 0.8, 0.9, 0.93, 0.95, 0.98):
-        out.append(
-            count(
-                f"rules + lac, threshold {th}",
-                lambda names, tagged, begin, th=th: combine_names(
-                    names, [t for t in tagged if t[2] >= th], begin
-                ),
-            )
-        )
+        out.append(count(f"rules + lac, threshold {th}", rules_and_lac(th)))
     for th in (0.5, 0.9, 0.95):
-        out.append(
-            count(
-                f"lac alone, threshold {th}",
-                lambda names, tagged, begin, th=th: [t for t in tagged if t[2] >= th],
-            )
-        )
+        out.append(count(f"lac alone, threshold {th}", lac_alone(th)))
     return out
 
 
@@ -431,13 +434,13 @@ def main(argv: list[str] | None = None) -> None:
             print(counts.line(label))
     for label in ("guard pii", "guard pii, person_model=lac"):
         for split in ("train", "dev"):
-            result = cluener_person_by_kind(detectors[label], split, 2000 if args.quick else None)
-            if result is None:
+            by_kind = cluener_person_by_kind(detectors[label], split, 2000 if args.quick else None)
+            if by_kind is None:
                 break
-            total, kinds = result
+            names_total, kinds = by_kind
             use = "rules, weights and threshold were chosen on it" if split == "train" else "held out"
             print(f"== CLUENER {split}, {label}: pii.person by kind of name ({use}) ==")
-            print(total.line("all names"))
+            print(names_total.line("all names"))
             for kind, counts in sorted(kinds.items(), key=lambda kv: -(kv[1].tp + kv[1].fn)):
                 print(counts.line(kind))
     for split in ("train", "dev"):

@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from bench.common import REPO_ROOT, Headline, headline, latency_headline, percentile, summarize
@@ -27,7 +28,7 @@ from guard.engine import evaluate
 from guard.policy.registry import PolicyRegistry, PolicyWatcher
 from guard.types import CustomerRecord, Decision
 
-RECORD = CustomerRecord(customer_id="C1", name="张飞", gender="male", credit_line=4000)
+RECORD = CustomerRecord(customer_id="C1", name="张飞", gender="male", credit_line=Decimal(4000))
 # second sentence: 47 characters — over a 45 limit, within 50
 REPLY = "张先生您好。我们这次为老客户准备了专属的借款方案，您在手机上点开就能查看，审核速度很快当天就能到账了哦。"
 TARGET = "outbound_marketing.yaml"
