@@ -48,13 +48,15 @@ KEY = "sk-bench"
 
 
 def _guard_app(upstream: str, transport: httpx.AsyncBaseTransport | None = None, ledger_sync: str | None = None) -> Any:
+    from pydantic import SecretStr
+
     from guard.proxy.app import create_app
     from guard.proxy.settings import ApiKey, GuardSettings
 
     # The ledger goes to a temporary file (never the default var/guard-ledger.db), sync as GUARD_LEDGER_SYNC says.
     ledger = os.environ.get("GUARD_LEDGER") or str(Path(_LEDGER_DIR.name) / f"ledger-{ledger_sync or 'default'}.db")
     settings = GuardSettings(upstream_base_url=upstream, crm_source="none", ledger=ledger,
-                             api_keys=(ApiKey(name="bench", key=KEY),))
+                             api_keys=(ApiKey(name="bench", key=SecretStr(KEY)),))
     saved = os.environ.get("GUARD_LEDGER_SYNC")
     if ledger_sync is not None:
         os.environ["GUARD_LEDGER_SYNC"] = ledger_sync
@@ -249,24 +251,28 @@ async def _throughput(url: str, concurrency: int, duration: float) -> tuple[floa
     return done / elapsed, elapsed
 
 
-async def _latency(guard: str, relay: str, n: int) -> tuple[list[float], list[float]]:
-    g: list[float] = []
-    p: list[float] = []
-    clients = {guard: _RawClient(guard), relay: _RawClient(relay)}
-    for c in clients.values():  # warm-up: connections, first-call costs
+async def _latency(urls: list[str], n: int) -> list[list[float]]:
+    """Sequential client-side latency of each server, `n` requests each, the order rotating per round."""
+    out: list[list[float]] = [[] for _ in urls]
+    clients = [_RawClient(url) for url in urls]
+    for c in clients:  # warm-up: connections, first-call costs
         for _ in range(50):
             assert await c.post() == 200
     clock = time.perf_counter
     for i in range(n):
-        order = ((guard, g), (relay, p)) if i % 2 == 0 else ((relay, p), (guard, g))
-        for url, out in order:
+        for k in _rotated(len(urls), i):
             t0 = clock()
-            status = await clients[url].post()
-            out.append(clock() - t0)
+            status = await clients[k].post()
+            out[k].append(clock() - t0)
             assert status == 200
-    for c in clients.values():
+    for c in clients:
         await c.close()
-    return g, p
+    return out
+
+
+def _rotated(n: int, i: int) -> list[int]:
+    """0..n-1 starting at i mod n: no series always runs first or after the same one."""
+    return [(i + k) % n for k in range(n)]
 
 
 def _stream_delays(url: str, upstream: Any, pieces: list[str], n: int, guarded: bool) -> list[float]:
@@ -324,10 +330,12 @@ def _evaluate_cost() -> list[float]:
     return out
 
 
-async def _in_process(n: int) -> tuple[list[float], list[float], list[float]]:
+async def _in_process(n: int) -> tuple[list[float], list[float], list[float], list[float]]:
     """The apps called through ASGI with a canned upstream: the guard's own work, without sockets.
 
-    Series: guard (ledger sync as configured, default FULL), pass-through, guard with sync=NORMAL.
+    Series: guard (ledger sync as configured, default FULL), pass-through, guard with sync=NORMAL,
+    and a second pass-through, identical to the first (the A/A control: how far two identical
+    relays' percentiles differ in the same run).
     """
     canned = json.dumps({
         "id": "x", "object": "chat.completion", "created": 1, "model": "bench",
@@ -335,16 +343,15 @@ async def _in_process(n: int) -> tuple[list[float], list[float], list[float]]:
     }, ensure_ascii=False).encode()
     upstream = httpx.MockTransport(lambda r: httpx.Response(200, content=canned, headers={"content-type": "application/json"}))
     apps = [_guard_app("http://up/v1", upstream), _passthrough_app("http://up/v1", upstream),
-            _guard_app("http://up/v1", upstream, ledger_sync="normal")]
+            _guard_app("http://up/v1", upstream, ledger_sync="normal"), _passthrough_app("http://up/v1", upstream)]
     clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t", headers=HEADERS) for a in apps]
     # ASGITransport runs no lifespan, so the guard's start-up `gc.freeze()` is done here: without
     # it a full collection of everything loaded (≈60 ms) lands inside some timed request.
     gc.freeze()
-    out: tuple[list[float], list[float], list[float]] = ([], [], [])
+    out: tuple[list[float], list[float], list[float], list[float]] = ([], [], [], [])
     clock = time.perf_counter
-    orders = ((0, 1, 2), (1, 2, 0), (2, 0, 1))
     for i in range(n + 200):
-        for k in orders[i % 3]:
+        for k in _rotated(len(apps), i):
             t0 = clock()
             r = await clients[k].post("/v1/chat/completions", json=_body())
             dt = clock() - t0
@@ -386,6 +393,18 @@ def _ms(values: list[float], q: float) -> float:
     return percentile(values, q) * 1000
 
 
+def _aa_line(control: list[float], relay: list[float]) -> str:
+    """The A/A control of a latency series: a second, identical relay against the first."""
+    return (f"  A/A: second relay p50={_ms(control, 50):6.3f}  p99={_ms(control, 99):6.3f}  minus the first: "
+            f"p50={_ms(control, 50) - _ms(relay, 50):6.3f}  p99={_ms(control, 99) - _ms(relay, 99):6.3f}"
+            "   (what this measurement cannot tell from noise)")
+
+
+def _aa_note(control: list[float], relay: list[float]) -> str:
+    return (f"A/A control (an identical second relay, same rounds): p50 {_ms(control, 50) - _ms(relay, 50):+.3f} / "
+            f"p99 {_ms(control, 99) - _ms(relay, 99):+.3f} ms against the first")
+
+
 def run(requests: int, duration: float, streams: int, rounds: int = 12) -> None:
     from guard.native import status as native_status
     from guard.testing.scripted_upstream import ScriptedUpstream
@@ -399,16 +418,18 @@ def run(requests: int, duration: float, streams: int, rounds: int = 12) -> None:
     print(f"StreamGuard.feed, delta inside a sentence     p50={_ms(inside, 50) * 1000:7.1f} µs  p99={_ms(inside, 99) * 1000:7.1f} µs")
     print(f"StreamGuard.feed, delta ending a sentence     p50={_ms(ending, 50) * 1000:7.1f} µs  p99={_ms(ending, 99) * 1000:7.1f} µs")
 
-    gi, pi, gn = asyncio.run(_in_process(requests))
+    gi, pi, gn, ci = asyncio.run(_in_process(requests))
     print(f"\nin process (ASGI, canned upstream, no sockets), n={requests} each (ms)")
     print(f"  pass-through  p50={_ms(pi, 50):6.3f}  p99={_ms(pi, 99):6.3f}")
     print(f"  guard         p50={_ms(gi, 50):6.3f}  p99={_ms(gi, 99):6.3f}")
     print(f"  added         p50={_ms(gi, 50) - _ms(pi, 50):6.3f}  p99={_ms(gi, 99) - _ms(pi, 99):6.3f}   (target p99 <= 2 ms)")
     print(f"  guard, ledger sync=NORMAL  p50={_ms(gn, 50):6.3f}  p99={_ms(gn, 99):6.3f}  added p50="
           f"{_ms(gn, 50) - _ms(pi, 50):6.3f}  p99={_ms(gn, 99) - _ms(pi, 99):6.3f}")
+    print(_aa_line(ci, pi))
     latency_headline("proxy", "non-streamed, in process (ASGI, no sockets)", gi, baseline="pass-through relay",
                      base_seconds=pi, unit="ms", target="adds ≤ 2 ms at p99", limit_added=2.0,
-                     note=f"added p50 {_ms(gi, 50) - _ms(pi, 50):.3f} / p99 {_ms(gi, 99) - _ms(pi, 99):.3f} ms")
+                     note=f"added p50 {_ms(gi, 50) - _ms(pi, 50):.3f} / p99 {_ms(gi, 99) - _ms(pi, 99):.3f} ms; "
+                          f"{_aa_note(ci, pi)}")
     latency_headline("proxy", "non-streamed, in process, ledger sync=NORMAL", gn, baseline="pass-through relay",
                      base_seconds=pi, unit="ms", target="adds ≤ 2 ms at p99", limit_added=2.0,
                      note=f"added p50 {_ms(gn, 50) - _ms(pi, 50):.3f} / p99 {_ms(gn, 99) - _ms(pi, 99):.3f} ms")
@@ -434,14 +455,16 @@ def run(requests: int, duration: float, streams: int, rounds: int = 12) -> None:
             _wait(f"http://127.0.0.1:{c_port}/docs", procs[3])
             rss0, _ = _rss(procs[1].pid)
 
-            g, p = asyncio.run(_latency(guard, relay, requests))
+            g, p, c = asyncio.run(_latency([guard, relay, control], requests))
             print(f"\nover HTTP, sequential, interleaved, n={requests} each (client-side, ms)")
             print(f"  pass-through  p50={_ms(p, 50):6.3f}  p99={_ms(p, 99):6.3f}")
             print(f"  guard         p50={_ms(g, 50):6.3f}  p99={_ms(g, 99):6.3f}")
             print(f"  added         p50={_ms(g, 50) - _ms(p, 50):6.3f}  p99={_ms(g, 99) - _ms(p, 99):6.3f}   (target p99 <= 2 ms)")
+            print(_aa_line(c, p))
             latency_headline("proxy", "non-streamed over HTTP, sequential", g, baseline="pass-through relay",
                              base_seconds=p, unit="ms", target="adds ≤ 2 ms at p99", limit_added=2.0,
-                             note=f"added p50 {_ms(g, 50) - _ms(p, 50):.3f} / p99 {_ms(g, 99) - _ms(p, 99):.3f} ms")
+                             note=f"added p50 {_ms(g, 50) - _ms(p, 50):.3f} / p99 {_ms(g, 99) - _ms(p, 99):.3f} ms; "
+                                  f"{_aa_note(c, p)}")
 
             print(f"\nthroughput, non-streamed, {rounds} rounds of {duration:g} s per server, the order rotating "
                   "each round (requests/s)")
