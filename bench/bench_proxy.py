@@ -6,11 +6,13 @@ Three processes answer HTTP on 127.0.0.1: the scripted upstream (a real OpenAI-c
 server), the guard (`create_app`, the shipped default policy, inline records, auth on) and a
 pass-through relay built from the same parts (FastAPI, uvicorn, the same pooled upstream
 client) that only forwards. The baseline is measured in the same run, interleaved:
-- added latency: sequential non-streamed requests alternating guard / pass-through, p50/p99;
+- added latency: sequential non-streamed requests to the guard and the pass-through, in process
+  (ASGI) and over HTTP, the order rotating, p50/p99;
 - throughput: non-streamed requests at concurrency 16 and 64, guard vs pass-through, in short
-  rounds whose order rotates (a raw asyncio HTTP/1.1 client generates the load), with a second
-  identical relay in the same rounds as an A/A control: its ratio to the first is the
-  measurement's noise; each server's CPU time a request in those rounds is reported beside it;
+  rounds whose order rotates (a raw asyncio HTTP/1.1 client generates the load); each server's
+  CPU time a request in those rounds is reported beside it;
+- both with a second, identical relay in the same series as an A/A control: how far it lands
+  from the first is the measurement's noise;
 - release delay when streaming: per sentence, from the upstream sending the sentence's last
   token to the client receiving the released sentence, minus the same for the pass-through
   relaying that token (the upstream runs in this process so both clocks are one);
@@ -443,7 +445,7 @@ def run(requests: int, duration: float, streams: int, rounds: int = 12) -> None:
         try:
             _wait(up_url + "/models", procs[0])
             procs.append(_spawn(["-m", "bench.bench_proxy", "--serve", "guard", "--port", str(g_port), "--upstream", up_url]))
-            # A second relay, identical to the first: the A/A control of the throughput rounds.
+            # A second relay, identical to the first: the A/A control of the latency and throughput series.
             for port in (p_port, c_port):
                 procs.append(_spawn(["-m", "bench.bench_proxy", "--serve", "passthrough", "--port", str(port),
                                      "--upstream", up_url]))
