@@ -273,7 +273,7 @@ async def _latency(urls: list[str], n: int) -> list[list[float]]:
 
 
 def _rotated(n: int, i: int) -> list[int]:
-    """0..n-1 starting at i mod n: no series always runs first or after the same one."""
+    """0..n-1 starting at i mod n: over n rounds each series runs first once (none always first)."""
     return [(i + k) % n for k in range(n)]
 
 
