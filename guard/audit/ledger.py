@@ -132,7 +132,6 @@ def hand_over_line(entry: dict[str, Any]) -> bytes:
     return (json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=_json_default) + "\n").encode()
 
 
-
 def chain_hash(prev_hash: str, body: str) -> str:
     """SHA-256 (hex) of `prev_hash + "\\n" + body`."""
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
