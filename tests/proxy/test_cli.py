@@ -77,6 +77,12 @@ def test_serve_end_to_end(tmp_path: Path) -> None:
             assert body["guard"]["policy"] == "outbound_marketing"
             assert body["guard"]["decision"] == "allow", body["guard"]
             assert body["choices"][0]["message"]["content"] == OK
+            # The serving process runs on uvloop and parses HTTP with httptools (guard.proxy.server):
+            # both extension modules are mapped into it.
+            maps = Path(f"/proc/{proc.pid}/maps")
+            if maps.exists():
+                mapped = maps.read_text()
+                assert "/uvloop/loop." in mapped and "/httptools/parser/" in mapped
         finally:
             proc.terminate()
             proc.wait(10)
