@@ -139,7 +139,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from guard.proxy.app import create_app
-    from guard.proxy.server import server_config
+    from guard.proxy.server import server_options
 
     settings = _serve_settings(args)
     if settings.auth_enabled and not settings.api_keys:
@@ -148,7 +148,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app = create_app(settings)
     except PolicyError as exc:
         raise CliError(f"invalid policy:\n{exc}") from None
-    uvicorn.Server(server_config(app, host=settings.host, port=settings.port, log_level=args.log_level)).run()
+    uvicorn.run(app, **server_options(host=settings.host, port=settings.port, log_level=args.log_level))
     return EXIT_OK
 
 

@@ -13,9 +13,7 @@ import importlib
 import logging
 from typing import Any
 
-import uvicorn
-
-__all__ = ["server_config", "server_stack"]
+__all__ = ["server_options", "server_stack"]
 
 log = logging.getLogger("guard.proxy.server")
 
@@ -33,12 +31,13 @@ def server_stack() -> tuple[str, str]:
     return ("uvloop" if _importable("uvloop") else "asyncio", "httptools" if _importable("httptools") else "h11")
 
 
-def server_config(app: Any, *, host: str, port: int, log_level: str) -> uvicorn.Config:
-    """uvicorn's configuration for `guard serve`: the loop and parser of `server_stack`, no access log."""
+def server_options(*, host: str, port: int, log_level: str) -> dict[str, Any]:
+    """`uvicorn.run`'s keyword arguments for `guard serve`: the loop and parser of `server_stack`,
+    no access log."""
     loop, http = server_stack()
     if (loop, http) != ("uvloop", "httptools"):
         log.warning(
             "serving on %s's event loop with the %s HTTP parser: uvloop or httptools cannot be imported, "
             "and requests are served ≈ 25–35 %% slower without them (docs/operations.md)", loop, http,
         )
-    return uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, loop=loop, http=http)
+    return {"host": host, "port": port, "log_level": log_level, "access_log": False, "loop": loop, "http": http}

@@ -41,6 +41,24 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def test_serve_exits_with_an_error_when_its_port_is_taken(tmp_path: Path) -> None:
+    cfg = tmp_path / "guard.yaml"
+    cfg.write_text(
+        f"crm_source: none\nledger: {tmp_path / 'ledger.db'}\napi_keys:\n  - {{name: svc, key: sk-1, role: caller}}\n",
+        encoding="utf-8",
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "guard.cli", "serve", "--config", str(cfg), "--port", str(port)],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert proc.returncode != 0
+    assert "address already in use" in proc.stderr.lower()
+
+
 def test_serve_end_to_end(tmp_path: Path) -> None:
     customers = tmp_path / "c.csv"
     customers.write_text("customer_id,name,gender\nC9,张飞,male\n", encoding="utf-8")
