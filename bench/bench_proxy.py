@@ -111,13 +111,16 @@ def _passthrough_app(upstream: str, transport: httpx.AsyncBaseTransport | None =
 def _serve(kind: str, port: int, upstream: str) -> None:
     import uvicorn
 
+    from guard.proxy.server import server_options
+
     app = _guard_app(upstream) if kind == "guard" else _passthrough_app(upstream)
     if kind != "guard":
         # The guard freezes its start-up heap (its app's lifespan). The relay imports the guard's
         # modules too (130,000 objects the cyclic GC tracks); unfrozen, each full collection of
         # them paused it for about 55 ms, which a relay of its own would not carry.
         gc.freeze()
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    # Both servers as `guard serve` runs: uvloop's event loop, httptools' HTTP parser, no access log.
+    uvicorn.run(app, **server_options(host="127.0.0.1", port=port, log_level="warning"))
 
 
 # -- helpers -----------------------------------------------------------------------------------
