@@ -185,7 +185,7 @@ async def _run(requests: int, rounds: int, concurrency: int, ledger_dir: Path) -
     try:
         for v in variants:  # warm-up: writer processes started, caches and the lexicon loaded
             await _round(v, min(requests, 20 * concurrency), concurrency)
-        gc.freeze()  # as the server does once it has started
+        gc.freeze()  # as the server does once it has started (undone below: a test may call this)
         result = Breakdown({v.name: [] for v in variants})
         for r in range(rounds):
             order = variants[r % len(variants) :] + variants[: r % len(variants)]
@@ -193,6 +193,7 @@ async def _run(requests: int, rounds: int, concurrency: int, ledger_dir: Path) -
                 result.rounds[v.name].append(await _round(v, requests, concurrency))
         return result
     finally:
+        gc.unfreeze()
         for v in variants:
             auditor = v.app.state.auditor  # the app's own (a replaced one was never started)
             close = getattr(auditor, "close", None)
