@@ -120,17 +120,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAIL
 
 
+def _serve_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """The settings `guard serve`'s command-line options set (over the file and the environment)."""
+    return {
+        k: v
+        for k, v in {"host": args.host, "port": args.port, "policy_path": args.policy,
+                     "upstream_base_url": args.upstream, "workers": getattr(args, "workers", None)}.items()
+        if v is not None
+    }
+
+
 def _serve_settings(args: argparse.Namespace) -> GuardSettings:
     from guard.proxy.settings import load_settings
 
-    overrides = {
-        k: v
-        for k, v in {"host": args.host, "port": args.port, "policy_path": args.policy,
-                     "upstream_base_url": args.upstream}.items()
-        if v is not None
-    }
     try:
-        return load_settings(args.config, **overrides)
+        return load_settings(args.config, **_serve_overrides(args))
     except (ValidationError, ValueError, OSError) as exc:
         raise CliError(f"invalid settings: {exc}") from None
 
@@ -144,11 +148,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _serve_settings(args)
     if settings.auth_enabled and not settings.api_keys:
         raise CliError("no API keys configured: set api_keys (see docs/operations.md), or auth_enabled: false for a local trial")
+    if settings.workers > 1:
+        return _serve_workers(args, settings)
     try:
         app = create_app(settings)
     except PolicyError as exc:
         raise CliError(f"invalid policy:\n{exc}") from None
     uvicorn.run(app, **server_options(host=settings.host, port=settings.port, log_level=args.log_level))
+    return EXIT_OK
+
+
+def _serve_workers(args: argparse.Namespace, settings: GuardSettings) -> int:
+    """`guard serve` with `workers` > 1: the port bound once, a worker process per `workers` on it."""
+    import os
+
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    from guard.proxy.server import WORKER_SETTINGS_ENV, server_options
+
+    os.environ[WORKER_SETTINGS_ENV] = json.dumps({"config_file": args.config, "overrides": _serve_overrides(args)})
+    config = uvicorn.Config(
+        "guard.proxy.server:worker_app",
+        factory=True,
+        workers=settings.workers,
+        **server_options(host=settings.host, port=settings.port, log_level=args.log_level),
+    )
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])  # a taken port: exits 3, logged
+    supervisor.run()  # until SIGINT or SIGTERM; a worker that dies after start is replaced
+    if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes):
+        raise CliError("a worker process could not start (its error is logged above); nothing is served")
     return EXIT_OK
 
 
@@ -174,6 +204,8 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--port", type=int, help="listen port (default 8080)")
     p.add_argument("--policy", metavar="PATH", help="policy file or folder (default: the shipped policies/)")
     p.add_argument("--upstream", metavar="URL", help="upstream base URL, e.g. http://127.0.0.1:8000/v1")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="serving processes on the one port (default 1; about one per core, see docs/operations.md)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(func=cmd_serve)
 

@@ -15,12 +15,16 @@
   honoured as usual (default: every span).
 - Spans go through a `BatchSpanProcessor` (`OTEL_BSP_*`), so export never blocks a request;
   metrics through a `PeriodicExportingMetricReader` (`OTEL_METRIC_EXPORT_INTERVAL`).
-- Resource: `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES` (default service name `guard`).
+- Resource: `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES` (default service name `guard`), and a
+  `service.instance.id` per process (a random UUID, unless `OTEL_RESOURCE_ATTRIBUTES` names one):
+  the worker processes of `guard serve --workers N` share one environment, and a collector must
+  tell their cumulative metrics apart.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -122,7 +126,10 @@ def _metric_exporter(kind: str, env: Mapping[str, str]) -> MetricExporter | None
 def setup_telemetry(service_name: str = "guard", *, set_global: bool = True) -> Telemetry:
     """Build tracer and meter providers from the `OTEL_*` environment (see the module docstring)."""
     env = os.environ
-    resource = Resource.create({} if env.get("OTEL_SERVICE_NAME") else {"service.name": service_name})
+    attributes: dict[str, str] = {} if env.get("OTEL_SERVICE_NAME") else {"service.name": service_name}
+    if "service.instance.id" not in env.get("OTEL_RESOURCE_ATTRIBUTES", ""):
+        attributes["service.instance.id"] = str(uuid.uuid4())
+    resource = Resource.create(attributes)
     t_kinds = _choices(env, "TRACES", ("otlp", "console"))[:1]
     m_kinds = _choices(env, "METRICS", ("otlp", "console", "prometheus"))
     # Without a span exporter no span would leave the process: sample none of them, so the request

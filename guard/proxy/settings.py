@@ -60,6 +60,7 @@ class GuardSettings(BaseSettings):
     # Listening
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)  # serving processes of `guard serve` on the one port
 
     # Upstream (any OpenAI-compatible endpoint)
     upstream_base_url: str = "http://127.0.0.1:8000/v1"

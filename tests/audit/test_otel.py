@@ -150,3 +150,17 @@ def test_the_served_app_records_metrics_only_when_they_can_leave(
         text = client.get("/metrics", headers={"authorization": f"Bearer {key}"}).text
     for check in ("length", "facts", "lexicon", "pii"):
         assert f'guard_check_duration_milliseconds_count{{guard_check_name="{check}",' in text, check
+
+
+def test_each_process_gets_its_own_service_instance_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
+    ids = set()
+    for _ in range(2):
+        tel = setup_telemetry(set_global=False)
+        ids.add(tel.tracer_provider.resource.attributes["service.instance.id"])
+        tel.shutdown()
+    assert len(ids) == 2  # a fresh one per set-up, i.e. per serving process
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "service.instance.id=pod-7")
+    tel = setup_telemetry(set_global=False)
+    assert tel.tracer_provider.resource.attributes["service.instance.id"] == "pod-7"  # the operator's wins
+    tel.shutdown()

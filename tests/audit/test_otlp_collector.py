@@ -71,6 +71,7 @@ def test_spans_and_metrics_arrive_with_their_attributes(
     assert spans["guard.decision"].attributes["guard.violations.fact.credit_line"] == "Int(1)"
     text = collector.text()
     assert "service.name: Str(guard-test)" in text
+    assert "service.instance.id: Str(" in text  # one per process: several workers' series stay apart
     for metric in (
         "guard.decisions",
         "guard.violations",

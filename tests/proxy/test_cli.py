@@ -104,3 +104,104 @@ def test_serve_end_to_end(tmp_path: Path) -> None:
         finally:
             proc.terminate()
             proc.wait(10)
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of each child process of `pid` (Linux /proc)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            out.append((int(entry.name), cmdline))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
+def test_serve_with_two_workers_serves_from_both_into_one_ledger(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from guard.audit.ledger import open_ledger
+    from guard.audit.query import verify
+
+    ledger = tmp_path / "ledger.db"
+    cfg = tmp_path / "guard.yaml"
+    cfg.write_text("crm_source: none\napi_keys:\n  - {name: svc, key: sk-1, role: caller}\n", encoding="utf-8")
+    port = _free_port()
+    n = 60
+    with ScriptedUpstream({"ok": OK}) as up:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "guard.cli", "serve", "--config", str(cfg), "--port", str(port),
+             "--upstream", up.base_url, "--workers", "2", "--log-level", "warning"],
+            env={**os.environ, "GUARD_LEDGER": str(ledger)},  # the environment's setting reaches the workers
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(url + "/readyz").status_code == 200:
+                        break
+                except httpx.ConnectError:
+                    pass
+                assert time.monotonic() < deadline and proc.poll() is None, "guard serve did not come up"
+                time.sleep(0.1)
+            workers = [pid for pid, cmd in _children(proc.pid) if "spawn_main" in cmd]
+            assert len(workers) == 2
+
+            def ask_once(i: int) -> dict[str, object]:
+                with httpx.Client(timeout=30) as client:  # a connection each: the kernel spreads them
+                    r = client.post(
+                        url + "/v1/chat/completions", headers={"authorization": "Bearer sk-1"},
+                        json={"model": "m", "messages": ask("ok"),
+                              "guard": {"record": {"customer_id": f"C{i}", "name": "张飞", "gender": "male"}}},
+                    )
+                assert r.status_code == 200, r.text
+                guard: dict[str, object] = r.json()["guard"]
+                return guard
+
+            with ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(ask_once, range(n)))
+            assert {a["decision"] for a in answers} == {"allow"}
+            assert len({a["trace_id"] for a in answers}) == n
+            # Each worker that answered handed its records to a ledger writer of its own.
+            writers = [pid for w in workers for pid, cmd in _children(w) if "guard/audit/writer.py" in cmd]
+            assert 1 <= len(writers) <= 2
+        finally:
+            proc.terminate()
+            code = proc.wait(60)
+    assert code == 0  # SIGTERM: both workers shut down, the supervisor with them
+    led = open_ledger(str(ledger))
+    try:
+        assert led.count() == n  # every decision committed before its reply went out
+        report = verify(led)
+        assert report.ok and report.checked == n  # one chain, whichever worker wrote each record
+        assert {row.trace_id for row in led.rows()} == {a["trace_id"] for a in answers}
+    finally:
+        led.close()
+
+
+def test_serve_with_workers_stops_when_a_worker_cannot_start(tmp_path: Path) -> None:
+    bad = tmp_path / "policies"
+    bad.mkdir()
+    (bad / "p.yaml").write_text('name: x\nversion: "1"\n', encoding="utf-8")
+    cfg = tmp_path / "guard.yaml"
+    cfg.write_text(
+        f"crm_source: none\nledger: {tmp_path / 'ledger.db'}\napi_keys:\n  - {{name: svc, key: sk-1, role: caller}}\n",
+        encoding="utf-8",
+    )
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "guard.cli", "serve", "--config", str(cfg), "--port", str(_free_port()),
+         "--policy", str(bad), "--workers", "2"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "p.yaml:2: version: unknown field" in proc.stderr  # the policy's own error, file:line
+    assert "a worker process could not start" in proc.stderr
+    assert time.monotonic() - started < 60  # not started again and again
