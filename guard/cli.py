@@ -159,25 +159,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _serve_workers(args: argparse.Namespace, settings: GuardSettings) -> int:
-    """`guard serve` with `workers` > 1: the port bound once, a worker process per `workers` on it."""
+    """`guard serve` with `workers` > 1: a worker process per `workers`, each on its own socket."""
     import os
 
-    import uvicorn
-    from uvicorn.config import STARTUP_FAILURE
-    from uvicorn.supervisors import Multiprocess
-
-    from guard.proxy.server import WORKER_SETTINGS_ENV, server_options
+    from guard.proxy.server import WORKER_SETTINGS_ENV, serve_workers, server_options
 
     os.environ[WORKER_SETTINGS_ENV] = json.dumps({"config_file": args.config, "overrides": _serve_overrides(args)})
-    config = uvicorn.Config(
-        "guard.proxy.server:worker_app",
-        factory=True,
-        workers=settings.workers,
-        **server_options(host=settings.host, port=settings.port, log_level=args.log_level),
-    )
-    supervisor = Multiprocess(config, sockets=[config.bind_socket()])  # a taken port: exits 3, logged
-    supervisor.run()  # until SIGINT or SIGTERM; a worker that dies after start is replaced
-    if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes):
+    options = server_options(host=settings.host, port=settings.port, log_level=args.log_level)
+    try:
+        status = serve_workers(settings.workers, options)  # until SIGINT or SIGTERM
+    except OSError as exc:
+        raise CliError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}") from None
+    if status != 0:
         raise CliError("a worker process could not start (its error is logged above); nothing is served")
     return EXIT_OK
 
