@@ -207,3 +207,78 @@ def test_serve_with_workers_stops_when_a_worker_cannot_start(tmp_path: Path) -> 
     assert "p.yaml:2: version: unknown field" in proc.stderr  # the policy's own error, file:line
     assert "a worker process could not start" in proc.stderr
     assert time.monotonic() - started < 60  # not started again and again
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url + "/readyz").status_code == 200:
+                return
+        except httpx.ConnectError:
+            pass
+        assert time.monotonic() < deadline and proc.poll() is None, "guard serve did not come up"
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
+def test_serve_replaces_a_worker_that_dies_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    import signal
+
+    cfg = tmp_path / "guard.yaml"
+    cfg.write_text("crm_source: none\napi_keys:\n  - {name: svc, key: sk-1, role: caller}\n", encoding="utf-8")
+    port = _free_port()
+    with ScriptedUpstream({"ok": OK}) as up:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "guard.cli", "serve", "--config", str(cfg), "--port", str(port),
+             "--upstream", up.base_url, "--workers", "2", "--log-level", "warning"],
+            start_new_session=True, stderr=subprocess.PIPE,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_ready(url, proc)
+            workers = [pid for pid, cmd in _children(proc.pid) if "spawn_main" in cmd]
+            assert len(workers) == 2
+            os.kill(workers[0], signal.SIGKILL)
+            deadline = time.monotonic() + 30
+            while True:
+                now = [pid for pid, cmd in _children(proc.pid) if "spawn_main" in cmd]
+                if len(now) == 2 and workers[0] not in now:
+                    break
+                assert time.monotonic() < deadline, f"no worker replaced the killed one: {now}"
+                time.sleep(0.2)
+            replacement = (set(now) - set(workers)).pop()
+            deadline = time.monotonic() + 60
+            answered: set[int] = set()
+            while len(answered) < 2:  # both the survivor and the replacement take connections
+                with httpx.Client(timeout=30) as client:
+                    r = client.post(
+                        url + "/v1/chat/completions", headers={"authorization": "Bearer sk-1"},
+                        json={"model": "m", "messages": ask("ok"),
+                              "guard": {"record": {"customer_id": "C1", "name": "张飞", "gender": "male"}}},
+                    )
+                assert r.status_code == 200, r.text
+                answered = {w for w in (workers[1], replacement)
+                            if any("guard/audit/writer.py" in cmd for _, cmd in _children(w))}
+                assert time.monotonic() < deadline, f"workers that answered: {answered}"
+        finally:
+            os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole process group
+            code = proc.wait(60)
+            err = proc.stderr.read().decode() if proc.stderr else ""
+    assert code == 0, err
+    assert f"worker process {workers[0]} ended (exit status -9); starting another" in err
+
+
+def test_serve_with_workers_refuses_a_taken_port(tmp_path: Path) -> None:
+    cfg = tmp_path / "guard.yaml"
+    cfg.write_text("crm_source: none\napi_keys:\n  - {name: svc, key: sk-1, role: caller}\n", encoding="utf-8")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "guard.cli", "serve", "--config", str(cfg), "--port", str(port), "--workers", "2"],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert proc.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in proc.stderr
