@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.bench_proxy import KEY, REPLY, _free_port, _throughput, _wait
+from bench.bench_proxy import KEY, REPLY, _free_port, _spawn, _throughput, _wait
 
 __all__ = ["main", "run"]
 
@@ -50,11 +50,7 @@ def run(workers: int = 2, rounds: int = 5, seconds: float = 2.0) -> dict[tuple[i
         scenarios.write_text(json.dumps({"bench": REPLY}, ensure_ascii=False), encoding="utf-8")
         up_port = _free_port()
         upstream = f"http://127.0.0.1:{up_port}/v1"
-        procs: list[subprocess.Popen[bytes]] = [subprocess.Popen(
-            [sys.executable, "-m", "guard.testing.scripted_upstream", "--scenarios", str(scenarios),
-             "--port", str(up_port)],
-            stdout=subprocess.DEVNULL,
-        )]
+        procs = [_spawn(["-m", "guard.testing.scripted_upstream", "--scenarios", str(scenarios), "--port", str(up_port)])]
         try:
             _wait(upstream + "/models", procs[0])
             urls: dict[int, str] = {}

@@ -41,6 +41,29 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url + "/readyz").status_code == 200:
+                return
+        except httpx.ConnectError:
+            pass
+        assert time.monotonic() < deadline and proc.poll() is None, "guard serve did not come up"
+        time.sleep(0.1)
+
+
+
+def _chat(url: str, customer_id: str) -> httpx.Response:
+    """One guarded completion for an inline record, on a connection of its own."""
+    with httpx.Client(timeout=30) as client:
+        return client.post(
+            url + "/v1/chat/completions", headers={"authorization": "Bearer sk-1"},
+            json={"model": "m", "messages": ask("ok"),
+                  "guard": {"record": {"customer_id": customer_id, "name": "张飞", "gender": "male"}}},
+        )
+
+
 def test_serve_exits_with_an_error_when_its_port_is_taken(tmp_path: Path) -> None:
     cfg = tmp_path / "guard.yaml"
     cfg.write_text(
@@ -78,15 +101,7 @@ def test_serve_end_to_end(tmp_path: Path) -> None:
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    if httpx.get(url + "/readyz").status_code == 200:
-                        break
-                except httpx.ConnectError:
-                    pass
-                assert time.monotonic() < deadline and proc.poll() is None, "guard serve did not come up"
-                time.sleep(0.1)
+            _wait_ready(url, proc, 20)
             r = httpx.post(url + "/v1/chat/completions", headers={"authorization": "Bearer sk-1"},
                            json={"model": "m", "messages": ask("ok"), "guard": {"customer_id": "C9"}})
             assert r.status_code == 200, r.text
@@ -142,25 +157,12 @@ def test_serve_with_two_workers_serves_from_both_into_one_ledger(tmp_path: Path)
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(url + "/readyz").status_code == 200:
-                        break
-                except httpx.ConnectError:
-                    pass
-                assert time.monotonic() < deadline and proc.poll() is None, "guard serve did not come up"
-                time.sleep(0.1)
+            _wait_ready(url, proc)
             workers = [pid for pid, cmd in _children(proc.pid) if "spawn_main" in cmd]
             assert len(workers) == 2
 
             def ask_once(i: int) -> dict[str, object]:
-                with httpx.Client(timeout=30) as client:  # a connection each: the kernel spreads them
-                    r = client.post(
-                        url + "/v1/chat/completions", headers={"authorization": "Bearer sk-1"},
-                        json={"model": "m", "messages": ask("ok"),
-                              "guard": {"record": {"customer_id": f"C{i}", "name": "张飞", "gender": "male"}}},
-                    )
+                r = _chat(url, f"C{i}")  # a connection each: the kernel spreads them
                 assert r.status_code == 200, r.text
                 guard: dict[str, object] = r.json()["guard"]
                 return guard
@@ -209,18 +211,6 @@ def test_serve_with_workers_stops_when_a_worker_cannot_start(tmp_path: Path) -> 
     assert time.monotonic() - started < 60  # not started again and again
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if httpx.get(url + "/readyz").status_code == 200:
-                return
-        except httpx.ConnectError:
-            pass
-        assert time.monotonic() < deadline and proc.poll() is None, "guard serve did not come up"
-        time.sleep(0.1)
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
 def test_serve_replaces_a_worker_that_dies_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     import signal
@@ -251,12 +241,7 @@ def test_serve_replaces_a_worker_that_dies_and_stops_on_ctrl_c(tmp_path: Path) -
             deadline = time.monotonic() + 60
             answered: set[int] = set()
             while len(answered) < 2:  # both the survivor and the replacement take connections
-                with httpx.Client(timeout=30) as client:
-                    r = client.post(
-                        url + "/v1/chat/completions", headers={"authorization": "Bearer sk-1"},
-                        json={"model": "m", "messages": ask("ok"),
-                              "guard": {"record": {"customer_id": "C1", "name": "张飞", "gender": "male"}}},
-                    )
+                r = _chat(url, "C1")
                 assert r.status_code == 200, r.text
                 answered = {w for w in (workers[1], replacement)
                             if any("guard/audit/writer.py" in cmd for _, cmd in _children(w))}
