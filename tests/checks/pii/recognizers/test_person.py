@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 from hypothesis import given
@@ -12,6 +13,7 @@ from bench.common import SHARED_DATA
 from guard.checks.base import CheckInput
 from guard.checks.pii import PiiCheck, PiiConfig
 from guard.checks.pii.analyzer import PiiAnalyzer
+from guard.checks.pii.recognizers import person
 from guard.text.sentences import split_sentences
 from guard.types import CustomerRecord
 from tests.checks.pii.conftest import found
@@ -161,3 +163,35 @@ def test_affix_lookups_are_str_endswith_and_startswith(words: list[str], text: s
     affixes = _Affixes(tuple(words))
     assert affixes.ends(text) == text.endswith(tuple(words))
     assert affixes.starts(text, pos) == text.startswith(tuple(words), pos)
+
+
+# The scanning patterns are written to begin with one character class (re's prefix scan); they
+# must find what the plain forms find, from every start position.
+_PLAIN_CANDIDATE = re.compile(
+    "(?:" + "|".join(person.COMPOUND_SURNAMES) + "|[" + "".join(sorted(person.SURNAMES)) + "])[\u4e00-\u9fff]{1,2}"
+)
+_F = person._FOREIGN_CHARS
+_PLAIN_FOREIGN = re.compile(f"[{_F}]{{1,6}}(?:[·•][{_F}]{{1,8}})+|[{_F}]{{2,6}}")
+# Surnames (single and the characters of compound ones), transliteration characters, the dots,
+# and characters that are none of these.
+_SCAN_ALPHABET = "".join(sorted(set("".join(person.COMPOUND_SURNAMES)) | set("王李张欧司上申太") | set(_F[:40]))) + "·•的了，a1 "
+
+
+def _spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int] | None]:
+    return [(m.span() if (m := pattern.search(text, pos)) else None) for pos in range(len(text) + 1)]
+
+
+@given(st.text(alphabet=_SCAN_ALPHABET, max_size=30))
+def test_scanning_patterns_find_what_the_plain_forms_find(text: str) -> None:
+    assert _spans(person._CANDIDATE, text) == _spans(_PLAIN_CANDIDATE, text)
+    assert _spans(person._FOREIGN, text) == _spans(_PLAIN_FOREIGN, text)
+
+
+def test_scanning_patterns_on_the_shared_corpus() -> None:
+    path = SHARED_DATA / "cluener" / "dev.jsonl"
+    if not path.exists():
+        pytest.skip(f"{path} absent")
+    texts = [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()[:400]]
+    for text in texts:
+        assert _spans(person._CANDIDATE, text) == _spans(_PLAIN_CANDIDATE, text)
+        assert _spans(person._FOREIGN, text) == _spans(_PLAIN_FOREIGN, text)
