@@ -1,6 +1,7 @@
 """The guarded completion: resolve the record, call the model, evaluate, regenerate, release.
 
-Non-streamed: the model's reply is evaluated; while the verdict asks for regeneration and the
+Non-streamed: the model's reply is evaluated (with the other replies that arrived in the same
+event-loop iteration, one after another at its end: guard/proxy/iteration.py); while the verdict asks for regeneration and the
 policy's `max_regenerations` allows, the model is asked again with its reply and a correction
 message (what was wrong, what the record says, which limit). Then the verdict's `released`
 text goes out: the reply, its revision, or the fallback (`finish_reason: content_filter`).
@@ -27,6 +28,7 @@ from guard.policy.model import Policy, PolicySet
 from guard.proxy.auth import Principal
 from guard.proxy.encoding import json_bytes
 from guard.proxy.errors import GuardHTTPError
+from guard.proxy.iteration import EndOfIteration
 from guard.proxy.openai_models import ChatCompletionRequest, GuardParams
 from guard.proxy.upstream import Upstream, UpstreamError
 from guard.stream import StreamGuard
@@ -157,6 +159,7 @@ class GuardService:
         self.crm = crm
         self.upstream = upstream
         self.max_sentence_chars = max_sentence_chars
+        self._checks = EndOfIteration()  # non-streamed replies are checked together (iteration.py)
 
     # -- inputs ---------------------------------------------------------------------------
 
@@ -228,7 +231,9 @@ class GuardService:
                 except UpstreamError as exc:
                     failure = exc
                     break
-                verdict = evaluate(policy, record, reply, model_in_loop=True, timings=timings)
+                verdict = await self._checks.run(
+                    evaluate, policy, record, reply, model_in_loop=True, timings=timings
+                )
                 if verdict.regenerate and regenerations < policy.max_regenerations:
                     regenerations += 1
                     body = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import openai
@@ -153,3 +154,26 @@ async def test_async_client(guarded: Guarded) -> None:
     )
     assert completion.choices[0].message.content == FALLBACK
     await client.close()
+
+
+async def test_concurrent_requests_each_get_their_own_verdict(guarded: Guarded) -> None:
+    # Answers that arrive together are checked together (guard/proxy/iteration.py): each request
+    # still gets the verdict of its own reply and policy.
+    client = openai.AsyncOpenAI(base_url=guarded.v1, api_key=CALLER, max_retries=0)
+
+    async def one(case: tuple[str, str, str | None, str, str, list[str]]) -> None:
+        scenario, policy, content, decision, finish, codes = case
+        completion = await client.chat.completions.create(
+            model="guard-model", messages=ask(scenario),  # type: ignore[arg-type]
+            extra_body={"guard": {"record": RECORD, "policy": policy}},
+        )
+        if content is not None:
+            assert completion.choices[0].message.content == content
+        assert completion.choices[0].finish_reason == finish
+        guard = completion.model_extra["guard"]  # type: ignore[index]
+        assert (guard["decision"], sorted(guard["violations"])) == (decision, sorted(codes))
+
+    try:
+        await asyncio.gather(*(one(case) for case in CASES * 4))
+    finally:
+        await client.close()
