@@ -192,16 +192,19 @@ class _RawClient:
     the servers; this one costs a few microseconds per request.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, bodies: list[dict[str, Any]] | None = None, first: int = 0) -> None:
         rest = url.split("://", 1)[1]
         hostport, _, path = rest.partition("/")
         self.host, port = hostport.split(":")
         self.port = int(port)
-        body = json.dumps(_body(), ensure_ascii=False).encode()
-        self.request = (
-            f"POST /{path} HTTP/1.1\r\nhost: {hostport}\r\ncontent-type: application/json\r\n"
-            f"authorization: Bearer {KEY}\r\ncontent-length: {len(body)}\r\n\r\n"
-        ).encode() + body
+        self.requests: list[bytes] = []
+        for body in bodies or [_body()]:  # sent in turn, from the `first`
+            raw = json.dumps(body, ensure_ascii=False).encode()
+            self.requests.append((
+                f"POST /{path} HTTP/1.1\r\nhost: {hostport}\r\ncontent-type: application/json\r\n"
+                f"authorization: Bearer {KEY}\r\ncontent-length: {len(raw)}\r\n\r\n"
+            ).encode() + raw)
+        self.sent = first
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -209,7 +212,8 @@ class _RawClient:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
-        self.writer.write(self.request)
+        self.writer.write(self.requests[self.sent % len(self.requests)])
+        self.sent += 1
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         length = 0
@@ -235,14 +239,19 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
-async def _throughput(url: str, concurrency: int, duration: float) -> tuple[float, float]:
-    """Requests/s at `concurrency` for `duration` seconds, and the seconds it took."""
+async def _throughput(
+    url: str, concurrency: int, duration: float, bodies: list[dict[str, Any]] | None = None
+) -> tuple[float, float]:
+    """Requests/s at `concurrency` for `duration` seconds, and the seconds it took.
+
+    `bodies`: request bodies each connection sends in turn (default: bench_proxy's one body).
+    """
     done = 0
     stop = time.perf_counter() + duration
 
-    async def worker() -> None:
+    async def worker(i: int) -> None:
         nonlocal done
-        client = _RawClient(url)
+        client = _RawClient(url, bodies, first=i * 7)
         try:
             while time.perf_counter() < stop:
                 assert await client.post() == 200
@@ -251,7 +260,7 @@ async def _throughput(url: str, concurrency: int, duration: float) -> tuple[floa
             await client.close()
 
     t0 = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
     elapsed = time.perf_counter() - t0
     return done / elapsed, elapsed
 
