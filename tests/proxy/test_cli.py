@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -137,6 +138,17 @@ def _children(pid: int) -> list[tuple[int, str]]:
     return out
 
 
+def _serve_two_workers(tmp_path: Path, port: int, *extra: str, **popen: Any) -> subprocess.Popen[bytes]:
+    """`guard serve --workers 2` on `port` with one caller key (sk-1); `extra` adds arguments."""
+    cfg = tmp_path / "guard.yaml"
+    cfg.write_text("crm_source: none\napi_keys:\n  - {name: svc, key: sk-1, role: caller}\n", encoding="utf-8")
+    return subprocess.Popen(
+        [sys.executable, "-m", "guard.cli", "serve", "--config", str(cfg), "--port", str(port),
+         "--workers", "2", *extra],
+        **popen,
+    )
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
 def test_serve_with_two_workers_serves_from_both_into_one_ledger(tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
@@ -145,13 +157,10 @@ def test_serve_with_two_workers_serves_from_both_into_one_ledger(tmp_path: Path)
     from guard.audit.query import verify
 
     ledger = tmp_path / "ledger.db"
-    cfg = tmp_path / "guard.yaml"
-    cfg.write_text("crm_source: none\napi_keys:\n  - {name: svc, key: sk-1, role: caller}\n", encoding="utf-8")
     port = _free_port()
     with ScriptedUpstream({"ok": OK}) as up:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "guard.cli", "serve", "--config", str(cfg), "--port", str(port),
-             "--upstream", up.base_url, "--workers", "2", "--log-level", "warning"],
+        proc = _serve_two_workers(
+            tmp_path, port, "--upstream", up.base_url, "--log-level", "warning",
             env={**os.environ, "GUARD_LEDGER": str(ledger)},  # the environment's setting reaches the workers
         )
         try:
@@ -221,13 +230,10 @@ def test_serve_with_workers_stops_when_a_worker_cannot_start(tmp_path: Path) -> 
 def test_serve_replaces_a_worker_that_dies_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     import signal
 
-    cfg = tmp_path / "guard.yaml"
-    cfg.write_text("crm_source: none\napi_keys:\n  - {name: svc, key: sk-1, role: caller}\n", encoding="utf-8")
     port = _free_port()
     with ScriptedUpstream({"ok": OK}) as up:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "guard.cli", "serve", "--config", str(cfg), "--port", str(port),
-             "--upstream", up.base_url, "--workers", "2", "--log-level", "warning"],
+        proc = _serve_two_workers(
+            tmp_path, port, "--upstream", up.base_url, "--log-level", "warning",
             start_new_session=True, stderr=subprocess.PIPE,
         )
         try:
