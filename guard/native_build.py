@@ -40,10 +40,9 @@ def build(package: Path = _PACKAGE, jobs: int = 2) -> Path:
         cwd = os.getcwd()
         os.chdir(root)  # mypy names the modules by their paths from here (guard/…)
         try:
-            # -O2, not mypyc's default -O3: the same verdicts, and under load over HTTP 0.3–5.6
-            # points more of the relay's throughput in seven A/Bs of the same rounds, about 3 on
-            # average (docs/benchmarks.md, "Proxy → sixteenth round"); in a tight loop and in
-            # sequential latency the two are alike.
+            # -O2, not mypyc's default -O3: the same verdicts, and under load over HTTP about 3
+            # points more of the relay's throughput in A/Bs of the same rounds (docs/benchmarks.md,
+            # "Proxy → sixteenth round"); in a tight loop and in sequential latency they are alike.
             extensions = mypycify(paths, opt_level="2", group_name=GROUP, target_dir=os.path.join(tmp, "c"))
             dist = Distribution({"name": "guard-native", "ext_modules": extensions})
             cmd = build_ext(dist)
