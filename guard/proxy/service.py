@@ -160,7 +160,8 @@ class GuardService:
         self.crm = crm
         self.upstream = upstream
         self.max_sentence_chars = max_sentence_chars
-        self._checks = EndOfIteration()  # non-streamed replies are checked together (iteration.py)
+        # Non-streamed replies are checked together, in waves (iteration.py).
+        self._checks = EndOfIteration(later=1)
 
     # -- inputs ---------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""`EndOfIteration`: calls asked for in one event-loop iteration run together at its end."""
+"""`EndOfIteration`: calls asked for in one event-loop iteration (or a few) run together at its end."""
 
 from __future__ import annotations
 
@@ -102,3 +102,78 @@ def test_each_event_loop_has_its_own_batch() -> None:
     assert asyncio.run(main("abc")) == 3
     assert asyncio.run(main("abcd")) == 4
     assert not batch._pending
+
+
+def _asked_over_three_iterations(batch: EndOfIteration) -> list[str]:
+    """Ask for a call in this iteration, one in the next and one in the one after; the log."""
+    log: list[str] = []
+    futures: list[asyncio.Future[None]] = []
+
+    def ask(name: str) -> None:
+        futures.append(batch.run(log.append, name))
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        asked = loop.create_future()
+
+        def second() -> None:
+            log.append("iteration 1")
+            ask("b")
+            loop.call_soon(third)
+
+        def third() -> None:
+            log.append("iteration 2")
+            ask("c")
+            asked.set_result(None)
+
+        ask("a")
+        loop.call_soon(second)
+        await asked
+        await asyncio.gather(*futures)
+
+    asyncio.run(main())
+    return log
+
+
+def test_later_one_takes_in_the_calls_of_the_next_iteration_and_no_more() -> None:
+    # a and b share a batch at the end of iteration 1; c, asked for after it ran, starts the next.
+    assert _asked_over_three_iterations(EndOfIteration(later=1)) == ["iteration 1", "a", "b", "iteration 2", "c"]
+    # later=0: each call runs at the end of the iteration it was asked for in.
+    assert _asked_over_three_iterations(EndOfIteration()) == ["a", "iteration 1", "b", "iteration 2", "c"]
+
+
+def test_the_limit_splits_a_batch_over_iterations() -> None:
+    batch = EndOfIteration(limit=2)
+    order: list[str] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        futures = [batch.run(order.append, name) for name in "abcde"]
+        loop.call_soon(order.append, "between")  # runs in the iteration of the first two calls
+        await asyncio.gather(*futures)
+
+    asyncio.run(main())
+    assert order == ["a", "b", "between", "c", "d", "e"]
+
+
+def test_an_interrupt_fails_the_waiters_of_later_chunks_too() -> None:
+    batch = EndOfIteration(limit=2)
+    seen: list[asyncio.Future[object]] = []
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    async def main() -> None:
+        seen.extend([batch.run(len, "a"), batch.run(interrupt), batch.run(len, "b"), batch.run(len, "c")])
+        await asyncio.gather(*seen)
+
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(main())
+    assert seen[0].result() == 1
+    assert all(isinstance(f.exception(), RuntimeError) for f in seen[1:])
+
+
+@pytest.mark.parametrize(("later", "limit"), [(-1, 16), (0, 0)])
+def test_a_negative_wait_or_an_empty_limit_is_refused(later: int, limit: int) -> None:
+    with pytest.raises(ValueError, match="later must be"):
+        EndOfIteration(later=later, limit=limit)
