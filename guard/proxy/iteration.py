@@ -8,11 +8,12 @@ that the HTTP server and the upstream client between two inline checks would hav
 
 `later=1` (the proxy's setting) waits one more iteration, so that the answers the loop reads in
 its next pass over the sockets join the batch. Under load the requests in flight then fall into
-step and are checked in waves: on this project's 2-vCPU machine 15 checks a batch on average at
-16 requests in flight (3.5 with `later=0`), 64 at 64 (11). Measured against `later=0` in the same
-rounds (docs/benchmarks.md, "Proxy → seventeenth round"): the guard's CPU a request 4–10 % lower,
-1.0–3.8 points more of the relay's throughput at concurrency 16 and 2.3 at 64; alone, a check
-waits for one more, empty iteration (sequential latency p50 within +0.1 ms).
+step and are checked in waves: on this project's 2-vCPU machine 13.6 checks a batch on average at
+16 requests in flight (3.4 with `later=0`); at 64, waves of 64 run 16 a callback (the limit).
+Measured against `later=0` in the same rounds, seven A/Bs at 16 and 64 in flight (docs/benchmarks.md,
+"Proxy → seventeenth round"): the guard's CPU a request 2–21 % lower in all seven, its throughput
+2.2 points more of the relay's on average (−0.5 to +5.7); alone, a check waits for one more,
+empty iteration (no sequential latency cost was measurable).
 
 `limit` bounds the calls of one callback (16 by default, about a millisecond of checks): the rest
 run in the next iteration, so that a wave never holds the loop — and the streamed replies it
