@@ -1,11 +1,11 @@
 """The guarded completion: resolve the record, call the model, evaluate, regenerate, release.
 
 Non-streamed: the model's reply is evaluated (with the other replies that arrived in the same
-event-loop iteration, one after another at its end: guard/proxy/iteration.py); while the
-verdict asks for regeneration and the policy's `max_regenerations` allows, the model is asked
-again with its reply and a correction message (what was wrong, what the record says, which
-limit). Then the verdict's `released` text goes out: the reply, its revision, or the fallback
-(`finish_reason: content_filter`).
+event-loop iteration or the next, one after another at the end of that one:
+guard/proxy/iteration.py); while the verdict asks for regeneration and the policy's
+`max_regenerations` allows, the model is asked again with its reply and a correction message
+(what was wrong, what the record says, which limit). Then the verdict's `released` text goes
+out: the reply, its revision, or the fallback (`finish_reason: content_filter`).
 Streamed: see guard/stream.py. Either way the decision is handed to the auditor (durable)
 before any text of the reply leaves, and no error path carries model text.
 """
