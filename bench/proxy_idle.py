@@ -18,8 +18,9 @@ their commit, with the loop's CPU time meanwhile. Reported per server and concur
 over the rounds: requests/s, the loop's busy share, the share of the time a commit was pending,
 and the loop's idle share while one was pending and while none was.
 
-A diagnostic, like `bench.proxy_breakdown`: no target, and the probe's own cost (two clock
-reads when a commit starts and ends) is in the figures. Measured figures: docs/benchmarks.md,
+A diagnostic, like `bench.proxy_breakdown`: no target, and the probe's own cost (a wrapper
+around each hand-over to the writer and each answer from it, two clock reads when a commit starts
+and ends) is in the guard's figures. Measured figures: docs/benchmarks.md,
 "Proxy", eighteenth round.
 """
 
