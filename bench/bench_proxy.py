@@ -344,6 +344,15 @@ def _evaluate_cost() -> list[float]:
     return out
 
 
+def _canned_upstream() -> httpx.MockTransport:
+    """An upstream transport answering every request with bench_proxy's reply, no sockets."""
+    canned = json.dumps({
+        "id": "x", "object": "chat.completion", "created": 1, "model": "bench",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": REPLY}, "finish_reason": "stop"}],
+    }, ensure_ascii=False).encode()
+    return httpx.MockTransport(lambda r: httpx.Response(200, content=canned, headers={"content-type": "application/json"}))
+
+
 async def _in_process(n: int) -> tuple[list[float], list[float], list[float], list[float]]:
     """The apps called through ASGI with a canned upstream: the guard's own work, without sockets.
 
@@ -351,11 +360,7 @@ async def _in_process(n: int) -> tuple[list[float], list[float], list[float], li
     and a second pass-through, identical to the first (the A/A control: how far two identical
     relays' percentiles differ in the same run).
     """
-    canned = json.dumps({
-        "id": "x", "object": "chat.completion", "created": 1, "model": "bench",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": REPLY}, "finish_reason": "stop"}],
-    }, ensure_ascii=False).encode()
-    upstream = httpx.MockTransport(lambda r: httpx.Response(200, content=canned, headers={"content-type": "application/json"}))
+    upstream = _canned_upstream()
     apps = [_guard_app("http://up/v1", upstream), _passthrough_app("http://up/v1", upstream),
             _guard_app("http://up/v1", upstream, ledger_sync="normal"), _passthrough_app("http://up/v1", upstream)]
     clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t", headers=HEADERS) for a in apps]

@@ -48,7 +48,7 @@ import yaml
 from bench.bench_proxy import RECORD, REPLY, _body, _cpu_seconds, _free_port, _throughput, _wait
 from bench.common import REPO_ROOT, SHARED_DATA
 
-__all__ = ["Server", "check_variants", "main", "run", "varied_replies"]
+__all__ = ["Server", "check_variants", "main", "run", "start_upstream", "varied_replies"]
 
 _VARIED = 64
 
@@ -152,23 +152,31 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
         proc.wait(10)
 
 
+def start_upstream(folder: Path, scenarios: dict[str, str], procs: list[subprocess.Popen[bytes]]) -> str:
+    """The scripted upstream answering `scenarios` (written to `folder`), started and appended to
+    `procs`, once it answers; its base URL."""
+    (folder / "scenarios.json").write_text(json.dumps(scenarios, ensure_ascii=False), encoding="utf-8")
+    port = _free_port()
+    upstream = f"http://127.0.0.1:{port}/v1"
+    procs.append(subprocess.Popen([sys.executable, "-m", "guard.testing.scripted_upstream", "--scenarios",
+                                   str(folder / "scenarios.json"), "--port", str(port)], stdout=subprocess.DEVNULL))
+    _wait(upstream + "/models", procs[-1])
+    return upstream
+
+
 def run(servers: list[Server], *, replies: list[str], concurrency: int, rounds: int, seconds: float) -> list[Server]:
     """Load every server in the same rounds (the order rotating); fill in their rates and CPU."""
     with tempfile.TemporaryDirectory(prefix="bench-ab-") as tmp, ExitStack() as stack:
         folder = Path(tmp)
         scenarios = {f"r{i}": text for i, text in enumerate(replies)}
-        (folder / "scenarios.json").write_text(json.dumps(scenarios, ensure_ascii=False), encoding="utf-8")
         bodies = []
         for name in scenarios:
             body = _body()
             body["messages"][0]["content"] = f"[[{name}]] 你好"
             bodies.append(body)
-        up_port = _free_port()
-        upstream = f"http://127.0.0.1:{up_port}/v1"
-        procs = [subprocess.Popen([sys.executable, "-m", "guard.testing.scripted_upstream", "--scenarios",
-                                   str(folder / "scenarios.json"), "--port", str(up_port)], stdout=subprocess.DEVNULL)]
+        procs: list[subprocess.Popen[bytes]] = []
         stack.callback(_stop, procs)
-        _wait(upstream + "/models", procs[0])
+        upstream = start_upstream(folder, scenarios, procs)
         urls: dict[str, tuple[str, int]] = {}
         for i, server in enumerate(servers):
             port = _free_port()

@@ -33,7 +33,6 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from contextlib import ExitStack
@@ -42,7 +41,7 @@ from pathlib import Path
 from bench.bench_proxy import REPLY, _free_port, _throughput, _wait
 from bench.common import REPO_ROOT
 from bench.loop_probe import Window
-from bench.proxy_ab import Server, _spawn, _stop
+from bench.proxy_ab import Server, _spawn, _stop, start_upstream
 
 __all__ = ["PROBE", "Round", "main", "run"]
 
@@ -69,13 +68,9 @@ def run(*, concurrencies: tuple[int, ...], rounds: int, seconds: float) -> dict[
     results: dict[tuple[str, int], list[Round]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-idle-") as tmp, ExitStack() as stack:
         folder = Path(tmp)
-        (folder / "scenarios.json").write_text(json.dumps({"bench": REPLY}, ensure_ascii=False), encoding="utf-8")
-        up_port = _free_port()
-        upstream = f"http://127.0.0.1:{up_port}/v1"
-        procs = [subprocess.Popen([sys.executable, "-m", "guard.testing.scripted_upstream", "--scenarios",
-                                   str(folder / "scenarios.json"), "--port", str(up_port)], stdout=subprocess.DEVNULL)]
+        procs: list[subprocess.Popen[bytes]] = []
         stack.callback(_stop, procs)
-        _wait(upstream + "/models", procs[0])
+        upstream = start_upstream(folder, {"bench": REPLY}, procs)
         servers = [Server("relay", relay=True), Server("guard")]
         where: dict[str, tuple[str, int, Path]] = {}
         for i, server in enumerate(servers):

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from bench.bench_proxy import HEADERS, REPLY, _body, _guard_app, _passthrough_app, _rotated
+from bench.bench_proxy import HEADERS, _body, _canned_upstream, _guard_app, _passthrough_app, _rotated
 from bench.common import percentile
 
 __all__ = ["SERIES", "STAGES", "main", "run"]
@@ -105,11 +104,7 @@ def _timed(timings: Timings, series: list[str]) -> Iterator[None]:
 
 
 async def _series(n: int, warm: int, timings: Timings) -> None:
-    canned = json.dumps({
-        "id": "x", "object": "chat.completion", "created": 1, "model": "bench",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": REPLY}, "finish_reason": "stop"}],
-    }, ensure_ascii=False).encode()
-    upstream = httpx.MockTransport(lambda r: httpx.Response(200, content=canned, headers={"content-type": "application/json"}))
+    upstream = _canned_upstream()
     apps = [_guard_app("http://up/v1", upstream), _guard_app("http://up/v1", upstream, ledger_sync="normal"),
             _passthrough_app("http://up/v1", upstream)]
     clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t", headers=HEADERS) for a in apps]
