@@ -1,7 +1,7 @@
 """Guards side by side over HTTP: other commits, other policies, parts switched off — one relay.
 
-    python -m bench.proxy_ab [--ref REF ...] [--drop-checks] [--audit-off] [--varied]
-                             [--concurrency 16] [--rounds 12] [--seconds 2]
+    python -m bench.proxy_ab [--ref REF ...] [--drop-checks] [--ledger-normal] [--audit-off]
+                             [--varied] [--concurrency 16] [--rounds 12] [--seconds 2]
 
 `bench_proxy` compares one guard with the relay; a run on this 2-vCPU VM moves by several points
 from one run to the next, more than most changes to the guard are worth. This one runs several
@@ -13,6 +13,9 @@ round, so that what differs between them is the guard and not the hour:
   check modules (built there first, about 100 s each) — a change against its parent;
 - `--drop-checks`: the shipped default policy without each of its checks in turn, without the
   PII check's person names, and without any check — what each check costs in throughput;
+- `--ledger-normal`: `GUARD_LEDGER_SYNC=normal` (the ledger commits on the event loop without an
+  fsync: a supported setting that gives up the last commits on power loss) — what the durable
+  commit's wait costs;
 - `--audit-off`: `GUARD_AUDIT_ENABLED=false` (not a supported configuration: what the audit costs);
 - `--varied`: the upstream answers 64 different replies, sentences of AFQMC's dev questions
   (the shared data) that the default policy lets through, instead of bench_proxy's one reply,
@@ -209,6 +212,7 @@ def main(argv: list[str] | None = None) -> list[Server]:
     parser = argparse.ArgumentParser(prog="python -m bench.proxy_ab", description=__doc__.split("\n\n")[0])
     parser.add_argument("--ref", action="append", default=[], help="a git commit to compare (repeatable)")
     parser.add_argument("--drop-checks", action="store_true", help="the default policy without each check")
+    parser.add_argument("--ledger-normal", action="store_true", help="a guard with GUARD_LEDGER_SYNC=normal")
     parser.add_argument("--audit-off", action="store_true", help="a guard with GUARD_AUDIT_ENABLED=false")
     parser.add_argument("--varied", action="store_true", help=f"{_VARIED} different replies from AFQMC dev")
     parser.add_argument("--concurrency", type=int, default=16)
@@ -229,6 +233,8 @@ def main(argv: list[str] | None = None) -> list[Server]:
 
             for name, folder in check_variants(DEFAULT_POLICY_DIR, Path(tmp)).items():
                 servers.append(Server(name, env={"GUARD_POLICY_PATH": str(folder)}))
+        if args.ledger_normal:
+            servers.append(Server("ledger sync=normal", env={"GUARD_LEDGER_SYNC": "normal"}))
         if args.audit_off:
             servers.append(Server("audit off", env={"GUARD_AUDIT_ENABLED": "false"}))
         print(f"{len(servers)} servers, {len(replies)} different repl{'y' if len(replies) == 1 else 'ies'}, "

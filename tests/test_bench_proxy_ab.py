@@ -45,7 +45,8 @@ def test_varied_replies_are_different_and_let_through() -> None:
 
 
 def test_a_short_run_loads_the_relay_and_this_guard(capsys: pytest.CaptureFixture[str]) -> None:
-    servers = main(["--rounds", "1", "--seconds", "0.3"])
-    assert [s.name for s in servers] == ["relay", "HEAD"]
+    servers = main(["--rounds", "1", "--seconds", "0.3", "--ledger-normal"])
+    assert [s.name for s in servers] == ["relay", "HEAD", "ledger sync=normal"]
+    assert servers[2].env == {"GUARD_LEDGER_SYNC": "normal"}
     assert all(len(s.rates) == 1 and s.rates[0] > 0 and s.cpu_ms[0] > 0 for s in servers)
     assert "of the relay" in capsys.readouterr().out
