@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -363,25 +364,41 @@ async def _in_process(n: int) -> tuple[list[float], list[float], list[float], li
     upstream = _canned_upstream()
     apps = [_guard_app("http://up/v1", upstream), _passthrough_app("http://up/v1", upstream),
             _guard_app("http://up/v1", upstream, ledger_sync="normal"), _passthrough_app("http://up/v1", upstream)]
+    gi, pi, gn, ci = await _interleaved(apps, n)
+    return gi, pi, gn, ci
+
+
+async def _interleaved(
+    apps: list[Any], n: int, warm: int = 200, before: Callable[[int, bool], None] | None = None
+) -> list[list[float]]:
+    """Each app called through ASGI, one request at a time, the order rotating each round; `warm`
+    rounds first, then `n` timed ones. Each app's request times (seconds).
+
+    `before(k, warming)` runs before each request to app `k` (a caller's stage timers use it).
+    """
     clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t", headers=HEADERS) for a in apps]
     # ASGITransport runs no lifespan, so the guard's start-up `gc.freeze()` is done here: without
     # it a full collection of everything loaded (≈60 ms) lands inside some timed request.
     gc.freeze()
-    out: tuple[list[float], list[float], list[float], list[float]] = ([], [], [], [])
+    out: list[list[float]] = [[] for _ in apps]
     clock = time.perf_counter
-    for i in range(n + 200):
-        for k in _rotated(len(apps), i):
-            t0 = clock()
-            r = await clients[k].post("/v1/chat/completions", json=_body())
-            dt = clock() - t0
-            # What an app scheduled for after its response (the guard makes its spans then) runs
-            # here, between requests as on a server, not inside the next series' timed request.
-            await asyncio.sleep(0)
-            assert r.status_code == 200, r.text
-            if i >= 200:
-                out[k].append(dt)
-    for c in clients:
-        await c.aclose()
+    try:
+        for i in range(warm + n):
+            for k in _rotated(len(apps), i):
+                if before is not None:
+                    before(k, i < warm)
+                t0 = clock()
+                r = await clients[k].post("/v1/chat/completions", json=_body())
+                dt = clock() - t0
+                # What an app scheduled for after its response (the guard makes its spans then) runs
+                # here, between requests as on a server, not inside the next series' timed request.
+                await asyncio.sleep(0)
+                assert r.status_code == 200, r.text
+                if i >= warm:
+                    out[k].append(dt)
+    finally:
+        for c in clients:
+            await c.aclose()
     return out
 
 

@@ -25,15 +25,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
-
-from bench.bench_proxy import HEADERS, _body, _canned_upstream, _guard_app, _passthrough_app, _rotated
+from bench.bench_proxy import _canned_upstream, _guard_app, _interleaved, _passthrough_app
 from bench.common import percentile
 
 __all__ = ["SERIES", "STAGES", "main", "run"]
@@ -107,30 +104,17 @@ async def _series(n: int, warm: int, timings: Timings) -> None:
     upstream = _canned_upstream()
     apps = [_guard_app("http://up/v1", upstream), _guard_app("http://up/v1", upstream, ledger_sync="normal"),
             _passthrough_app("http://up/v1", upstream)]
-    clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=a), base_url="http://t", headers=HEADERS) for a in apps]
-    gc.freeze()  # as bench_proxy's in-process series (ASGITransport runs no lifespan)
     current = ["warm-up"]
-    sink: Timings = {"warm-up": {}}
-    clock = time.perf_counter
-    try:
-        with _timed(sink, current):
-            for i in range(warm + n):
-                for k in _rotated(len(apps), i):
-                    name = SERIES[k] if i >= warm else "warm-up"
-                    current[0] = name
-                    sink.setdefault(name, {})
-                    t0 = clock()
-                    r = await clients[k].post("/v1/chat/completions", json=_body())
-                    dt = clock() - t0
-                    await asyncio.sleep(0)  # what the app scheduled for after its response runs here
-                    assert r.status_code == 200, r.text
-                    if i >= warm:
-                        sink[name].setdefault("request", []).append(dt)
-    finally:
-        for c in clients:
-            await c.aclose()
-    for name in SERIES:
-        timings[name] = sink.get(name, {})
+    sink: Timings = {name: {} for name in ("warm-up", *SERIES)}
+
+    def before(k: int, warming: bool) -> None:
+        current[0] = "warm-up" if warming else SERIES[k]
+
+    with _timed(sink, current):
+        requests = await _interleaved(apps, n, warm, before)
+    for name, times in zip(SERIES, requests, strict=True):
+        sink[name]["request"] = times
+        timings[name] = sink[name]
 
 
 def run(n: int, warm: int = 200) -> Timings:
