@@ -11,7 +11,7 @@ A sentence's length is its number of code points, whitespace not counted, punctu
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import Final, final
 
 __all__ = ["CLOSERS", "TERMINATORS", "Sentence", "split_sentences", "text_length"]
 
@@ -42,14 +42,37 @@ def text_length(text: str) -> int:
     return sum(map(len, text.split()))
 
 
-@dataclass(frozen=True, slots=True)
+@final
 class Sentence:
-    """One sentence: its span in the reply, its text and its contract §3 length."""
+    """One sentence: its span in the reply, its text and its contract §3 length.
 
-    start: int
-    end: int
-    text: str
-    length: int
+    Immutable, compared and hashed by value. A plain class rather than a frozen dataclass: in
+    the compiled build (`guard.native`) mypyc compiles this `__init__`, while a dataclass's
+    generated one runs interpreted, one `object.__setattr__` per field (0.54 µs a sentence
+    against 0.04 µs; every reply is split at least once).
+    """
+
+    __slots__ = ("end", "length", "start", "text")
+
+    def __init__(self, start: int, end: int, text: str, length: int) -> None:
+        self.start: Final = start
+        self.end: Final = end
+        self.text: Final = text
+        self.length: Final = length
+
+    def _key(self) -> tuple[int, int, str, int]:
+        return (self.start, self.end, self.text, self.length)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sentence):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Sentence(start={self.start!r}, end={self.end!r}, text={self.text!r}, length={self.length!r})"
 
     @property
     def content_end(self) -> int:

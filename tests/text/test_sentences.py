@@ -75,3 +75,13 @@ def test_long_reply_is_split_in_bounded_time() -> None:
 @given(st.text(st.characters(codec="utf-8")))
 def test_length_counts_what_the_whitespace_class_does_not_match(text: str) -> None:
     assert text_length(text) == len(text) - sum(len(m) for m in re.findall(r"\s", text))
+
+
+def test_sentences_are_values() -> None:
+    # A plain (compiled) class, not a dataclass: it still compares, hashes and prints by value.
+    a, b = split_sentences("您好。"), split_sentences("您好。")
+    assert a == b and a[0] is not b[0]
+    assert hash(a[0]) == hash(b[0])
+    assert a[0] != split_sentences("你好。")[0]
+    assert repr(a[0]) == "Sentence(start=0, end=3, text='您好。', length=3)"
+    assert a[0].content_end == 3

@@ -30,6 +30,8 @@ class AgeChecker:
     def run(self, view: ReplyView, record: CustomerRecord) -> list[Finding]:
         out: list[Finding] = []
         reply = view.reply
+        if "岁" not in reply:
+            return out  # every age claim below ends in 岁 (and no number need be read)
         for n in view.numbers:
             if n.after == "岁":
                 end = n.full_end + 1

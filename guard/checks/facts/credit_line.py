@@ -32,6 +32,8 @@ class CreditLineChecker:
 
     def run(self, view: ReplyView, record: CustomerRecord) -> list[Finding]:
         out: list[Finding] = []
+        if not any("credit" in h.labels for h in view.hits):
+            return out  # no claim can be about the credit line (and no number need be read)
         line = record.credit_line
         for n in view.numbers:
             if not n.money:

@@ -7,7 +7,8 @@ text (≈0.6–0.9 ms for a 45-character reply with its default recognizers, mea
 1. folds full-width digits and letters to ASCII and drops zero-width characters (offsets kept),
    and makes a second view with digits spelt in Chinese (一三八…) as ASCII digits;
 2. runs one precompiled regex that says which kinds can occur at all (a run of 7+ digits, an @,
-   a number followed by 号/室/栋…); a reply with none of them skips every pattern recognizer;
+   a number followed by 号/室/栋…; digits spelt in Chinese count, so the second view is made only
+   for a run of digits); a reply with none of them skips every pattern recognizer;
 3. for each recognizer that can fire, tries its own patterns with `re` (≈1 µs) and only then
    calls the Presidio recognizer (pattern matching, `validate_result` checksums, context rule);
 4. runs the person recognizer (its own surname scan decides whether jieba's table is consulted),
@@ -58,13 +59,17 @@ _PRIORITY = {
     "CN_PERSON": 6,
 }
 _NUMERIC = ("CN_ID_CARD", "CN_BANK_CARD", "CN_MOBILE", "CN_LANDLINE")
+# A digit, written as one (3) or spelt in Chinese (三, 幺 read aloud for 1): `_PREFILTER` reads the
+# folded text itself, and matches what its plain form (with `[0-9]`) matches on the digit view
+# (`_digit_view`), so that view is made only when a run of digits calls the numeric recognizers.
+_D = "0-9〇零一二三四五六七八九幺"
 _PREFILTER = re.compile(
-    r"(?P<num>[0-9](?:[ \-()（）]{0,2}[0-9]){6,})|(?P<at>@)"
-    r"|(?P<addr>[0-9一二三四五六七八九十](?:号|室|栋|幢|单元|号楼|座|层|弄))"
+    rf"(?P<num>[{_D}](?:[ \-()（）]{{0,2}}[{_D}]){{6,}})|(?P<at>@)"
+    rf"|(?P<addr>[{_D}十](?:号|室|栋|幢|单元|号楼|座|层|弄))"
 )
 
 # What every `_PREFILTER` match starts with: most replies hold none of it and skip the scan.
-_PREFILTER_START = re.compile("[0-9@一二三四五六七八九十]")
+_PREFILTER_START = re.compile(f"[{_D}@十]")
 
 
 def _fold_table() -> dict[int, int | None]:
@@ -147,9 +152,11 @@ class PiiAnalyzer:
         starts: list[int] | None = None
         if len(norm) != len(text):  # zero-width characters were removed: keep a map back
             starts = [i for i, ch in enumerate(text) if _FOLD.get(ord(ch), 0) is not None]
-        digits = _digit_view(norm)  # one to one: offsets are shared with `norm`
-        first = _PREFILTER_START.search(digits)
-        kinds = set() if first is None else {m.lastgroup for m in _PREFILTER.finditer(digits, first.start())}
+        first = _PREFILTER_START.search(norm)
+        kinds = set() if first is None else {m.lastgroup for m in _PREFILTER.finditer(norm, first.start())}
+        # Digits spelt in Chinese as ASCII digits, one to one (offsets shared with `norm`): only
+        # the numeric recognizers read it, and only after a run of digits.
+        digits = _digit_view(norm) if "num" in kinds else norm
         spans: list[PiiSpan] = []
         for rec in self._patterns:
             view = norm

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -7,6 +9,8 @@ from hypothesis import strategies as st
 from guard.checks.pii.analyzer import (
     _CN_DIGITS,
     _FOLD,
+    _PREFILTER,
+    _PREFILTER_START,
     PiiAnalyzer,
     PiiSpan,
     _digit_view,
@@ -58,3 +62,28 @@ _VIEW_CHARS = st.sampled_from(sorted({chr(cp) for cp in _FOLD} | set("〇零一�
 def test_the_views_skip_translate_only_when_it_would_change_nothing(text: str) -> None:
     assert _fold(text) == text.translate(_FOLD)
     assert _digit_view(text) == text.translate(_CN_DIGITS)
+
+
+# The prefilter reads the folded text, its digit classes holding the Chinese digits: it must find
+# what the plain form (ASCII digits only) finds on the digit view.
+_PLAIN_PREFILTER = re.compile(
+    r"(?P<num>[0-9](?:[ \-()（）]{0,2}[0-9]){6,})|(?P<at>@)"
+    r"|(?P<addr>[0-9一二三四五六七八九十](?:号|室|栋|幢|单元|号楼|座|层|弄))"
+)
+_PREFILTER_CHARS = st.sampled_from(sorted(set("〇零一二三四五六七八九幺十0123456789 -()（）@号室栋幢单元楼座层弄张，")))
+
+
+def _prefilter(pattern: re.Pattern[str], text: str) -> list[tuple[str | None, int, int]]:
+    return [(m.lastgroup, m.start(), m.end()) for m in pattern.finditer(text)]
+
+
+@given(st.text(_PREFILTER_CHARS, max_size=40))
+def test_the_prefilter_on_the_folded_text_finds_what_it_finds_on_the_digit_view(text: str) -> None:
+    assert _prefilter(_PREFILTER, text) == _prefilter(_PLAIN_PREFILTER, _digit_view(text))
+    starts = [m.start() for m in _PREFILTER_START.finditer(text)]
+    assert starts == [m.start() for m in re.finditer("[0-9@一二三四五六七八九十]", _digit_view(text))]
+
+
+def test_digits_spelt_in_chinese_are_still_found(analyzer: PiiAnalyzer) -> None:
+    spans = analyzer.analyze("我的手机是幺三八一二三四五六七八")
+    assert [(s.entity, s.value) for s in spans] == [("CN_MOBILE", "13812345678")]

@@ -181,10 +181,28 @@ def _spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int] | None]:
     return [(m.span() if (m := pattern.search(text, pos)) else None) for pos in range(len(text) + 1)]
 
 
+def _candidates(text: str) -> list[tuple[int, int]]:
+    """What the recognizer reads from `_CANDIDATES`: (start, end) of the candidate at each start."""
+    return [(m.start(), m.end(1)) for m in person._CANDIDATES.finditer(text)]
+
+
+def _plain_candidates(text: str) -> list[tuple[int, int]]:
+    """The plain form matched at every start position."""
+    return [m.span() for pos in range(len(text)) if (m := _PLAIN_CANDIDATE.match(text, pos))]
+
+
 @given(st.text(alphabet=_SCAN_ALPHABET, max_size=30))
 def test_scanning_patterns_find_what_the_plain_forms_find(text: str) -> None:
-    assert _spans(person._CANDIDATE, text) == _spans(_PLAIN_CANDIDATE, text)
+    assert _candidates(text) == _plain_candidates(text)
     assert _spans(person._FOREIGN, text) == _spans(_PLAIN_FOREIGN, text)
+
+
+def test_candidates_overlap_and_keep_compound_surnames() -> None:
+    # Overlapping candidates are all listed; a compound surname without a given name after it
+    # falls back to its first character as a single surname (欧 + 阳).
+    assert _candidates("任何问题") == [(0, 3), (1, 4)]
+    assert _candidates("欧阳娜娜说") == [(0, 4), (1, 4)]
+    assert _candidates("欧阳。") == [(0, 2)]
 
 
 def test_scanning_patterns_on_the_shared_corpus() -> None:
@@ -193,5 +211,5 @@ def test_scanning_patterns_on_the_shared_corpus() -> None:
         pytest.skip(f"{path} absent")
     texts = [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()[:400]]
     for text in texts:
-        assert _spans(person._CANDIDATE, text) == _spans(_PLAIN_CANDIDATE, text)
+        assert _candidates(text) == _plain_candidates(text)
         assert _spans(person._FOREIGN, text) == _spans(_PLAIN_FOREIGN, text)
