@@ -41,10 +41,10 @@ Timings = dict[str, dict[str, list[float]]]  # series → stage → seconds, one
 
 
 @contextmanager
-def _timed(timings: Timings, series: list[str]) -> Iterator[None]:
-    """Wrap the stages; each sample goes to the series named by `series[0]` when it is taken."""
+def _timed(timings: Timings, series: list[str], services: list[Any]) -> Iterator[None]:
+    """Wrap the stages; each sample goes to the series named by `series[0]` when it is taken.
+    `services`: the guards' `GuardService`s, whose `evaluate` is timed."""
     import guard.proxy.app as app_module
-    import guard.proxy.service as service_module
     from guard.audit.ledger import SqliteLedger
     from guard.proxy.iteration import EndOfIteration
     from guard.proxy.service import GuardService
@@ -81,10 +81,10 @@ def _timed(timings: Timings, series: list[str]) -> Iterator[None]:
         fut.add_done_callback(lambda _: add("check wait", clock() - t0))
         return fut
 
-    # (owner, attribute, its timed replacement): the module globals are looked up at each call.
+    # (owner, attribute, its timed replacement): module globals and attributes looked up at each call.
     timed: list[tuple[Any, str, Callable[..., Any]]] = [
         (app_module, "parse_chat_request", sync_wrap(app_module.__dict__["parse_chat_request"], "validation")),
-        (service_module, "evaluate", sync_wrap(service_module.__dict__["evaluate"], "checks")),
+        *((service, "evaluate", sync_wrap(service.evaluate, "checks")) for service in services),
         (Upstream, "chat", async_wrap(Upstream.chat, "upstream")),
         (GuardService, "complete", async_wrap(GuardService.complete, "service")),
         (SqliteLedger, "append_async", async_wrap(SqliteLedger.append_async, "ledger")),
@@ -110,7 +110,7 @@ async def _series(n: int, warm: int, timings: Timings) -> None:
     def before(k: int, warming: bool) -> None:
         current[0] = "warm-up" if warming else SERIES[k]
 
-    with _timed(sink, current):
+    with _timed(sink, current, [app.state.service for app in apps[:2]]):
         requests = await _interleaved(apps, n, warm, before)
     for name, times in zip(SERIES, requests, strict=True):
         sink[name]["request"] = times

@@ -46,10 +46,10 @@ __all__ = ["GROUP", "MANIFEST", "NATIVE_MODULES", "OUT", "NativeStatus", "instal
 log = logging.getLogger("guard.native")
 
 # The modules every reply runs through: the engine, text, the facts, lexicon and PII checks, the
-# streaming guard and the audit's request path. Pure Python stay: modules that define pydantic
-# models (mypyc would make their classes native), the proxy's service (async generators, which
-# mypyc does not compile), the auth dependency (FastAPI reads its signature), the ledger and its
-# writer (the tests monkeypatch them).
+# streaming guard, the audit's request path and the proxy's non-streamed completion. Pure Python
+# stay: modules that define pydantic models (mypyc would make their classes native), the proxy's
+# service (its streamed path is an async generator, which mypyc does not compile), the auth
+# dependency (FastAPI reads its signature), the ledger and its writer (the tests monkeypatch them).
 NATIVE_MODULES: tuple[str, ...] = (
     "guard.engine",
     "guard.text.sentences",
@@ -72,6 +72,8 @@ NATIVE_MODULES: tuple[str, ...] = (
     "guard.stream",
     "guard.audit.auditor",
     "guard.audit.redact",
+    "guard.audit.record",
+    "guard.proxy.completion",
 )
 GROUP = "guard_native"  # mypyc's shared library for the group: `guard_native__mypyc`
 _PACKAGE = Path(__file__).resolve().parent

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-import guard.proxy.service as service_module
-from bench.proxy_breakdown import VARIANTS, evaluate_alone, main, run
+from bench.proxy_breakdown import VARIANTS, _build, evaluate_alone, main, run
+from guard.engine import evaluate
 
 
 def test_every_variant_is_measured_and_switching_parts_off_costs_less() -> None:
-    evaluate = getattr(service_module, "evaluate")  # noqa: B009
     result = run(requests=400, rounds=1, concurrency=8)
     assert set(result.rounds) == set(VARIANTS)
     assert all(len(r) == 1 and r[0] > 0 for r in result.rounds.values())
@@ -18,7 +19,18 @@ def test_every_variant_is_measured_and_switching_parts_off_costs_less() -> None:
     # far apart enough to hold in one short round.
     assert result.median("neither") < result.median("no checks") < full
     assert result.median("neither") < full / 2
-    assert getattr(service_module, "evaluate") is evaluate  # noqa: B009  # the "no checks" patch is undone after its rounds
+
+
+def test_the_no_checks_variant_swaps_the_services_evaluate_for_its_rounds_only(tmp_path: Path) -> None:
+    variant = _build("no checks", tmp_path)
+    service = variant.app.state.service
+    try:
+        assert service.evaluate is evaluate
+        with variant.patch():
+            assert service.evaluate is not evaluate
+        assert service.evaluate is evaluate
+    finally:
+        variant.app.state.auditor.close()
 
 
 def test_evaluate_alone_names_each_check() -> None:

@@ -21,38 +21,11 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from guard.audit.record import DecisionRecord
+
 __all__ = ["Auditor", "CallAudit", "DecisionRecord", "NullAuditor"]
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionRecord:
-    """What the ledger keeps of one guarded decision (OPA decision-log style)."""
-
-    trace_id: str
-    timestamp: float  # unix seconds, taken by the caller (the engine reads no clock)
-    caller: str | None
-    customer_id: str | None
-    model: str | None
-    policy: str
-    policy_version: str
-    decision: str  # allow | revise | block (or "error" when no verdict could be reached)
-    codes: tuple[str, ...]
-    violations: tuple[dict[str, Any], ...]  # {code, start, end, action, tier?, evidence?}: no raw PII
-    original_masked: str | None  # the model's last reply with PII masked; None if there was none
-    released: str | None  # what the customer got
-    regenerations: int = 0
-    stream: bool = False
-    latency_ms: float | None = None
-    error: str | None = None  # e.g. "upstream_timeout": why no model reply was checked
-    extra: dict[str, Any] = field(default_factory=dict)
-    # Optional, for the audit trail: per-check run time in ms ({check name: ms}) -> one span per check.
-    check_ms: dict[str, float] = field(default_factory=dict)
-    # Optional: values the auditor must mask wherever they appear (e.g. the customer's name and
-    # phone). Used for masking only; never stored or exported.
-    sensitive_values: tuple[str, ...] = ()
 
 
 class CallAudit(Protocol):

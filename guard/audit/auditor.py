@@ -90,6 +90,8 @@ def build_entry(
 ) -> dict[str, Any]:
     """The ledger entry of one decision: the record, masked again, plus its upstream attempts."""
     vals = (*record.sensitive_values, *sensitive_values)
+    released = None if record.released is None else redactor.text(record.released, vals)
+    done = None if record.released is None or released is None else (record.released, released)
     return {
         "schema": SCHEMA_VERSION,
         "trace_id": record.trace_id,
@@ -102,8 +104,8 @@ def build_entry(
         "decision": record.decision,
         "codes": list(record.codes),
         "violations": [redactor.value(dict(v), vals) for v in record.violations],
-        "original_masked": redactor.reply(record.original_masked, record.violations, vals),
-        "released": None if record.released is None else redactor.text(record.released, vals),
+        "original_masked": redactor.reply(record.original_masked, record.violations, vals, done=done),
+        "released": released,
         "regenerations": record.regenerations,
         "stream": record.stream,
         "latency_ms": record.latency_ms,

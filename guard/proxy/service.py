@@ -5,143 +5,54 @@ event-loop iteration or the next, one after another at the end of that one:
 guard/proxy/iteration.py); while the verdict asks for regeneration and the policy's
 `max_regenerations` allows, the model is asked again with its reply and a correction message
 (what was wrong, what the record says, which limit). Then the verdict's `released` text goes
-out: the reply, its revision, or the fallback (`finish_reason: content_filter`).
+out: the reply, its revision, or the fallback (`finish_reason: content_filter`). That path and
+the helpers both share are in guard/proxy/completion.py, compiled with the check modules.
 Streamed: see guard/stream.py. Either way the decision is handed to the auditor (durable)
 before any text of the reply leaves, and no error path carries model text.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
 
-from guard.audit.api import Auditor, CallAudit, DecisionRecord
+from guard.audit.api import Auditor
 from guard.batch import CaseError, check_case
 from guard.crm.base import CrmError, RecordSource
-from guard.engine import apply_revisions, evaluate
+from guard.engine import evaluate
 from guard.policy.dates import business_today
 from guard.policy.model import Policy, PolicySet
 from guard.proxy.auth import Principal
+from guard.proxy.completion import (
+    complete,
+    correction_message,
+    decision_record,
+    http_error,
+    masked_original,
+    record_error,
+    rounded,
+    violations,
+)
 from guard.proxy.encoding import json_bytes
 from guard.proxy.errors import GuardHTTPError
 from guard.proxy.iteration import EndOfIteration
 from guard.proxy.openai_models import ChatCompletionRequest, GuardParams
 from guard.proxy.upstream import Upstream, UpstreamError
 from guard.stream import StreamGuard
-from guard.types import Action, CustomerRecord, Decision, Finding, Verdict
+from guard.types import CustomerRecord, Verdict
 
 __all__ = ["GuardService", "PolicyProvider", "correction_message", "masked_original"]
 
 PolicyProvider = Callable[[], PolicySet]
 """Returns the policy set in force; a hot-reloading holder can be swapped in behind it."""
 
-_GENERIC_CORRECTION = "请严格按客户资料和话术规范重写。"
-
-
-def correction_message(corrections: Sequence[str]) -> str:
-    """The message that asks the model to rewrite its last reply (Chinese, for the model)."""
-    lines = [f"{i}. {c}" for i, c in enumerate(corrections or (_GENERIC_CORRECTION,), start=1)]
-    return "【合规提示】上一条回复没有通过合规检查，请重写，只输出要对客户说的话：\n" + "\n".join(lines)
-
-
-def _has_pii_check(policy: Policy) -> bool:
-    return any(getattr(c, "name", "") == "pii" for c in policy.checks)
-
-
-def masked_original(policy: Policy, record: CustomerRecord, text: str | None, findings: Sequence[Finding]) -> str | None:
-    """The model's reply for the ledger, PII masked; None when the policy has no PII check.
-
-    Without a PII check nobody looked for PII in the text, so it is not kept at all. With one,
-    every `pii.*` and `fact.name` span is masked, and so is every literal occurrence of the
-    record's name and phone.
-    """
-    if text is None or not _has_pii_check(policy):
-        return None
-    masks = [
-        dataclasses.replace(f, action=Action.MASK, replacement="*" * (f.end - f.start))
-        for f in findings
-        if (f.code.startswith("pii.") or f.code == "fact.name") and 0 <= f.start < f.end <= len(text)
-    ]
-    out = apply_revisions(text, masks)
-    for value in (record.name, record.phone):
-        if value:
-            out = out.replace(value, "*" * len(value))
-    return out
-
-
-def _violations(findings: Sequence[Finding]) -> tuple[dict[str, Any], ...]:
-    out = []
-    for f in findings:
-        item: dict[str, Any] = {"code": f.code, "start": f.start, "end": f.end, "action": f.action.value}
-        if f.tier is not None:
-            item["tier"] = f.tier
-        if f.evidence is not None:
-            item["evidence"] = f.evidence
-        out.append(item)
-    return tuple(out)
-
-
-def _rounded(timings: dict[str, float]) -> dict[str, float]:
-    """Check run times for the record, in ms to the microsecond."""
-    return {name: round(ms, 3) for name, ms in timings.items()}
-
-
-def _content(data: dict[str, Any]) -> tuple[str, str | None]:
-    """The first choice's text and finish reason (tool calls and non-text parts are never relayed)."""
-    choice = data["choices"][0]
-    if not isinstance(choice, dict):
-        raise UpstreamError("malformed", "upstream choice is not an object")
-    message = choice.get("message")
-    content = message.get("content") if isinstance(message, dict) else None
-    finish = choice.get("finish_reason")
-    return (content if isinstance(content, str) else ""), (finish if isinstance(finish, str) else None)
-
-
-def _http_error(exc: UpstreamError, trace_id: str) -> GuardHTTPError:
-    """502/504 for an upstream failure, with the trace id of its audit record; an upstream
-    `Retry-After` (e.g. on 429) is passed on."""
-    headers = {"x-guard-trace-id": trace_id}
-    if exc.retry_after:
-        headers["retry-after"] = exc.retry_after
-    return GuardHTTPError(
-        exc.http_status, f"{exc.message}; nothing was released", f"upstream_{exc.kind}", headers=headers
-    )
-
-
 def _sse(obj: dict[str, Any]) -> bytes:
     return b"data: " + json_bytes(obj) + b"\n\n"
 
-
-
-def _decision_record(
-    call: CallAudit,
-    principal: Principal,
-    record: CustomerRecord,
-    model: str,
-    policy: Policy,
-    started: float,
-    *,
-    stream: bool,
-    **fields: Any,
-) -> DecisionRecord:
-    """A ledger record with the fields every decision of this call shares; `fields` add the rest."""
-    return DecisionRecord(
-        trace_id=call.trace_id,
-        timestamp=time.time(),
-        caller=principal.name,
-        customer_id=record.customer_id,
-        model=model,
-        policy=policy.name,
-        policy_version=policy.version,
-        stream=stream,
-        latency_ms=(time.perf_counter() - started) * 1000,
-        **fields,
-    )
 
 class GuardService:
     """The request path of the proxy, independent of FastAPI routing."""
@@ -162,6 +73,9 @@ class GuardService:
         self.max_sentence_chars = max_sentence_chars
         # Non-streamed replies are checked together, in waves (iteration.py).
         self._checks = EndOfIteration(later=1)
+        # What `complete` calls on each reply (`bench.proxy_breakdown` and `bench.proxy_stages` swap
+        # it on one service: a compiled module's own call to `guard.engine.evaluate` cannot be patched).
+        self.evaluate = evaluate
 
     # -- inputs ---------------------------------------------------------------------------
 
@@ -206,140 +120,8 @@ class GuardService:
     # -- non-streamed -----------------------------------------------------------------------
 
     async def complete(self, req: ChatCompletionRequest, principal: Principal) -> tuple[dict[str, Any], dict[str, str]]:
-        """A guarded ChatCompletion (dict) and its headers."""
-        started = time.perf_counter()
-        record, policy = await self.resolve(req.guard)
-        body = req.upstream_body(self.upstream.map_model(req.model))
-        messages = body["messages"]
-        with self.auditor.call(caller=principal.name, customer_id=record.customer_id, model=req.model, stream=False) as call:
-            verdict: Verdict | None = None
-            reply = ""
-            data: dict[str, Any] = {}
-            finish: str | None = None
-            regenerations = 0
-            failure: UpstreamError | None = None
-            attempt = 0
-            timings: dict[str, float] = {}  # each check's run time over every attempt, ms
-            while True:
-                attempt += 1
-                try:
-                    with call.upstream_attempt(attempt):
-                        data = await self.upstream.chat(body)
-                        reply, finish = _content(data)
-                        if len(reply) > self.upstream.max_reply_chars:
-                            raise UpstreamError(
-                                "too_large", f"upstream reply longer than {self.upstream.max_reply_chars} characters"
-                            )
-                except UpstreamError as exc:
-                    failure = exc
-                    break
-                verdict = await self._checks.run(
-                    evaluate, policy, record, reply, model_in_loop=True, timings=timings
-                )
-                if verdict.regenerate and regenerations < policy.max_regenerations:
-                    regenerations += 1
-                    body = {
-                        **body,
-                        "messages": [
-                            *messages,
-                            {"role": "assistant", "content": reply},
-                            {"role": "user", "content": correction_message(verdict.corrections)},
-                        ],
-                    }
-                    continue
-                break
-            if verdict is None:
-                assert failure is not None
-                self._record_error(call, principal, record, req.model, policy, failure.kind, started, False)
-                raise _http_error(failure, call.trace_id)
-            error = None
-            if failure is not None:
-                # A regeneration attempt failed: the last verdict wanted a rewrite, so it is a block
-                # whose released text is the fallback; release that.
-                error = f"upstream_{failure.kind}"
-            released = verdict.released
-            blocked = verdict.decision is Decision.BLOCK
-            truncated = any(f.action is Action.TRUNCATE for f in verdict.violations)
-            finish_reason = "content_filter" if blocked else ("stop" if truncated else (finish or "stop"))
-            await call.decision_async(
-                _decision_record(
-                    call,
-                    principal,
-                    record,
-                    req.model,
-                    policy,
-                    started,
-                    stream=False,
-                    decision=verdict.decision.value,
-                    codes=tuple(verdict.codes),
-                    violations=_violations(verdict.violations),
-                    original_masked=masked_original(policy, record, reply, verdict.violations),
-                    released=released,
-                    regenerations=regenerations,
-                    error=error,
-                    check_ms=_rounded(timings),
-                )
-            )
-            guard_info: dict[str, Any] = {
-                "decision": verdict.decision.value,
-                "violations": verdict.codes,
-                "policy": verdict.policy,
-                "policy_version": verdict.policy_version,
-                "trace_id": call.trace_id,
-                "regenerations": regenerations,
-            }
-            if error is not None:
-                guard_info["error"] = error
-            out: dict[str, Any] = {
-                "id": data.get("id") or f"chatcmpl-{secrets.token_hex(12)}",
-                "object": "chat.completion",
-                "created": data.get("created") if isinstance(data.get("created"), int) else int(time.time()),
-                "model": req.model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": released},
-                        "finish_reason": finish_reason,
-                    }
-                ],
-            }
-            if data.get("usage") is not None:
-                out["usage"] = data["usage"]
-            if data.get("system_fingerprint") is not None:
-                out["system_fingerprint"] = data["system_fingerprint"]
-            out["guard"] = guard_info
-            headers = {"x-guard-decision": verdict.decision.value, "x-guard-trace-id": call.trace_id}
-            return out, headers
-
-    def _record_error(
-        self,
-        call: CallAudit,
-        principal: Principal,
-        record: CustomerRecord,
-        model: str,
-        policy: Policy,
-        kind: str,
-        started: float,
-        stream: bool,
-        released: str | None = None,
-    ) -> None:
-        call.decision(
-            _decision_record(
-                call,
-                principal,
-                record,
-                model,
-                policy,
-                started,
-                stream=stream,
-                decision="error",
-                codes=(),
-                violations=(),
-                original_masked=None,
-                released=released,
-                error=kind if kind.startswith(("upstream_", "client_", "internal")) else f"upstream_{kind}",
-            )
-        )
+        """A guarded ChatCompletion (dict) and its headers (guard/proxy/completion.py, compiled)."""
+        return await complete(self, req, principal)
 
     # -- streamed ---------------------------------------------------------------------------
 
@@ -395,9 +177,9 @@ class GuardService:
                             up = await self.upstream.open_stream(body)
                         except UpstreamError as exc:
                             if attempt == 1:
-                                self._record_error(call, principal, record, req.model, policy, exc.kind, started, True)
+                                record_error(call, principal, record, req.model, policy, exc.kind, started, True)
                                 decided = True
-                                raise _http_error(exc, call.trace_id) from None
+                                raise http_error(exc, call.trace_id) from None
                             out = sg.fail(f"upstream_{exc.kind}")
                         else:
                             out = ""
@@ -458,7 +240,7 @@ class GuardService:
                 verdict = outcome.verdict
                 findings = verdict.violations if verdict is not None else ()
                 await call.decision_async(
-                    _decision_record(
+                    decision_record(
                         call,
                         principal,
                         record,
@@ -468,7 +250,7 @@ class GuardService:
                         stream=True,
                         decision=outcome.decision.value,
                         codes=tuple(outcome.codes),
-                        violations=_violations(findings),
+                        violations=violations(findings),
                         # Only the text the verdict checked: a held-back tail was never looked at for PII.
                         original_masked=masked_original(
                             policy,
@@ -479,7 +261,7 @@ class GuardService:
                         released=outcome.released,
                         regenerations=regenerations,
                         error=outcome.error,
-                        check_ms=_rounded(timings),
+                        check_ms=rounded(timings),
                     )
                 )
                 decided = True
@@ -517,4 +299,4 @@ class GuardService:
                 if not decided:
                     # The client went away (or something broke) before the decision: record what
                     # was released so far; nothing more will be.
-                    self._record_error(call, principal, record, req.model, policy, reason, started, True, sg.released)
+                    record_error(call, principal, record, req.model, policy, reason, started, True, sg.released)

@@ -74,3 +74,30 @@ _MIXED = st.text(alphabet="0123456789０１２３٣٤४५@.+-_xXab您好卡号
 @given(st.one_of(st.text(max_size=40), _MIXED))
 def test_the_shortcut_changes_nothing(text: str) -> None:
     assert R.text(text) == _every_pattern(text)
+
+
+_VIOLATION = st.fixed_dictionaries(
+    {
+        "code": st.sampled_from(["pii.phone", "pii.person", "fact.name", "length.sentence"]),
+        "start": st.integers(-2, 45),
+        "end": st.integers(-2, 45),
+    }
+)
+
+
+@given(
+    _MIXED,
+    st.lists(_VIOLATION, max_size=3),
+    st.one_of(st.none(), _MIXED),
+    st.lists(st.sampled_from(["您好", "12", "ab"]), max_size=2),
+)
+def test_reply_reuses_a_done_text_only_when_it_is_the_same_text(
+    text: str, violations: list[dict[str, object]], other: str | None, values: list[str]
+) -> None:
+    # `done` is what build_entry passes: the released text and its `text()`; the released text is
+    # often the reply itself, so try that as well as another text.
+    for released in (text, other):
+        if released is None:
+            continue
+        done = (released, R.text(released, values))
+        assert R.reply(text, violations, values, done=done) == R.reply(text, violations, values)
