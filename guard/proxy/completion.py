@@ -29,6 +29,7 @@ __all__ = [
     "complete",
     "correction_message",
     "decision_record",
+    "guard_object",
     "http_error",
     "masked_original",
     "record_error",
@@ -125,16 +126,17 @@ def decision_record(
     stream: bool,
     decision: str,
     codes: tuple[str, ...],
-    violations: tuple[dict[str, Any], ...],
-    original_masked: str | None,
+    findings: Sequence[Finding] = (),
+    checked: str | None = None,
     released: str | None,
     regenerations: int = 0,
     error: str | None = None,
-    check_ms: dict[str, float] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> DecisionRecord:
     """A ledger record of this call's decision: the fields every decision of a call shares, taken
-    here, and the decision's own. (Named parameters, not `**fields`: compiled, the record is then
-    made by a direct call.)"""
+    here, and the decision's own. `findings` are the verdict's violations, `checked` the reply
+    text they were found in (kept PII-masked), `timings` each check's run time in ms. (Named
+    parameters, not `**fields`: compiled, the record is then made by a direct call.)"""
     return DecisionRecord(
         trace_id=call.trace_id,
         timestamp=time.time(),
@@ -145,15 +147,38 @@ def decision_record(
         policy_version=policy.version,
         decision=decision,
         codes=codes,
-        violations=violations,
-        original_masked=original_masked,
+        violations=violations(findings),
+        original_masked=masked_original(policy, record, checked, findings),
         released=released,
         regenerations=regenerations,
         stream=stream,
         latency_ms=(time.perf_counter() - started) * 1000,
         error=error,
-        check_ms=check_ms,
+        check_ms=None if timings is None else rounded(timings),
     )
+
+
+def guard_object(
+    decision: str,
+    codes: list[str],
+    policy: str,
+    policy_version: str,
+    trace_id: str,
+    regenerations: int,
+    error: str | None,
+) -> dict[str, Any]:
+    """The `guard` object of a response (contract §7): the last chunk's when streamed."""
+    info: dict[str, Any] = {
+        "decision": decision,
+        "violations": codes,
+        "policy": policy,
+        "policy_version": policy_version,
+        "trace_id": trace_id,
+        "regenerations": regenerations,
+    }
+    if error is not None:
+        info["error"] = error
+    return info
 
 
 async def complete(
@@ -225,24 +250,14 @@ async def complete(
                 stream=False,
                 decision=verdict.decision.value,
                 codes=tuple(verdict.codes),
-                violations=violations(verdict.violations),
-                original_masked=masked_original(policy, record, reply, verdict.violations),
+                findings=verdict.violations,
+                checked=reply,
                 released=released,
                 regenerations=regenerations,
                 error=error,
-                check_ms=rounded(timings),
+                timings=timings,
             )
         )
-        guard_info: dict[str, Any] = {
-            "decision": verdict.decision.value,
-            "violations": verdict.codes,
-            "policy": verdict.policy,
-            "policy_version": verdict.policy_version,
-            "trace_id": call.trace_id,
-            "regenerations": regenerations,
-        }
-        if error is not None:
-            guard_info["error"] = error
         out: dict[str, Any] = {
             "id": data.get("id") or f"chatcmpl-{secrets.token_hex(12)}",
             "object": "chat.completion",
@@ -260,7 +275,10 @@ async def complete(
             out["usage"] = data["usage"]
         if data.get("system_fingerprint") is not None:
             out["system_fingerprint"] = data["system_fingerprint"]
-        out["guard"] = guard_info
+        out["guard"] = guard_object(
+            verdict.decision.value, verdict.codes, verdict.policy, verdict.policy_version, call.trace_id,
+            regenerations, error,
+        )
         headers = {"x-guard-decision": verdict.decision.value, "x-guard-trace-id": call.trace_id}
         return out, headers
 
@@ -288,8 +306,6 @@ def record_error(
             stream=stream,
             decision="error",
             codes=(),
-            violations=(),
-            original_masked=None,
             released=released,
             error=kind if kind.startswith(("upstream_", "client_", "internal")) else f"upstream_{kind}",
         )

@@ -31,11 +31,10 @@ from guard.proxy.completion import (
     complete,
     correction_message,
     decision_record,
+    guard_object,
     http_error,
     masked_original,
     record_error,
-    rounded,
-    violations,
 )
 from guard.proxy.encoding import json_bytes
 from guard.proxy.errors import GuardHTTPError
@@ -250,18 +249,13 @@ class GuardService:
                         stream=True,
                         decision=outcome.decision.value,
                         codes=tuple(outcome.codes),
-                        violations=violations(findings),
+                        findings=findings,
                         # Only the text the verdict checked: a held-back tail was never looked at for PII.
-                        original_masked=masked_original(
-                            policy,
-                            record,
-                            sg.evaluated_source if outcome.verdict is sg.verdict else previous_source,
-                            findings,
-                        ),
+                        checked=sg.evaluated_source if outcome.verdict is sg.verdict else previous_source,
                         released=outcome.released,
                         regenerations=regenerations,
                         error=outcome.error,
-                        check_ms=rounded(timings),
+                        timings=timings,
                     )
                 )
                 decided = True
@@ -270,20 +264,13 @@ class GuardService:
                     yield chunk({"role": "assistant", "content": ""})
                 if out:
                     yield chunk({"content": out})
-                guard_info: dict[str, Any] = {
-                    "decision": outcome.decision.value,
-                    "violations": outcome.codes,
-                    "policy": policy.name,
-                    "policy_version": policy.version,
-                    "trace_id": call.trace_id,
-                    "regenerations": regenerations,
-                }
-                if outcome.error is not None:
-                    guard_info["error"] = outcome.error
                 final: dict[str, Any] = {
                     **meta,
                     "choices": [{"index": 0, "delta": {}, "finish_reason": outcome.finish_reason}],
-                    "guard": guard_info,
+                    "guard": guard_object(
+                        outcome.decision.value, outcome.codes, policy.name, policy.version, call.trace_id,
+                        regenerations, outcome.error,
+                    ),
                 }
                 if usage is not None:
                     final["usage"] = usage
