@@ -116,5 +116,9 @@ class DecisionRecord:
     __hash__ = None  # type: ignore[assignment]  # holds dicts, as the dataclass did: unhashable
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS)
-        return f"DecisionRecord({fields})"
+        # `sensitive_values` are the raw values to mask (the customer's name, phone): a record
+        # printed into a log or a traceback must not carry them; the rest is masked already.
+        fields = [f"{name}={getattr(self, name)!r}" for name in _FIELDS[:-1]]  # all but sensitive_values
+        n = len(self.sensitive_values)
+        fields.append(f"sensitive_values=<{n} masked>" if n else "sensitive_values=()")
+        return f"DecisionRecord({', '.join(fields)})"

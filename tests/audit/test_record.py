@@ -6,7 +6,7 @@ import pytest
 
 from guard.audit.api import DecisionRecord
 from guard.native import status
-from tests.audit.records import make_record
+from tests.audit.records import NAME, PHONE, make_record
 
 
 def test_defaults_and_values() -> None:
@@ -26,6 +26,12 @@ def test_compared_and_printed_by_value() -> None:
     assert repr(a).endswith("check_ms={}, sensitive_values=())")
     with pytest.raises(TypeError):
         hash(a)  # it holds dicts
+
+
+def test_the_values_to_mask_are_never_printed() -> None:
+    rec = make_record("t1", sensitive_values=(NAME, PHONE))
+    assert NAME not in repr(rec) and PHONE not in repr(rec)
+    assert repr(rec).endswith("sensitive_values=<2 masked>)")
 
 
 def test_replace_copies_with_changes_and_rejects_unknown_fields() -> None:
