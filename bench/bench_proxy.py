@@ -120,6 +120,11 @@ def _serve(kind: str, port: int, upstream: str) -> None:
         # modules too (130,000 objects the cyclic GC tracks); unfrozen, each full collection of
         # them paused it for about 55 ms, which a relay of its own would not carry.
         gc.freeze()
+        # And the guard puts that heap on 2 MiB pages (`huge_pages`, on by default): so does the
+        # relay, which gained more from it than the guard did (docs/benchmarks.md, twenty-second round).
+        from guard.proxy.hugepages import collapse_heap
+
+        collapse_heap()
     # Both servers as `guard serve` runs: uvloop's event loop, httptools' HTTP parser, no access log.
     uvicorn.run(app, **server_options(host="127.0.0.1", port=port, log_level="warning"))
 

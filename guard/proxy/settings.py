@@ -61,6 +61,7 @@ class GuardSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64)  # serving processes of `guard serve` on the one port
+    huge_pages: bool = True  # back the start-up heap with 2 MiB pages (Linux 6.1+; guard.proxy.hugepages)
 
     # Upstream (any OpenAI-compatible endpoint)
     upstream_base_url: str = "http://127.0.0.1:8000/v1"
