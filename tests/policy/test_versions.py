@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
-from guard.policy.loader import load_policy_set
+from guard.policy import yamlsrc
+from guard.policy.loader import _hash, load_policy_set
 
 POLICY = """\
 name: p
@@ -103,3 +108,24 @@ def test_fallback_file_problems(tmp_path: Path, policy: str, fallback: str | Non
     with pytest.raises(PolicyError) as info:
         load_policy_set(tmp_path)
     assert any(str(p).endswith(message) or message in str(p) for p in info.value.problems), str(info.value)
+
+
+@given(
+    main=st.binary(max_size=5000),
+    files=st.dictionaries(st.text(min_size=1, max_size=12), st.binary(max_size=5000), max_size=6),
+)
+def test_the_version_hash_is_the_same_as_one_update_a_part(main: bytes, files: dict[str, bytes]) -> None:
+    # `_hash` joins the parts and hashes them in one update (fewer GIL hand-offs in a reload under
+    # load); the versions already in ledgers were made one update a part, and must not change.
+    h = hashlib.sha256()
+    h.update(main)
+    for name in sorted(files):
+        h.update(b"\0" + name.encode() + b"\0")
+        h.update(files[name])
+    assert _hash(main, files) == h.hexdigest()[:16]
+
+
+def test_policy_files_are_parsed_by_libyaml_where_pyyaml_has_it() -> None:
+    assert yamlsrc.SafeLoader is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    if yaml.__with_libyaml__:  # the wheels on the supported platforms have it
+        assert yamlsrc.SafeLoader is yaml.CSafeLoader
