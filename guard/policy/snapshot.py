@@ -11,6 +11,11 @@ opens), and every later read of it in the same load gets the same bytes:
   beside one thread running a busy loop, a reload of the default folder took 0.7–0.9 s instead
   of 0.14 s (measured 2026-12-02, `docs/benchmarks.md`, "Policy hot reload").
 
+For the same reason each system call is made once and lean: a file is read with `os.open`, one
+`os.read` past its end and `os.close` (`Path.read_bytes` adds an `fstat`, an `ioctl` and an
+`lseek`), and a path resolves from its folder's resolution plus one `lstat` of its own name
+(`Path.resolve` makes an `lstat` for every component of every path).
+
 Outside `snapshot()` the functions read the file system directly.
 """
 
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -39,13 +45,29 @@ class FileSnapshot:
         self._resolved: dict[str, Path] = {}
 
     def read_bytes(self, path: Path) -> bytes:
-        return _memo(self._bytes, path, Path.read_bytes)
+        return _memo(self._bytes, path, _read_file)
 
     def is_file(self, path: Path) -> bool:
         return _memo(self._is_file, path, Path.is_file)
 
     def resolve(self, path: Path) -> Path:
-        return _memo(self._resolved, path, Path.resolve)
+        return _memo(self._resolved, path, self._resolve)
+
+    def _resolve(self, path: Path) -> Path:
+        """`path.resolve()` of an absolute, normalised path: its folder's (memoised) and its name.
+
+        Resolving is done component by component, so a path whose folder resolves to `R` is
+        `R / name` unless `name` is a symbolic link there; a link is left to `Path.resolve`.
+        """
+        parent = path.parent
+        if parent == path:  # the root
+            return path
+        where = self.resolve(parent) / path.name
+        try:
+            mode = os.lstat(where).st_mode
+        except OSError:  # missing (or unreadable): `resolve` keeps the name as it is
+            return where
+        return where.resolve() if stat.S_ISLNK(mode) else where
 
 
 def _memo(table: dict[str, T], path: Path, compute: Callable[[Path], T]) -> T:
@@ -53,6 +75,21 @@ def _memo(table: dict[str, T], path: Path, compute: Callable[[Path], T]) -> T:
     if key not in table:
         table[key] = compute(Path(key))
     return table[key]
+
+
+def _read_file(path: Path) -> bytes:
+    """The whole file, in as few system calls as a read can make (open, read, read, close).
+
+    Raises what `Path.read_bytes` raises (`FileNotFoundError`, `IsADirectoryError`, …).
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):  # policy files and word lists are a few KiB
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 _CURRENT: ContextVar[FileSnapshot | None] = ContextVar("guard_policy_snapshot", default=None)

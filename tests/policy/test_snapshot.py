@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import collections
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from guard.policy import snapshot
 from guard.policy.loader import DEFAULT_POLICY_DIR, load_policy_set
@@ -15,13 +18,13 @@ from guard.policy.loader import DEFAULT_POLICY_DIR, load_policy_set
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> collections.Counter[str]:
     counted: collections.Counter[str] = collections.Counter()
-    original = Path.read_bytes
+    original = snapshot._read_file
 
-    def read_bytes(self: Path) -> bytes:
-        counted[self.name] += 1
-        return original(self)
+    def read_file(path: Path) -> bytes:
+        counted[path.name] += 1
+        return original(path)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(snapshot, "_read_file", read_file)
     return counted
 
 
@@ -62,3 +65,56 @@ def test_a_read_that_fails_is_not_kept(tmp_path: Path) -> None:
             snapshot.read_bytes(f)
         f.write_bytes(b"here")
         assert snapshot.read_bytes(f) == b"here"
+
+
+def test_a_read_gives_the_bytes_and_the_errors_of_read_bytes(tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(bytes(range(256)) * 1000)  # past one read's 64 KiB
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    assert snapshot._read_file(big) == big.read_bytes()
+    assert snapshot._read_file(empty) == b""
+    for path, error in ((tmp_path / "missing", FileNotFoundError), (tmp_path, IsADirectoryError)):
+        with pytest.raises(error) as ours:
+            snapshot._read_file(path)
+        with pytest.raises(error) as theirs:
+            path.read_bytes()
+        assert ours.value.strerror == theirs.value.strerror
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folders, files and links of every kind: to a folder, to a file, chained, dangling, a loop."""
+    root = tmp_path_factory.mktemp("tree")
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "a" / "b" / "f.yaml").write_text("x")
+    (root / "a" / "g.txt").write_text("y")
+    (root / "dir_link").symlink_to(root / "a")
+    (root / "a" / "up").symlink_to("..")
+    (root / "a" / "rel_file").symlink_to("b/f.yaml")
+    (root / "chain").symlink_to("dir_link/b")
+    (root / "dangling").symlink_to(root / "nowhere" / "x")
+    (root / "loop1").symlink_to("loop2")
+    (root / "loop2").symlink_to("loop1")
+    return root
+
+
+_PARTS = ("a", "b", "f.yaml", "g.txt", "dir_link", "up", "rel_file", "chain", "dangling", "loop1", "missing", ".", "..")
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.sampled_from(_PARTS), min_size=1, max_size=5))
+def test_resolve_matches_path_resolve(tree: Path, parts: list[str]) -> None:
+    path = tree.joinpath(*parts)
+    expected: Path | RuntimeError
+    try:
+        expected = Path(os.path.abspath(path)).resolve()  # what the snapshot resolved before: the normalised path's
+    except RuntimeError as exc:  # a symbolic link loop (Python 3.11 raises; 3.13 does not)
+        expected = exc
+    with snapshot.snapshot():
+        if isinstance(expected, RuntimeError):
+            with pytest.raises(RuntimeError):
+                snapshot.resolve(path)
+        else:
+            assert snapshot.resolve(path) == expected
+            assert snapshot.resolve(path) == expected  # and from the memo
