@@ -4,7 +4,10 @@
 
 - baseline: one plain INSERT + COMMIT per record into a WAL SQLite file with synchronous=FULL
   (no chain, no canonical JSON, no group commit);
-- ledger, one writer: `SqliteLedger.append` (canonical JSON, SHA-256 chain, commit) per record;
+- ledger, one writer: `SqliteLedger.append` (canonical JSON, SHA-256 chain, commit) per record.
+  With FULL it runs in turns with the baseline (`--rounds` blocks each, in alternating order):
+  both wait for the disk's fsync, whose latency drifts from minute to minute on a shared host,
+  so one after the other they would compare two spells of the disk rather than two writers;
 - decision, one writer: the whole `OtelAuditor` call (spans without an exporter, masking, the
   ledger write) — what a guarded call pays for its audit;
 - group commit: `--threads` threads appending at once, per-append latency and records/s;
@@ -64,21 +67,59 @@ def _line(label: str, ms: list[float], extra: str = "") -> str:
     )
 
 
-def baseline(path: Path, n: int) -> list[float]:
+def _baseline_conn(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, trace_id TEXT, body TEXT)")
-    body = canonical_json(build_entry(_record(0), redactor=Redactor()))
+    return conn
+
+
+def _baseline_block(conn: sqlite3.Connection, body: str, start: int, n: int) -> list[float]:
     out = []
-    for i in range(n):
+    for i in range(start, start + n):
         t0 = time.perf_counter()
         conn.execute("BEGIN")
         conn.execute("INSERT INTO t (trace_id, body) VALUES (?, ?)", (f"{i:032x}", body))
         conn.execute("COMMIT")
         out.append((time.perf_counter() - t0) * 1000)
-    conn.close()
     return out
+
+
+def _append_block(led: SqliteLedger, entries: list[dict[str, Any]]) -> list[float]:
+    out = []
+    for e in entries:
+        t0 = time.perf_counter()
+        led.append(e)
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def baseline_and_full(root: Path, n: int, rounds: int) -> tuple[list[float], list[float]]:
+    """The baseline and `ledger.append` with sync=FULL, in turns: `rounds` blocks of each.
+
+    Odd rounds run the ledger first, so neither always follows the other's fsyncs.
+    """
+    conn = _baseline_conn(root / "base.db")
+    led = SqliteLedger(root / "single-full.db", sync="full")
+    red = Redactor()
+    body = canonical_json(build_entry(_record(0), redactor=red))
+    entries = [build_entry(_record(i), redactor=red) for i in range(n)]
+    base: list[float] = []
+    full: list[float] = []
+    try:
+        for r in range(rounds):
+            lo, hi = n * r // rounds, n * (r + 1) // rounds
+            if r % 2:
+                full += _append_block(led, entries[lo:hi])
+                base += _baseline_block(conn, body, lo, hi - lo)
+            else:
+                base += _baseline_block(conn, body, lo, hi - lo)
+                full += _append_block(led, entries[lo:hi])
+    finally:
+        conn.close()
+        led.close()
+    return base, full
 
 
 def chain_cpu(n: int) -> list[float]:
@@ -95,14 +136,10 @@ def chain_cpu(n: int) -> list[float]:
 def single(path: Path, n: int, sync: Literal["full", "normal"]) -> list[float]:
     led = SqliteLedger(path, sync=sync)
     red = Redactor()
-    entries = [build_entry(_record(i), redactor=red) for i in range(n)]
-    out = []
-    for e in entries:
-        t0 = time.perf_counter()
-        led.append(e)
-        out.append((time.perf_counter() - t0) * 1000)
-    led.close()
-    return out
+    try:
+        return _append_block(led, [build_entry(_record(i), redactor=red) for i in range(n)])
+    finally:
+        led.close()
 
 
 def decisions(path: Path, n: int) -> list[float]:
@@ -210,6 +247,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--seconds", type=float, default=None, help="sustained run length (default 3, 2 with --quick)"
     )
+    ap.add_argument(
+        "--rounds", type=int, default=10, help="turns of the baseline and the FULL ledger (default 10)"
+    )
     ap.add_argument("--quick", action="store_true")
     res: dict[str, Any] = {}
     ap.add_argument("--dir", default=None, help="where the SQLite files go (default: the system temp dir)")
@@ -219,14 +259,14 @@ def main(argv: list[str] | None = None) -> None:
     print(_line("chain: canonical JSON + SHA-256, CPU only", chain_cpu(args.n)))
     with tempfile.TemporaryDirectory(prefix="bench-ledger-", dir=args.dir) as d:
         root = Path(d)
-        b = baseline(root / "base.db", args.n)
+        b, res["full"] = baseline_and_full(root, args.n, args.rounds)
         print(
             _line("baseline: plain INSERT+COMMIT, sync=FULL", b, f"  {1000 / (sum(b) / len(b)):8.0f} rec/s")
         )
+        res["normal"] = single(root / "single-normal.db", args.n, "normal")
         syncs: tuple[Literal["full"], Literal["normal"]] = ("full", "normal")
         for sync in syncs:
-            s = single(root / f"single-{sync}.db", args.n, sync)
-            res[sync] = s
+            s = res[sync]
             print(
                 _line(
                     f"ledger.append, 1 writer, sync={sync.upper()}",
