@@ -15,7 +15,8 @@ client) that only forwards. The baseline is measured in the same run, interleave
   from the first is the measurement's noise;
 - release delay when streaming: per sentence, from the upstream sending the sentence's last
   token to the client receiving the released sentence, minus the same for the pass-through
-  relaying that token (the upstream runs in this process so both clocks are one);
+  relaying that token (the upstream runs in this process so both clocks are one); one stream
+  to each in turn, so that both sample the same spells of the host;
 - memory: resident set (VmRSS, VmHWM) of the guard process after the load.
 """
 
@@ -40,7 +41,7 @@ from typing import Any
 import httpx
 from fastapi import Request
 
-from bench.common import Headline, headline, latency_headline, percentile
+from bench.common import Headline, cpu_ticks, headline, latency_headline, percentile, steal_share
 
 REPLY = "张先生您好，我是小安金融的客服。您的借款申请已经审核通过了，现在可以随时在App里操作。如果有任何问题，欢迎随时联系我们，感谢您的接听！"
 RECORD = {"customer_id": "B1", "name": "张飞", "gender": "male", "credit_line": 4000}
@@ -295,7 +296,9 @@ def _rotated(n: int, i: int) -> list[int]:
     return [(i + k) % n for k in range(n)]
 
 
-def _stream_delays(url: str, upstream: Any, pieces: list[str], n: int, guarded: bool) -> list[float]:
+def _stream_delays(
+    client: httpx.Client, url: str, upstream: Any, pieces: list[str], n: int, guarded: bool
+) -> list[float]:
     """Per sentence: receive time of its last character minus the upstream's send time of it."""
     from guard.text.sentences import split_sentences
 
@@ -306,31 +309,50 @@ def _stream_delays(url: str, upstream: Any, pieces: list[str], n: int, guarded: 
         pos += len(piece)
         ends.append(pos)
     delays: list[float] = []
-    with httpx.Client(headers=HEADERS, timeout=30) as client:
-        for _ in range(n):
-            upstream.send_times.clear()
-            received = 0
-            arrivals: list[tuple[float, int]] = []
-            with client.stream("POST", url, json=_body(stream=True)) as r:
-                r.raise_for_status()
-                for line in r.iter_lines():
-                    if not line.startswith("data: {"):
-                        continue
-                    obj = json.loads(line[6:])
-                    for choice in obj.get("choices") or ():
-                        text = (choice.get("delta") or {}).get("content")
-                        if text:
-                            received += len(text)
-                            arrivals.append((time.perf_counter(), received))
-            sent = list(upstream.send_times)
-            for t_recv, end in arrivals:
-                if end not in sentence_ends:
-                    continue  # compare like with like: the tokens that end a sentence
-                idx = next(i for i, e in enumerate(ends) if e >= end)
-                delays.append(t_recv - sent[idx][0])
-            if guarded:
-                assert received == len(REPLY), "the bench reply must pass the default policy unchanged"
+    for _ in range(n):
+        upstream.send_times.clear()
+        received = 0
+        arrivals: list[tuple[float, int]] = []
+        with client.stream("POST", url, json=_body(stream=True)) as r:
+            r.raise_for_status()
+            for line in r.iter_lines():
+                if not line.startswith("data: {"):
+                    continue
+                obj = json.loads(line[6:])
+                for choice in obj.get("choices") or ():
+                    text = (choice.get("delta") or {}).get("content")
+                    if text:
+                        received += len(text)
+                        arrivals.append((time.perf_counter(), received))
+        sent = list(upstream.send_times)
+        for t_recv, end in arrivals:
+            if end not in sentence_ends:
+                continue  # compare like with like: the tokens that end a sentence
+            idx = next(i for i, e in enumerate(ends) if e >= end)
+            delays.append(t_recv - sent[idx][0])
+        if guarded:
+            assert received == len(REPLY), "the bench reply must pass the default policy unchanged"
     return delays
+
+
+def _stream_delays_in_turns(
+    guard: str, relay: str, upstream: Any, pieces: list[str], n: int
+) -> tuple[list[float], list[float]]:
+    """`_stream_delays` of the guard and of the relay, one stream each in turn (`n` each).
+
+    Each pair starts with the other server than the last, so that neither always follows the
+    other: both sample the same spells of the host, as the throughput rounds do.
+    """
+    gd: list[float] = []
+    pd: list[float] = []
+    with httpx.Client(headers=HEADERS, timeout=30) as gc_, httpx.Client(headers=HEADERS, timeout=30) as pc:
+        for i in range(n):
+            for guarded in ((True, False) if i % 2 == 0 else (False, True)):
+                if guarded:
+                    gd += _stream_delays(gc_, guard, upstream, pieces, 1, True)
+                else:
+                    pd += _stream_delays(pc, relay, upstream, pieces, 1, False)
+    return gd, pd
 
 
 def _evaluate_cost() -> list[float]:
@@ -566,10 +588,8 @@ def run(requests: int, duration: float, streams: int, rounds: int = 12) -> None:
             _wait(f"http://127.0.0.1:{p_port}/docs", procs[1])
             guard = f"http://127.0.0.1:{g_port}/v1/chat/completions"
             relay = f"http://127.0.0.1:{p_port}/v1/chat/completions"
-            _stream_delays(guard, up, pieces, 5, True)
-            _stream_delays(relay, up, pieces, 5, False)
-            gd = _stream_delays(guard, up, pieces, streams, True)
-            pd = _stream_delays(relay, up, pieces, streams, False)
+            _stream_delays_in_turns(guard, relay, up, pieces, 5)  # warm-up
+            gd, pd = _stream_delays_in_turns(guard, relay, up, pieces, streams)
         finally:
             for proc in procs:
                 proc.terminate()
@@ -601,8 +621,13 @@ def main(argv: list[str] | None = None) -> None:
         _serve(args.serve, args.port, args.upstream)
         return
     q = args.quick
+    ticks = cpu_ticks()
     run(args.requests or (500 if q else 2000), args.duration or 1.5, args.streams or (40 if q else 100),
         args.rounds or (6 if q else 12))
+    steal = steal_share(ticks, cpu_ticks())
+    if steal is not None:
+        # On a shared VM the p99s of the guard and of the relay both carry the host's stalls.
+        print(f"\nthe hypervisor took {steal:.1%} of the machine's CPU time during this run (steal)")
 
 
 if __name__ == "__main__":
