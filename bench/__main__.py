@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import HEADLINES, REPO_ROOT, Headline
+from bench.common import HEADLINES, REPO_ROOT, Headline, cpu_ticks, steal_share
 
 MODULES = ("facts", "lexicon", "pii", "engine", "proxy", "ledger", "policy_reload")
 
@@ -71,6 +71,10 @@ def _summary_table(rows: Sequence[Headline]) -> str:
     return "\n".join(lines)
 
 
+def _steal_note(steal: float | None) -> str:
+    return "" if steal is None else f"; the hypervisor took {steal:.1%} of the machine's CPU time (steal)"
+
+
 def run(modules: Sequence[str], quick: bool) -> tuple[list[Headline], dict[str, Any]]:
     """Run the benchmarks; returns the headline figures and per-module status and seconds."""
     status: dict[str, Any] = {}
@@ -78,7 +82,7 @@ def run(modules: Sequence[str], quick: bool) -> tuple[list[Headline], dict[str, 
     argv = ["--quick"] if quick else []
     for name in modules:
         print(f"\n{'=' * 100}\n== bench.bench_{name} {' '.join(argv)}\n{'=' * 100}", flush=True)
-        t0 = time.perf_counter()
+        t0, ticks0 = time.perf_counter(), cpu_ticks()
         try:
             module = importlib.import_module(f"bench.bench_{name}")
             module.main(argv)
@@ -87,8 +91,10 @@ def run(modules: Sequence[str], quick: bool) -> tuple[list[Headline], dict[str, 
             traceback.print_exc()
             ok, error = False, f"{type(exc).__name__}: {exc}"
         seconds = time.perf_counter() - t0
-        status[name] = {"ok": ok, "seconds": round(seconds, 1), "error": error}
-        print(f"-- bench_{name}: {'done' if ok else 'FAILED'} in {seconds:.0f} s", flush=True)
+        steal = steal_share(ticks0, cpu_ticks())
+        status[name] = {"ok": ok, "seconds": round(seconds, 1), "error": error,
+                        "steal_share": None if steal is None else round(steal, 4)}
+        print(f"-- bench_{name}: {'done' if ok else 'FAILED'} in {seconds:.0f} s{_steal_note(steal)}", flush=True)
     return list(HEADLINES), status
 
 
@@ -110,12 +116,13 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"({machine['cpu']}), {machine['memory']}, Python {machine['python']}, load average "
           f"{machine['load_average_at_start']} (a shared machine: other jobs run beside these benchmarks); "
           f"check modules {machine['check_modules']}")
-    t0 = time.perf_counter()
+    t0, ticks0 = time.perf_counter(), cpu_ticks()
     rows, status = run(modules, args.quick)
     elapsed = time.perf_counter() - t0
+    steal = steal_share(ticks0, cpu_ticks())
 
     table = _summary_table(rows)
-    print(f"\n{'=' * 100}\nSummary — {len(rows)} headline figures, {elapsed:.0f} s in all\n{table}")
+    print(f"\n{'=' * 100}\nSummary — {len(rows)} headline figures, {elapsed:.0f} s in all{_steal_note(steal)}\n{table}")
     failed = [m for m, s in status.items() if not s["ok"]]
     if failed:
         print(f"\nFAILED to run: {', '.join(failed)}")
@@ -123,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "command": "python -m bench" + (" --quick" if args.quick else "") + (f" --only {args.only}" if args.only else ""),
         "started_utc": started.isoformat(timespec="seconds"),
         "seconds": round(elapsed, 1),
+        "steal_share": None if steal is None else round(steal, 4),
         "machine": machine,
         "benchmarks": status,
         "headlines": [dataclasses.asdict(h) for h in rows],

@@ -9,10 +9,51 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["HEADLINES", "SHARED_DATA", "Headline", "headline", "latency_headline", "percentile", "summarize", "time_each"]
+__all__ = [
+    "HEADLINES", "SHARED_DATA", "CpuTicks", "Headline", "cpu_ticks", "headline", "latency_headline", "percentile",
+    "steal_share", "summarize", "time_each",
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("GUARD_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@dataclass(frozen=True)
+class CpuTicks:
+    """The whole machine's CPU time so far, in clock ticks: all of it, and the hypervisor's share."""
+
+    total: int
+    steal: int
+
+
+def cpu_ticks(stat: str | None = None) -> CpuTicks | None:
+    """The first line of `/proc/stat` (or of `stat`), summed; None where there is no such file.
+
+    Its fields are user, nice, system, idle, iowait, irq, softirq, steal, guest, guest_nice;
+    guest time is already counted in user time, so it is left out of the total.
+    """
+    if stat is None:
+        try:
+            stat = Path("/proc/stat").read_text()
+        except OSError:
+            return None
+    fields = stat.split("\n", 1)[0].split()
+    if not fields or fields[0] != "cpu" or len(fields) < 9:
+        return None
+    ticks = [int(x) for x in fields[1:9]]
+    return CpuTicks(total=sum(ticks), steal=ticks[7])
+
+
+def steal_share(before: CpuTicks | None, after: CpuTicks | None) -> float | None:
+    """The share of the machine's CPU time the hypervisor took between two readings (steal).
+
+    On a shared VM this is what the benchmarks cannot control: the vCPUs are not running while
+    another guest runs, which shows as stalls of a few ms in the p99s of both the guard and its
+    baseline. None when unknown.
+    """
+    if before is None or after is None or after.total <= before.total:
+        return None
+    return (after.steal - before.steal) / (after.total - before.total)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import main
-from bench.common import HEADLINES, Headline
+from bench.common import HEADLINES, CpuTicks, Headline, cpu_ticks, steal_share
 
 
 def test_one_quick_benchmark_gives_a_summary_json_and_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -45,3 +45,22 @@ def test_an_unknown_benchmark_is_a_usage_error() -> None:
 )
 def test_met_follows_the_target(h: Headline, met: bool | None) -> None:
     assert h.met is met
+
+
+def test_steal_is_the_hypervisors_share_of_the_machines_cpu_time() -> None:
+    # user nice system idle iowait irq softirq steal guest guest_nice
+    before = cpu_ticks("cpu  100 0 20 300 5 0 5 10 40 0\ncpu0 1 2 3\n")
+    after = cpu_ticks("cpu  190 0 30 370 5 0 5 40 80 0\n")
+    assert before == CpuTicks(total=440, steal=10)  # guest time is inside user time: not counted twice
+    assert after is not None and after.total == 640
+    assert steal_share(before, after) == pytest.approx(30 / 200)
+    assert steal_share(after, before) is None and steal_share(None, after) is None
+    assert cpu_ticks("intr 1 2 3\n") is None and cpu_ticks("") is None
+
+
+def test_the_steal_of_this_machine_can_be_read_where_there_is_a_proc_stat() -> None:
+    ticks = cpu_ticks()
+    if not Path("/proc/stat").exists():
+        assert ticks is None
+        return
+    assert ticks is not None and ticks.total > 0 and 0 <= ticks.steal <= ticks.total
