@@ -60,8 +60,8 @@ class FileSnapshot:
         `R / name` unless `name` is a symbolic link there; a link is left to `Path.resolve`.
         """
         parent = path.parent
-        if parent == path:  # the root
-            return path
+        if parent == path:  # the root ("/", or "//", which resolves to "/")
+            return path.resolve()
         where = self.resolve(parent) / path.name
         try:
             mode = os.lstat(where).st_mode
