@@ -48,7 +48,7 @@ from guard.audit.writer import WriterChannel
 
 try:
     import orjson
-except ImportError:  # the writer process (`python -I -S`: the standard library only) hands nothing over
+except ImportError:  # not installed, or a writer process started without its folder: the standard library does it all
     orjson = None  # type: ignore[assignment]
 
 __all__ = [
@@ -130,6 +130,51 @@ def hand_over_line(entry: dict[str, Any]) -> bytes:
         except TypeError:  # orjson.JSONEncodeError
             pass
     return (json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=_json_default) + "\n").encode()
+
+
+def read_hand_over_line(line: bytes) -> Any:
+    """A hand-over line parsed back (in the writer process): the same values as `json.loads`.
+
+    orjson parses a decision record ≈ 3× faster, the check for long numbers included (≈ 6 µs
+    against ≈ 16, 2026-12-07). Where it
+    refuses a line (`NaN`, an integer beyond 64 bits, a lone surrogate: what `hand_over_line`
+    wrote with `json.dumps`) or could read differently (a number of 19 digits or more), `json.loads`
+    reads it, and raises `ValueError` where it cannot either.
+    """
+    if orjson is not None and not _long_number(line):
+        try:
+            return orjson.loads(line)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(line)
+
+
+_DIGIT_MASK = bytes(0x31 if 0x30 <= b <= 0x39 else 0x30 for b in range(256))  # a digit → "1", else "0"
+_NINETEEN = b"1" * 19
+_BEFORE_A_NUMBER = frozenset(b":,[.eE+-")
+
+
+def _long_number(line: bytes) -> bool:
+    """Whether `line` may hold a number with 19 digits in a row (in its integer part, fraction or
+    exponent). orjson reads an integer beyond 64 bits as a float where `json.loads` keeps an int.
+
+    A number's digits start the line or follow one of `:,[.eE+-` (spaces aside); 19 digits after
+    anything else (a letter, a quote) are inside a string. A string that looks like a number only
+    costs the slower parse. About 1 µs for a decision record (a regex search took about 18).
+    """
+    mask = line.translate(_DIGIT_MASK)
+    start = mask.find(_NINETEEN)  # the first digit of a run of 19 or more
+    while start >= 0:
+        i = start - 1
+        while i >= 0 and line[i] in b" \t\r\n":
+            i -= 1
+        if i < 0 or line[i] in _BEFORE_A_NUMBER:
+            return True
+        after = mask.find(b"0", start)  # past this run
+        if after < 0:
+            return False
+        start = mask.find(_NINETEEN, after)
+    return False
 
 
 def chain_hash(prev_hash: str, body: str) -> str:

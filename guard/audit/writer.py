@@ -21,9 +21,11 @@ and exits; it also exits when the parent dies (the socket closes). If the child 
 not yet answered fails with `LedgerError` — committed or not, the caller fails closed — and the
 ledger starts a new writer for the next record.
 
-The child runs this file as a script (`python -I -S writer.py FD PATH SYNC`) and imports only the
-standard library and `guard.audit.ledger` (which imports nothing else): about 23 MB resident and
-0.1 s to start, not the serving process's 250 MB.
+The child runs this file as a script (`python -I -S writer.py FD PATH SYNC ORJSON_DIR`) and
+imports only the standard library, `guard.audit.ledger` (which imports nothing else) and orjson,
+from the folder the serving process found it in, to parse the lines ≈ 4× faster than `json.loads`
+(`ledger.read_hand_over_line`; without it, `json.loads` does): about 23 MB resident and 0.1 s to
+start, not the serving process's 250 MB.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json
 import signal
 import socket
 import sqlite3
@@ -66,8 +67,14 @@ def _load_ledger_module() -> types.ModuleType:
 # -- the child ---------------------------------------------------------------------------------
 
 
-def serve(fd: int, path: str, sync: str) -> None:
-    """The child's loop: read records, commit each read's records in one transaction, answer."""
+def serve(fd: int, path: str, sync: str, orjson_dir: str = "") -> None:
+    """The child's loop: read records, commit each read's records in one transaction, answer.
+
+    `orjson_dir` is where the serving process found orjson: the child, which runs without site
+    packages, parses the hand-over lines with it (`ledger.read_hand_over_line`).
+    """
+    if orjson_dir:
+        sys.path.append(orjson_dir)
     # It lives as long as its socket: a Ctrl-C or a SIGTERM to the whole process group (a
     # terminal, systemd's control-group kill) must not end it before the server's shutdown has
     # handed over its last records; EOF from the server does.
@@ -100,7 +107,7 @@ def _commit_lines(ledger: types.ModuleType, conn: sqlite3.Connection, lines: lis
     answers: list[bytes | None] = []  # None: the seq of the next committed entry
     for line in lines:
         try:
-            entries.append(json.loads(line))
+            entries.append(ledger.read_hand_over_line(line))
             answers.append(None)
         except ValueError as exc:
             answers.append(b"!" + type(exc).__name__.encode())
@@ -117,6 +124,17 @@ def _commit_lines(ledger: types.ModuleType, conn: sqlite3.Connection, lines: lis
 
 
 # -- the parent --------------------------------------------------------------------------------
+
+
+def _orjson_dir() -> str:
+    """The folder orjson is imported from here ("" without it): the child adds it to its path."""
+    try:
+        import orjson
+    except ImportError:
+        return ""
+    where = Path(orjson.__file__).resolve().parent  # a package's folder, or a module's
+    return str(where.parent if hasattr(orjson, "__path__") else where)
+
 
 
 class WriterChannel:
@@ -145,6 +163,7 @@ class WriterChannel:
                     str(child.fileno()),
                     str(path),
                     sync,
+                    _orjson_dir(),
                 ],
                 pass_fds=(child.fileno(),),
                 stdin=subprocess.DEVNULL,
@@ -346,4 +365,4 @@ class WriterChannel:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]), sys.argv[2], sys.argv[3])
+    serve(int(sys.argv[1]), sys.argv[2], sys.argv[3], *sys.argv[4:5])

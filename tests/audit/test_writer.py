@@ -350,6 +350,46 @@ def test_the_hand_over_line_reads_back_as_the_standard_encoders_line(value: Any)
     assert canonical_json(json.loads(line)) == canonical_json(json.loads(standard))
 
 
+_LINES = st.one_of(
+    st.builds(lambda v: ledger_module.hand_over_line({**_entry(0), "extra": v}), _LINE_VALUES),
+    # what the standard encoder writes and orjson refuses, and lines that are no JSON at all
+    st.sampled_from([b'{"a":NaN}\n', b'{"a":-Infinity}', b'{"a":1e400}', b'{"a":' + str(2**70).encode() + b"}",
+                     b'{"a":"\\ud800"}', b'{"a":"\xff"}', b"\xef\xbb\xbf{}", b'{"a":1,"a":2}', b"", b"{", b"[1,]",
+                     b"12345678901234567890", b'{"a":[ -12345678901234567890]}', b'{"a":0.1234567890123456789012}',
+                     b'{"a":1e1234567890123456789}', b'{"a":"x:12345678901234567890"}']),
+    st.binary(max_size=30),
+)
+
+
+@given(line=_LINES)
+def test_the_writer_reads_a_line_as_json_loads_does(line: bytes) -> None:
+    """orjson where it can, `json.loads` where orjson refuses: the same values, the same refusals."""
+    try:
+        expected: Any = json.loads(line)
+    except ValueError:
+        with pytest.raises(ValueError):
+            ledger_module.read_hand_over_line(line)
+        return
+    got = ledger_module.read_hand_over_line(line)
+    # canonical_json writes NaN as NaN on both sides (NaN != NaN), and tells 1 from 1.0 and True.
+    assert canonical_json(got) == canonical_json(expected)
+
+
+def test_the_writer_process_parses_with_orjson(tmp_path: Path) -> None:
+    """The child runs without site packages; it is handed orjson's folder and loads it."""
+    led = SqliteLedger(tmp_path / "o.db")
+
+    async def main() -> str:
+        await led.append_async(_entry(0))
+        (pid,) = led.writer_pids
+        return Path(f"/proc/{pid}/maps").read_text()
+
+    maps = asyncio.run(main())
+    led.close()
+    assert "orjson" in maps
+    assert led.count() == 1 and verify(led).ok
+
+
 def test_a_decision_record_is_written_by_orjson() -> None:
     """The fast path is the usual one: a record as the auditor builds it goes through orjson."""
     import orjson
