@@ -24,7 +24,7 @@ ledger starts a new writer for the next record.
 The child runs this file as a script (`python -I -S writer.py FD PATH SYNC ORJSON_DIR`) and
 imports only the standard library, `guard.audit.ledger` (which imports nothing else) and orjson,
 from the folder the serving process found it in, to parse the lines ≈ 4× faster than `json.loads`
-(`ledger.read_hand_over_line`; without it, `json.loads` does): about 23 MB resident and 0.1 s to
+(`ledger.read_hand_over_line`; without it, `json.loads` does): about 25 MB resident and 0.1 s to
 start, not the serving process's 250 MB.
 """
 
