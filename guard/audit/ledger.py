@@ -136,10 +136,9 @@ def read_hand_over_line(line: bytes) -> Any:
     """A hand-over line parsed back (in the writer process): the same values as `json.loads`.
 
     orjson parses a decision record ≈ 3× faster, the check for long numbers included (≈ 6 µs
-    against ≈ 16, 2026-12-07). Where it
-    refuses a line (`NaN`, an integer beyond 64 bits, a lone surrogate: what `hand_over_line`
-    wrote with `json.dumps`) or could read differently (a number of 19 digits or more), `json.loads`
-    reads it, and raises `ValueError` where it cannot either.
+    against ≈ 16, 2026-12-07). `json.loads` reads what orjson refuses (`NaN`, an integer beyond
+    64 bits, a lone surrogate: what `hand_over_line` wrote with `json.dumps`) or could read
+    differently (a number of 19 digits or more), and raises `ValueError` where it cannot either.
     """
     if orjson is not None and not _long_number(line):
         try:
