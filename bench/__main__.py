@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import HEADLINES, REPO_ROOT, Headline, cpu_ticks, steal_share
+from bench.common import HEADLINES, REPO_ROOT, Headline, cpu_ticks, steal_note, steal_share
 
 MODULES = ("facts", "lexicon", "pii", "engine", "proxy", "ledger", "policy_reload")
 
@@ -71,10 +71,6 @@ def _summary_table(rows: Sequence[Headline]) -> str:
     return "\n".join(lines)
 
 
-def _steal_note(steal: float | None) -> str:
-    return "" if steal is None else f"; the hypervisor took {steal:.1%} of the machine's CPU time (steal)"
-
-
 def run(modules: Sequence[str], quick: bool) -> tuple[list[Headline], dict[str, Any]]:
     """Run the benchmarks; returns the headline figures and per-module status and seconds."""
     status: dict[str, Any] = {}
@@ -94,7 +90,7 @@ def run(modules: Sequence[str], quick: bool) -> tuple[list[Headline], dict[str, 
         steal = steal_share(ticks0, cpu_ticks())
         status[name] = {"ok": ok, "seconds": round(seconds, 1), "error": error,
                         "steal_share": None if steal is None else round(steal, 4)}
-        print(f"-- bench_{name}: {'done' if ok else 'FAILED'} in {seconds:.0f} s{_steal_note(steal)}", flush=True)
+        print(f"-- bench_{name}: {'done' if ok else 'FAILED'} in {seconds:.0f} s{'; ' + steal_note(steal) if steal is not None else ''}", flush=True)
     return list(HEADLINES), status
 
 
@@ -122,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     steal = steal_share(ticks0, cpu_ticks())
 
     table = _summary_table(rows)
-    print(f"\n{'=' * 100}\nSummary — {len(rows)} headline figures, {elapsed:.0f} s in all{_steal_note(steal)}\n{table}")
+    print(f"\n{'=' * 100}\nSummary — {len(rows)} headline figures, {elapsed:.0f} s in all{'; ' + steal_note(steal) if steal is not None else ''}\n{table}")
     failed = [m for m, s in status.items() if not s["ok"]]
     if failed:
         print(f"\nFAILED to run: {', '.join(failed)}")

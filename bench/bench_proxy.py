@@ -41,7 +41,7 @@ from typing import Any
 import httpx
 from fastapi import Request
 
-from bench.common import Headline, cpu_ticks, headline, latency_headline, percentile, steal_share
+from bench.common import Headline, cpu_ticks, headline, latency_headline, percentile, steal_note, steal_share
 
 REPLY = "张先生您好，我是小安金融的客服。您的借款申请已经审核通过了，现在可以随时在App里操作。如果有任何问题，欢迎随时联系我们，感谢您的接听！"
 RECORD = {"customer_id": "B1", "name": "张飞", "gender": "male", "credit_line": 4000}
@@ -627,7 +627,7 @@ def main(argv: list[str] | None = None) -> None:
     steal = steal_share(ticks, cpu_ticks())
     if steal is not None:
         # On a shared VM the p99s of the guard and of the relay both carry the host's stalls.
-        print(f"\nthe hypervisor took {steal:.1%} of the machine's CPU time during this run (steal)")
+        print(f"\nduring this run {steal_note(steal)}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pathlib import Path
 
 __all__ = [
     "HEADLINES", "SHARED_DATA", "CpuTicks", "Headline", "cpu_ticks", "headline", "latency_headline", "percentile",
-    "steal_share", "summarize", "time_each",
+    "steal_note", "steal_share", "summarize", "time_each",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +54,11 @@ def steal_share(before: CpuTicks | None, after: CpuTicks | None) -> float | None
     if before is None or after is None or after.total <= before.total:
         return None
     return (after.steal - before.steal) / (after.total - before.total)
+
+
+def steal_note(steal: float | None) -> str:
+    """`steal_share` as words for a benchmark's output ("" when unknown)."""
+    return "" if steal is None else f"the hypervisor took {steal:.1%} of the machine's CPU time (steal)"
 
 
 def percentile(values: Sequence[float], q: float) -> float:
