@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -279,12 +280,14 @@ def _load_policy_file(path: Path) -> Policy:
 
 def policy_files(folder: Path) -> list[Path]:
     """The policy files of a folder: `*.yaml`/`*.yml` directly in it, test-case files excluded."""
-    with os.scandir(folder) as entries:
+    with snapshot.snapshot():  # the load's, or one for this listing
         return sorted(
-            folder / e.name
-            for e in entries
+            folder / name
+            for name in snapshot.list_folder(folder)
             # The name first; `is_file` takes the type the listing gave (no system call but for a link).
-            if os.path.splitext(e.name)[1] in {".yaml", ".yml"} and not e.name.endswith((".cases.yaml", ".cases.yml")) and e.is_file()
+            if os.path.splitext(name)[1] in {".yaml", ".yml"}
+            and not name.endswith((".cases.yaml", ".cases.yml"))
+            and snapshot.is_file(folder / name)
         )
 
 
@@ -316,7 +319,11 @@ def load_policy_set(path: str | Path | None = None) -> PolicySet:
 
 
 def _load_policy_set(root: Path) -> PolicySet:
-    files = [root] if root.is_file() else policy_files(root) if root.is_dir() else []
+    try:
+        mode = os.stat(root).st_mode
+    except (OSError, ValueError):  # missing, unreadable, or no path at all (a NUL in it): as `Path.is_file`
+        mode = 0
+    files = [root] if stat.S_ISREG(mode) else policy_files(root) if stat.S_ISDIR(mode) else []
     if not files:
         raise PolicyError([Problem(str(root), None, "", "no policy files found (expected *.yaml)")])
     problems: list[Problem] = []

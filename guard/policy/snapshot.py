@@ -14,7 +14,9 @@ opens), and every later read of it in the same load gets the same bytes:
 For the same reason each system call is made once and lean: a file is read with `os.open`, one
 `os.read` past its end and `os.close` (`Path.read_bytes` adds an `fstat`, an `ioctl` and an
 `lseek`), and a path resolves from its folder's resolution plus one `lstat` of its own name
-(`Path.resolve` makes an `lstat` for every component of every path).
+(`Path.resolve` makes an `lstat` for every component of every path). The policy folder is
+listed once (`list_folder`); what the listing says of an entry's type (no link, a regular file)
+answers its `lstat` and its `stat` without another call.
 
 Outside `snapshot()` the functions read the file system directly.
 """
@@ -29,7 +31,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["FileSnapshot", "is_file", "read_bytes", "resolve", "snapshot"]
+__all__ = ["FileSnapshot", "is_file", "list_folder", "read_bytes", "resolve", "snapshot"]
 
 T = TypeVar("T")
 
@@ -37,12 +39,31 @@ T = TypeVar("T")
 class FileSnapshot:
     """Memoised reads, resolutions and file tests, keyed by absolute path (reads that fail are not kept)."""
 
-    __slots__ = ("_bytes", "_is_file", "_resolved")
+    __slots__ = ("_bytes", "_is_file", "_listed", "_not_links", "_resolved")
 
     def __init__(self) -> None:
         self._bytes: dict[str, bytes] = {}
         self._is_file: dict[str, bool] = {}
         self._resolved: dict[str, Path] = {}
+        self._listed: dict[str, list[str]] = {}
+        self._not_links: set[str] = set()  # listed entries that are no symbolic link
+
+    def list_folder(self, folder: Path) -> list[str]:
+        """The names in `folder` (`os.scandir`), once a load. An entry that is not a link is
+        remembered as such, and whether it is a regular file: from the listing's entry types,
+        without a call per entry (but on a file system that gives no types)."""
+        key = os.path.abspath(folder)
+        if key not in self._listed:
+            names = []
+            with os.scandir(key) as entries:
+                for e in entries:
+                    names.append(e.name)
+                    if not e.is_symlink():
+                        path = os.path.join(key, e.name)
+                        self._not_links.add(path)
+                        self._is_file[path] = e.is_file(follow_symlinks=False)
+            self._listed[key] = names
+        return self._listed[key]
 
     def read_bytes(self, path: Path) -> bytes:
         return _memo(self._bytes, path, _read_file)
@@ -63,6 +84,8 @@ class FileSnapshot:
         if parent == path:  # the root ("/", or "//", which resolves to "/")
             return path.resolve()
         where = self.resolve(parent) / path.name
+        if str(path) in self._not_links:  # listed, and no link: no `lstat` needed
+            return where
         try:
             mode = os.lstat(where).st_mode
         except OSError:  # missing (or unreadable): `resolve` keeps the name as it is
@@ -108,6 +131,12 @@ def snapshot() -> Iterator[FileSnapshot]:
         yield snap
     finally:
         _CURRENT.reset(token)
+
+
+def list_folder(folder: Path) -> list[str]:
+    """The names in `folder`, from the current snapshot if there is one (unsorted, as listed)."""
+    snap = _CURRENT.get()
+    return os.listdir(folder) if snap is None else snap.list_folder(folder)
 
 
 def read_bytes(path: Path) -> bytes:

@@ -92,3 +92,18 @@ def test_shipped_policies_load() -> None:
     assert policies.select().name == "outbound_marketing"
     with pytest.raises(KeyError, match="unknown policy 'nope'"):
         policies.get("nope")
+
+
+def test_the_root_is_a_folder_a_file_or_nothing(tmp_path: Path) -> None:
+    """One `stat` says which: a link to the folder loads it; a missing path or one with a NUL is
+    "no policy files found", as before the folder was listed."""
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "a.yaml").write_text("name: a\ndefault: true\n", encoding="utf-8")
+    (folder / "a.cases.yaml").write_text("cases: []\n", encoding="utf-8")
+    (tmp_path / "link").symlink_to(folder)
+    assert set(load_policy_set(tmp_path / "link").policies) == {"a"}
+    assert set(load_policy_set(folder / "a.yaml").policies) == {"a"}
+    for missing in (tmp_path / "nowhere", tmp_path / "bad\x00name"):
+        with pytest.raises(PolicyError, match="no policy files found"):
+            load_policy_set(missing)

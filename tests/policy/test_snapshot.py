@@ -5,7 +5,9 @@ from __future__ import annotations
 import collections
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -103,8 +105,13 @@ _PARTS = ("a", "b", "f.yaml", "g.txt", "dir_link", "up", "rel_file", "chain", "d
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(parts=st.lists(st.sampled_from(_PARTS), min_size=1, max_size=5), double_slash=st.booleans())
-def test_resolve_matches_path_resolve(tree: Path, parts: list[str], double_slash: bool) -> None:
+@given(
+    parts=st.lists(st.sampled_from(_PARTS), min_size=1, max_size=5),
+    double_slash=st.booleans(),
+    listed=st.lists(st.sampled_from(["", "a", "a/b", "dir_link", "chain", "a/up"]), max_size=3),
+)
+def test_resolve_matches_path_resolve(tree: Path, parts: list[str], double_slash: bool, listed: list[str]) -> None:
+    """With or without the folders listed first (a listed entry that is no link skips its `lstat`)."""
     path = tree.joinpath(*parts)
     if double_slash:  # POSIX keeps a leading "//" in a path; resolving drops it
         path = Path("/" + str(path))
@@ -114,9 +121,50 @@ def test_resolve_matches_path_resolve(tree: Path, parts: list[str], double_slash
     except RuntimeError as exc:  # a symbolic link loop (Python 3.11 raises; 3.13 does not)
         expected = exc
     with snapshot.snapshot():
+        for folder in listed:
+            snapshot.list_folder(Path(("/" if double_slash else "") + str(tree / folder)))
         if isinstance(expected, RuntimeError):
             with pytest.raises(RuntimeError):
                 snapshot.resolve(path)
         else:
             assert snapshot.resolve(path) == expected
             assert snapshot.resolve(path) == expected  # and from the memo
+
+
+def test_a_listed_entry_is_a_file_as_path_is_file_says(tree: Path) -> None:
+    """Files, folders, links to either, dangling links and loops, listed through a link too."""
+    for folder in (tree, tree / "a", tree / "dir_link"):
+        with snapshot.snapshot():
+            names = snapshot.list_folder(folder)
+            assert sorted(names) == sorted(os.listdir(folder))
+            for name in names:
+                assert snapshot.is_file(folder / name) is (folder / name).is_file(), name
+                assert _outcome(snapshot.resolve, folder / name) == _outcome(Path.resolve, folder / name), name
+
+
+def _outcome(resolve: Callable[[Path], Path], path: Path) -> Path | type[BaseException]:
+    try:
+        return resolve(path)
+    except RuntimeError as exc:  # a symbolic link loop (Python 3.11)
+        return type(exc)
+
+
+def test_a_load_asks_nothing_more_of_the_listed_policy_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The listing says which entries are regular files and no links: no `stat` or `lstat` of
+    a policy or test-case file (the policy folder is listed on every reload)."""
+    folder = tmp_path / "policies"
+    shutil.copytree(DEFAULT_POLICY_DIR, folder)
+    asked: list[str] = []
+    for name in ("stat", "lstat"):
+        original = getattr(os, name)
+
+        def counted(path: Any, *args: Any, _original: Any = original, **kw: Any) -> Any:
+            if os.path.dirname(os.fspath(path)) == str(folder):
+                asked.append(os.fspath(path))
+            return _original(path, *args, **kw)
+
+        monkeypatch.setattr(os, name, counted)
+    loaded = load_policy_set(folder)
+    monkeypatch.undo()
+    assert len(loaded.policies) > 1 and any(p.doc.cases for p in loaded.policies.values())
+    assert asked == [], asked
