@@ -33,6 +33,7 @@ __all__ = [
     "http_error",
     "masked_original",
     "record_error",
+    "relayed_finish",
     "rounded",
     "violations",
 ]
@@ -93,6 +94,19 @@ def rounded(timings: dict[str, float]) -> dict[str, float]:
     return {name: round(ms * 1000) / 1000 for name, ms in timings.items()}
 
 
+# Finish reasons that announce what the guard never relays (tool calls): the client is told "stop".
+_UNRELAYED_FINISH = frozenset({"tool_calls", "function_call"})
+
+
+def relayed_finish(finish: Any) -> str | None:
+    """The upstream's finish reason as the client gets it: None if it is not a string, "stop"
+    where it announces tool calls, which are not relayed (an SDK that sees "tool_calls" looks for
+    them in the message and finds none)."""
+    if not isinstance(finish, str):
+        return None
+    return "stop" if finish in _UNRELAYED_FINISH else finish
+
+
 def _content(data: dict[str, Any]) -> tuple[str, str | None]:
     """The first choice's text and finish reason (tool calls and non-text parts are never relayed)."""
     choice = data["choices"][0]
@@ -100,8 +114,7 @@ def _content(data: dict[str, Any]) -> tuple[str, str | None]:
         raise UpstreamError("malformed", "upstream choice is not an object")
     message = choice.get("message")
     content = message.get("content") if isinstance(message, dict) else None
-    finish = choice.get("finish_reason")
-    return (content if isinstance(content, str) else ""), (finish if isinstance(finish, str) else None)
+    return (content if isinstance(content, str) else ""), relayed_finish(choice.get("finish_reason"))
 
 
 def http_error(exc: UpstreamError, trace_id: str) -> GuardHTTPError:

@@ -35,6 +35,7 @@ from guard.proxy.completion import (
     http_error,
     masked_original,
     record_error,
+    relayed_finish,
 )
 from guard.proxy.encoding import json_bytes
 from guard.proxy.errors import GuardHTTPError
@@ -197,7 +198,7 @@ class GuardService:
                                         delta = choice.get("delta") or {}
                                         text = delta.get("content") if isinstance(delta, dict) else None
                                         if isinstance(choice.get("finish_reason"), str):
-                                            upstream_finish = choice["finish_reason"]
+                                            upstream_finish = relayed_finish(choice["finish_reason"])
                                         if isinstance(text, str) and text:
                                             if len(sg.source) + len(text) > self.upstream.max_reply_chars:
                                                 out = sg.fail("upstream_too_large")

@@ -13,7 +13,8 @@ HTTP status with an error body), `delay` / `chunk_delay` (slow), `hang` (never a
 timeout), `disconnect` (closes without answering), `malformed` (bad JSON body or chunk),
 `truncate` (the body or stream stops half way), `error_chunk` (an error object mid-stream),
 `invalid_utf8` (bytes that are not UTF-8 inside the reply); `headers` adds response headers
-(e.g. `{"retry-after": "7"}` with `status: 429`).
+(e.g. `{"retry-after": "7"}` with `status: 429`); `tool_calls` adds tool calls to the answer (in
+the message; streamed, one delta after the text), e.g. with `finish_reason: tool_calls`.
 
     with ScriptedUpstream(scenarios) as up:      # starts a thread with its own event loop
         client = OpenAI(base_url=up.base_url, api_key="x")
@@ -57,6 +58,7 @@ class Step:
     chunk_chars: int = 2
     fault: Fault = "none"
     headers: Mapping[str, str] | None = None  # extra response headers
+    tool_calls: tuple[Mapping[str, Any], ...] | None = None  # in the message (streamed: one delta after the text)
 
     @classmethod
     def parse(cls, raw: Any) -> Step:
@@ -69,8 +71,9 @@ class Step:
         if unknown:
             raise ValueError(f"unknown step fields: {sorted(unknown)}")
         data = dict(raw)
-        if data.get("chunks") is not None:
-            data["chunks"] = tuple(data["chunks"])
+        for name in ("chunks", "tool_calls"):
+            if data.get(name) is not None:
+                data[name] = tuple(data[name])
         return cls(**data)
 
     def pieces(self) -> list[str]:
@@ -314,6 +317,12 @@ class ScriptedUpstream:
         completion = len(step.reply)
         return {"prompt_tokens": 10, "completion_tokens": completion, "total_tokens": 10 + completion}
 
+    @staticmethod
+    def _message(step: Step) -> dict[str, Any]:
+        if step.tool_calls is None:
+            return {"role": "assistant", "content": step.reply}
+        return {"role": "assistant", "content": step.reply or None, "tool_calls": list(step.tool_calls)}
+
     async def _complete(self, writer: asyncio.StreamWriter, step: Step, model: str) -> bool:
         data = {
             "id": f"chatcmpl-scripted-{time.monotonic_ns()}",
@@ -321,7 +330,7 @@ class ScriptedUpstream:
             "created": int(time.time()),
             "model": model,
             "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": step.reply}, "finish_reason": step.finish_reason}
+                {"index": 0, "message": self._message(step), "finish_reason": step.finish_reason}
             ],
             "usage": self._usage(step),
         }
@@ -381,6 +390,8 @@ class ScriptedUpstream:
             if self.record_send_times:
                 self.send_times.append((time.perf_counter(), piece))
             await event(chunk({"content": piece}))
+        if step.tool_calls is not None:
+            await event(chunk({"tool_calls": [{"index": i, **call} for i, call in enumerate(step.tool_calls)]}))
         await event(chunk({}, step.finish_reason))
         if include_usage:
             await event({**base, "choices": [], "usage": self._usage(step)})

@@ -11,7 +11,7 @@ from openai import OpenAI
 
 from tests.proxy.conftest import CALLER, Guarded
 from tests.proxy.policies import FALLBACK
-from tests.proxy.scenarios import FIRST, OK, RECORD, ask
+from tests.proxy.scenarios import FIRST, OK, RECORD, TOOL_ID_CARD, ask
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +177,21 @@ async def test_concurrent_requests_each_get_their_own_verdict(guarded: Guarded) 
         await asyncio.gather(*(one(case) for case in CASES * 4))
     finally:
         await client.close()
+
+
+def test_tool_calls_are_not_relayed_and_their_finish_reason_becomes_stop(client: OpenAI, guarded: Guarded) -> None:
+    """The guard checks what the customer hears; a tool call (here with an ID number in its
+    arguments) is not relayed, and an SDK must not be told to look for one."""
+    raw = client.chat.completions.with_raw_response.create(
+        model="guard-model",
+        messages=ask("tool_call"),  # type: ignore[arg-type]
+        tools=[{"type": "function", "function": {"name": "lookup_balance", "parameters": {"type": "object"}}}],
+        extra_body={"guard": {"record": RECORD, "policy": "strict"}},
+    )
+    assert TOOL_ID_CARD not in raw.http_response.text and "tool_calls" not in raw.http_response.text
+    completion = raw.parse()
+    choice = completion.choices[0]
+    assert choice.message.content == FIRST and choice.message.tool_calls is None
+    assert choice.finish_reason == "stop"
+    assert completion.model_extra["guard"]["decision"] == "allow"
+    assert guarded.upstream.requests[-1]["tools"][0]["function"]["name"] == "lookup_balance"  # relayed upstream

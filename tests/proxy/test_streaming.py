@@ -11,7 +11,7 @@ from openai import OpenAI
 
 from tests.proxy.conftest import CALLER, Guarded
 from tests.proxy.policies import FALLBACK
-from tests.proxy.scenarios import FIRST, LONG_SENTENCE, OK, RECORD, ask
+from tests.proxy.scenarios import FIRST, LONG_SENTENCE, OK, RECORD, TOOL_ID_CARD, ask
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +165,20 @@ def test_failed_stream_regeneration_releases_the_fallback(client: OpenAI) -> Non
     assert guard["decision"] == "block" and guard["error"] == "upstream_status"
     assert guard["violations"] == ["length.sentence"] and guard["regenerations"] == 1
     assert last.choices[0].finish_reason == "content_filter"
+
+
+def test_streamed_tool_calls_are_not_relayed_and_their_finish_reason_becomes_stop(client: OpenAI) -> None:
+    chunks = list(
+        client.chat.completions.create(
+            model="guard-model",
+            messages=ask("tool_call"),  # type: ignore[arg-type]
+            stream=True,
+            extra_body={"guard": {"record": RECORD, "policy": "strict"}},
+        )
+    )
+    deltas = [choice.delta for chunk in chunks for choice in chunk.choices]
+    assert "".join(d.content or "" for d in deltas) == FIRST
+    assert all(d.tool_calls is None for d in deltas)
+    assert not any(TOOL_ID_CARD in chunk.model_dump_json() for chunk in chunks)
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert chunks[-1].model_extra["guard"]["decision"] == "allow"

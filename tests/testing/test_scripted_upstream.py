@@ -34,3 +34,19 @@ def test_attempts_follow_assistant_turns_after_the_marker() -> None:
                     {"role": "user", "content": "fix"}]) == "二。"
         assert ask([{"role": "user", "content": "no marker"}]) == "您好，我是您的专属客服。"
         assert len(up.requests) == 3
+
+
+def test_a_step_answers_with_tool_calls_streamed_and_not() -> None:
+    from openai import OpenAI
+
+    call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    with ScriptedUpstream({"t": {"reply": "", "finish_reason": "tool_calls", "tool_calls": [call]}}) as up:
+        client = OpenAI(base_url=up.base_url, api_key="x", max_retries=0)
+        messages = [{"role": "user", "content": "[[t]]"}]
+        choice = client.chat.completions.create(model="m", messages=messages).choices[0]  # type: ignore[arg-type]
+        assert choice.finish_reason == "tool_calls" and choice.message.content is None
+        assert choice.message.tool_calls is not None and choice.message.tool_calls[0].function.name == "f"
+        chunks = list(client.chat.completions.create(model="m", messages=messages, stream=True))  # type: ignore[arg-type]
+        calls = [c for chunk in chunks for ch in chunk.choices for c in ch.delta.tool_calls or ()]
+        assert [(c.index, c.id, c.function and c.function.name) for c in calls] == [(0, "call_1", "f")]
+        assert chunks[-1].choices[0].finish_reason == "tool_calls"
