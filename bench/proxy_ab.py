@@ -24,7 +24,8 @@ round, so that what differs between them is the guard and not the hour:
 Each server is bench_proxy's (`--serve guard` of its own tree, or `--serve passthrough`), loaded
 with bench_proxy's keep-alive client. Reported per server: requests/s (mean of the rounds), its
 share of the relay's, and its CPU time a request (median of the rounds; the guard's ledger writer
-process included), with every round.
+process included), with every round; then the hypervisor's share of the CPU time (steal) in each
+round, which on a shared VM sets the figures of a round for every server alike.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from typing import Any
 import yaml
 
 from bench.bench_proxy import RECORD, REPLY, _body, _cpu_seconds, _free_port, _throughput, _wait
-from bench.common import REPO_ROOT, SHARED_DATA
+from bench.common import REPO_ROOT, SHARED_DATA, cpu_ticks, steal_share
 
 __all__ = ["Server", "check_variants", "main", "run", "start_upstream", "varied_replies"]
 
@@ -167,8 +168,19 @@ def start_upstream(folder: Path, scenarios: dict[str, str], procs: list[subproce
     return upstream
 
 
-def run(servers: list[Server], *, replies: list[str], concurrency: int, rounds: int, seconds: float) -> list[Server]:
-    """Load every server in the same rounds (the order rotating); fill in their rates and CPU."""
+def run(
+    servers: list[Server],
+    *,
+    replies: list[str],
+    concurrency: int,
+    rounds: int,
+    seconds: float,
+    steal: list[float | None] | None = None,
+) -> list[Server]:
+    """Load every server in the same rounds (the order rotating); fill in their rates and CPU.
+
+    `steal`, if given, gets the hypervisor's share of the CPU time in each round (None if unknown).
+    """
     with tempfile.TemporaryDirectory(prefix="bench-ab-") as tmp, ExitStack() as stack:
         folder = Path(tmp)
         scenarios = {f"r{i}": text for i, text in enumerate(replies)}
@@ -190,22 +202,28 @@ def run(servers: list[Server], *, replies: list[str], concurrency: int, rounds: 
         for url, _ in urls.values():  # warm-up
             asyncio.run(_throughput(url, concurrency, 0.5, bodies))
         for r in range(rounds):
+            ticks = cpu_ticks()
             for server in servers[r % len(servers):] + servers[: r % len(servers)]:
                 url, pid = urls[server.name]
                 before = _cpu_seconds(pid)
                 rate, elapsed = asyncio.run(_throughput(url, concurrency, seconds, bodies))
                 server.rates.append(rate)
                 server.cpu_ms.append((_cpu_seconds(pid) - before) / max(1.0, rate * elapsed) * 1000)
+            if steal is not None:
+                steal.append(steal_share(ticks, cpu_ticks()))
     return servers
 
 
-def _report(servers: list[Server], concurrency: int) -> None:
+def _report(servers: list[Server], concurrency: int, steal: list[float | None] | None = None) -> None:
     relay = statistics.fmean(servers[0].rates)
     print(f"\nconcurrency {concurrency}, {len(servers[0].rates)} rounds each (requests/s, mean; CPU a request, median)")
     for s in servers:
         rate = statistics.fmean(s.rates)
         print(f"  {s.name:<26} {rate:7.0f}/s  {rate / relay:6.1%} of the relay  CPU {statistics.median(s.cpu_ms):.3f} ms"
               f"   rounds {' '.join(f'{x:.0f}' for x in s.rates)}")
+    known = [x for x in steal or () if x is not None]
+    if known:  # a round with steal is a round whose figures the host set, for every server alike
+        print(f"  steal in each round: {' '.join(f'{x:.1%}' for x in known)} (mean {statistics.fmean(known):.1%})")
 
 
 def main(argv: list[str] | None = None) -> list[Server]:
@@ -239,8 +257,9 @@ def main(argv: list[str] | None = None) -> list[Server]:
             servers.append(Server("audit off", env={"GUARD_AUDIT_ENABLED": "false"}))
         print(f"{len(servers)} servers, {len(replies)} different repl{'y' if len(replies) == 1 else 'ies'}, "
               f"concurrency {args.concurrency}, {args.rounds} rounds of {args.seconds:g} s", flush=True)
-        run(servers, replies=replies, concurrency=args.concurrency, rounds=args.rounds, seconds=args.seconds)
-    _report(servers, args.concurrency)
+        steal: list[float | None] = []
+        run(servers, replies=replies, concurrency=args.concurrency, rounds=args.rounds, seconds=args.seconds, steal=steal)
+    _report(servers, args.concurrency, steal)
     return servers
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from bench.bench_proxy import RECORD
 from bench.common import SHARED_DATA
-from bench.proxy_ab import check_variants, main, varied_replies
+from bench.proxy_ab import Server, _report, check_variants, main, varied_replies
 from guard.engine import evaluate
 from guard.policy import load_policy_set
 from guard.policy.dates import business_today
@@ -49,4 +49,17 @@ def test_a_short_run_loads_the_relay_and_this_guard(capsys: pytest.CaptureFixtur
     assert [s.name for s in servers] == ["relay", "HEAD", "ledger sync=normal"]
     assert servers[2].env == {"GUARD_LEDGER_SYNC": "normal"}
     assert all(len(s.rates) == 1 and s.rates[0] > 0 and s.cpu_ms[0] > 0 for s in servers)
-    assert "of the relay" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "of the relay" in out
+    if Path("/proc/stat").exists():  # one round: its steal is reported
+        assert "steal in each round: " in out and "(mean " in out
+
+
+def test_the_report_gives_the_steal_of_each_round(capsys: pytest.CaptureFixture[str]) -> None:
+    relay, guard = Server("relay", relay=True, rates=[100.0, 90.0], cpu_ms=[1.0, 1.0]), Server("HEAD", rates=[70.0, 63.0], cpu_ms=[1.4, 1.5])
+    _report([relay, guard], 16, [0.004, None, 0.125])
+    out = capsys.readouterr().out
+    assert "70.0% of the relay" in out
+    assert "steal in each round: 0.4% 12.5% (mean 6.5%)" in out
+    _report([relay, guard], 16, [None])
+    assert "steal" not in capsys.readouterr().out
