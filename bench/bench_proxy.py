@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import itertools
 import json
 import os
 import socket
@@ -297,41 +298,33 @@ def _rotated(n: int, i: int) -> list[int]:
 
 
 def _stream_delays(
-    client: httpx.Client, url: str, upstream: Any, pieces: list[str], n: int, guarded: bool
+    client: httpx.Client, url: str, upstream: Any, ends: list[int], sentence_ends: set[int], guarded: bool
 ) -> list[float]:
-    """Per sentence: receive time of its last character minus the upstream's send time of it."""
-    from guard.text.sentences import split_sentences
-
-    sentence_ends = {x.end for x in split_sentences(REPLY)}
-    ends = []
-    pos = 0
-    for piece in pieces:
-        pos += len(piece)
-        ends.append(pos)
+    """One stream. Per sentence: receive time of its last character minus the upstream's send
+    time of it (`ends`: where each upstream piece ends in the reply)."""
+    received = 0
+    arrivals: list[tuple[float, int]] = []
+    upstream.send_times.clear()
+    with client.stream("POST", url, json=_body(stream=True)) as r:
+        r.raise_for_status()
+        for line in r.iter_lines():
+            if not line.startswith("data: {"):
+                continue
+            obj = json.loads(line[6:])
+            for choice in obj.get("choices") or ():
+                text = (choice.get("delta") or {}).get("content")
+                if text:
+                    received += len(text)
+                    arrivals.append((time.perf_counter(), received))
+    sent = list(upstream.send_times)
     delays: list[float] = []
-    for _ in range(n):
-        upstream.send_times.clear()
-        received = 0
-        arrivals: list[tuple[float, int]] = []
-        with client.stream("POST", url, json=_body(stream=True)) as r:
-            r.raise_for_status()
-            for line in r.iter_lines():
-                if not line.startswith("data: {"):
-                    continue
-                obj = json.loads(line[6:])
-                for choice in obj.get("choices") or ():
-                    text = (choice.get("delta") or {}).get("content")
-                    if text:
-                        received += len(text)
-                        arrivals.append((time.perf_counter(), received))
-        sent = list(upstream.send_times)
-        for t_recv, end in arrivals:
-            if end not in sentence_ends:
-                continue  # compare like with like: the tokens that end a sentence
-            idx = next(i for i, e in enumerate(ends) if e >= end)
-            delays.append(t_recv - sent[idx][0])
-        if guarded:
-            assert received == len(REPLY), "the bench reply must pass the default policy unchanged"
+    for t_recv, end in arrivals:
+        if end not in sentence_ends:
+            continue  # compare like with like: the tokens that end a sentence
+        idx = next(i for i, e in enumerate(ends) if e >= end)
+        delays.append(t_recv - sent[idx][0])
+    if guarded:
+        assert received == len(REPLY), "the bench reply must pass the default policy unchanged"
     return delays
 
 
@@ -343,15 +336,19 @@ def _stream_delays_in_turns(
     Each pair starts with the other server than the last, so that neither always follows the
     other: both sample the same spells of the host, as the throughput rounds do.
     """
+    from guard.text.sentences import split_sentences
+
+    sentence_ends = {x.end for x in split_sentences(REPLY)}
+    ends = list(itertools.accumulate(len(piece) for piece in pieces))
     gd: list[float] = []
     pd: list[float] = []
     with httpx.Client(headers=HEADERS, timeout=30) as gc_, httpx.Client(headers=HEADERS, timeout=30) as pc:
         for i in range(n):
             for guarded in ((True, False) if i % 2 == 0 else (False, True)):
                 if guarded:
-                    gd += _stream_delays(gc_, guard, upstream, pieces, 1, True)
+                    gd += _stream_delays(gc_, guard, upstream, ends, sentence_ends, True)
                 else:
-                    pd += _stream_delays(pc, relay, upstream, pieces, 1, False)
+                    pd += _stream_delays(pc, relay, upstream, ends, sentence_ends, False)
     return gd, pd
 
 

@@ -197,8 +197,8 @@ class GuardService:
                                             continue
                                         delta = choice.get("delta") or {}
                                         text = delta.get("content") if isinstance(delta, dict) else None
-                                        if isinstance(choice.get("finish_reason"), str):
-                                            upstream_finish = relayed_finish(choice["finish_reason"])
+                                        if (finish := relayed_finish(choice.get("finish_reason"))) is not None:
+                                            upstream_finish = finish
                                         if isinstance(text, str) and text:
                                             if len(sg.source) + len(text) > self.upstream.max_reply_chars:
                                                 out = sg.fail("upstream_too_large")
