@@ -7,13 +7,17 @@ an invalid folder is rejected with file:line problems, logged (problems only, ne
 reply text), counted, and shown by `status()` (the `/readyz` detail) while the previous version
 keeps serving. Hooks (`on_reload`) let metrics count reloads and failures.
 
-`watch_policies` (asyncio) and `PolicyWatcher` (a thread) reload on file changes via watchfiles.
+`watch_policies` (asyncio; the server's) reloads on file changes read from inotify on the event
+loop itself (`guard.policy.inotify`): no thread, nothing to do until a file changes. Where inotify
+is not available, or polling is asked for (`force_polling`, `WATCHFILES_FORCE_POLLING`: network file
+systems), it watches with watchfiles instead, as `PolicyWatcher` (a thread) always does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +28,7 @@ from typing import Any
 from watchfiles import Change, DefaultFilter, awatch, watch
 
 from guard.policy.errors import PolicyError
+from guard.policy.inotify import FolderWatch
 from guard.policy.loader import DEFAULT_POLICY_DIR, load_policy_set
 from guard.policy.model import PolicySet
 
@@ -33,6 +38,8 @@ log = logging.getLogger("guard.policy")
 
 DEBOUNCE_MS = 100
 _STARTUP_MS = 200  # how long an idle watcher waits before yielding; bounds start-up and stop time
+_QUIET_S = 0.02  # a save's events come this close together (watchfiles' step, as before)
+_RETRY_S = 1.0  # how often a removed policy folder is looked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +184,19 @@ async def watch_policies(
 
     Run it as a task (`asyncio.create_task(watch_policies(reg, stop_event=ev))`). `ready` is set
     once the watcher is started. Reloading runs in a worker thread so the event loop keeps serving.
+    A save is reloaded once its events stop for 20 ms, or `debounce_ms` after the first; a change
+    during a reload brings another. If the folder is removed (or the link naming it replaced), the
+    reload says so, the last good set keeps serving, and the folder is watched again once it is back.
     """
     folder = registry.path if registry.path.is_dir() else registry.path.parent
+    if not (force_polling or (force_polling is None and os.environ.get("WATCHFILES_FORCE_POLLING"))):
+        try:
+            watch = FolderWatch(folder)
+        except OSError as exc:
+            log.warning("policy watcher: inotify not available (%s); watching with watchfiles", exc.strerror or exc)
+        else:
+            await _watch_inotify(registry, folder, watch, stop_event, debounce_ms, ready)
+            return
     watcher = awatch(
         folder,
         watch_filter=_relevant,
@@ -196,6 +214,94 @@ async def watch_policies(
             ready.set()
         if changes:
             await asyncio.to_thread(registry.reload)
+
+
+_KINDS = {"added": Change.added, "deleted": Change.deleted, "modified": Change.modified}
+
+
+async def _watch_inotify(
+    registry: PolicyRegistry,
+    folder: Path,
+    watch: FolderWatch,
+    stop_event: asyncio.Event | None,
+    debounce_ms: int,
+    ready: asyncio.Event | None,
+) -> None:
+    """`watch_policies` on one inotify descriptor read by the event loop."""
+    loop = asyncio.get_running_loop()
+    changed = asyncio.Event()
+    current = watch
+
+    def readable() -> None:
+        try:
+            events = current.read()
+        except OSError as exc:  # not expected of inotify; look at the folder again rather than go blind
+            log.error("policy watcher: reading inotify failed (%s)", exc.strerror or type(exc).__name__)
+            current.lost = True
+            events = []
+        if current.lost or any(_relevant(_KINDS[e.kind], e.path) for e in events):
+            changed.set()
+
+    stopping: asyncio.Future[Any] = (
+        asyncio.ensure_future(stop_event.wait()) if stop_event is not None else loop.create_future()
+    )
+    loop.add_reader(current.fileno(), readable)
+    try:
+        if ready is not None:
+            ready.set()
+        while await _changed_or_stopped(changed, stopping):
+            deadline = loop.time() + debounce_ms / 1000
+            while True:  # the rest of the save: until its events stop, or the debounce runs out
+                changed.clear()
+                await asyncio.sleep(_QUIET_S)
+                if not changed.is_set() or loop.time() >= deadline:
+                    break
+            changed.clear()
+            await asyncio.to_thread(registry.reload)  # a removed folder is rejected (and shown) here
+            if current.lost:
+                loop.remove_reader(current.fileno())
+                current.close()
+                found = await _watch_again(folder, stopping)
+                if found is None:
+                    return
+                current = found
+                loop.add_reader(current.fileno(), readable)
+                await asyncio.to_thread(registry.reload)
+    finally:
+        stopping.cancel()
+        if current.fileno() >= 0:
+            loop.remove_reader(current.fileno())
+            current.close()
+
+
+async def _changed_or_stopped(changed: asyncio.Event, stopping: asyncio.Future[Any]) -> bool:
+    """Wait for a change (True) or the stop (False)."""
+    waiter = asyncio.ensure_future(changed.wait())
+    try:
+        await asyncio.wait({waiter, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    return not stopping.done()
+
+
+async def _watch_again(folder: Path, stopping: asyncio.Future[Any]) -> FolderWatch | None:
+    """A new watch on `folder` once it exists again; None if stopped first."""
+    try:
+        found = FolderWatch(folder)
+    except OSError:
+        log.warning("policy folder %s is gone; the last good set serves until it is back", folder)
+    else:
+        log.info("policy folder %s was replaced; watching the new one", folder)  # a release swapped in
+        return found
+    while not stopping.done():
+        await asyncio.wait({stopping}, timeout=_RETRY_S)
+        try:
+            found = FolderWatch(folder)
+        except OSError:
+            continue
+        log.info("policy folder %s is back; watching it again", folder)
+        return found
+    return None
 
 
 class PolicyWatcher:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -187,6 +189,161 @@ async def test_async_watcher_serves_a_valid_edit_within_1_second(folder: Path) -
     finally:
         stop.set()
         await asyncio.wait_for(task, 5)
+
+
+class _Watching:
+    """`watch_policies` running as a task on this loop for the body of an `async with`."""
+
+    def __init__(self, reg: PolicyRegistry) -> None:
+        self.reg = reg
+        self.stop, self.ready = asyncio.Event(), asyncio.Event()
+
+    async def __aenter__(self) -> _Watching:
+        self.task = asyncio.create_task(watch_policies(self.reg, stop_event=self.stop, ready=self.ready))
+        await asyncio.wait_for(self.ready.wait(), 5)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.stop.set()
+        await asyncio.wait_for(self.task, 5)
+
+    async def until(self, predicate: object, timeout: float = 5.0) -> bool:
+        end = time.monotonic() + timeout
+        while not predicate():  # type: ignore[operator]
+            if time.monotonic() > end:
+                return False
+            await asyncio.sleep(0.005)
+        return True
+
+
+def _limit(reg: PolicyRegistry) -> object:
+    return reg.current.policies["base"].doc.checks["length"]["sentence_max"]
+
+
+async def test_async_watcher_starts_no_thread_and_reloads_nothing_until_a_file_changes(folder: Path) -> None:
+    reg = PolicyRegistry(folder)
+    threads = threading.active_count()
+    async with _Watching(reg) as w:
+        assert threading.active_count() == threads  # inotify read by this loop: no watcher thread
+        await asyncio.sleep(0.3)
+        assert reg.status().reloads == 0
+        (folder / ".base.yaml.swp").write_text("an editor's swap file", encoding="utf-8")
+        (folder / "notes~").write_text("a backup file", encoding="utf-8")
+        await asyncio.sleep(0.3)
+        assert reg.status().reloads == 0  # ignored files, as watchfiles' default filter says
+        _save(folder / "base.yaml", B)
+        assert await w.until(lambda: _limit(reg) == 30)
+        assert reg.status().reloads == 1
+
+
+async def test_async_watcher_serves_the_last_of_quick_saves(folder: Path) -> None:
+    reg = PolicyRegistry(folder)
+    async with _Watching(reg) as w:
+        for limit in (30, 40, 35, 45):
+            _save(folder / "base.yaml", BASE_POLICY.format(sentence_max=limit))
+            await asyncio.sleep(0.01)
+        assert await w.until(lambda: _limit(reg) == 45)
+        await asyncio.sleep(0.3)
+        assert _limit(reg) == 45
+
+
+async def test_async_watcher_sees_a_lexicon_in_a_subfolder(folder: Path) -> None:
+    lex = folder / "lexicons"
+    lex.mkdir()
+    (lex / "words.txt").write_text("[tier=2 | category=收益承诺 | reason=不得承诺收益]\n稳赚\n", encoding="utf-8")
+    _save(folder / "base.yaml", A + "  lexicon:\n    files: [lexicons/words.txt]\n")
+    reg = PolicyRegistry(folder)
+    version = reg.current.version
+    async with _Watching(reg) as w:
+        (lex / "words.txt").write_text("[tier=2 | category=收益承诺 | reason=不得承诺收益]\n稳赚\n保本\n", encoding="utf-8")
+        assert await w.until(lambda: reg.current.version != version)
+
+
+async def test_async_watcher_waits_out_a_removed_folder_and_serves_it_when_back(
+    folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="guard.policy")
+    reg = PolicyRegistry(folder)
+    good = reg.current
+    async with _Watching(reg) as w:
+        shutil.rmtree(folder)
+        assert await w.until(lambda: reg.status().degraded)  # the reload says so; the last good set serves
+        assert reg.current is good
+        write(folder, {"base.yaml": B})
+        assert await w.until(lambda: _limit(reg) == 30)
+        _save(folder / "base.yaml", BASE_POLICY.format(sentence_max=40))  # and it is watched again
+        assert await w.until(lambda: _limit(reg) == 40)
+    assert f"policy folder {folder} is gone; the last good set serves until it is back" in caplog.text
+    assert f"policy folder {folder} is back; watching it again" in caplog.text
+
+
+async def test_async_watcher_follows_a_linked_folder_to_its_new_release(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="guard.policy")
+    v1 = write(tmp_path / "v1", {"base.yaml": A})
+    v2 = write(tmp_path / "v2", {"base.yaml": B})
+    link = tmp_path / "policies"
+    link.symlink_to(v1, target_is_directory=True)
+    reg = PolicyRegistry(link)
+    async with _Watching(reg) as w:
+        new = tmp_path / "policies.new"
+        new.symlink_to(v2, target_is_directory=True)
+        os.replace(new, link)
+        assert await w.until(lambda: _limit(reg) == 30)
+        _save(v2 / "base.yaml", BASE_POLICY.format(sentence_max=40))  # the new release is watched
+        assert await w.until(lambda: _limit(reg) == 40)
+    assert f"policy folder {link} was replaced; watching the new one" in caplog.text
+    assert "is gone" not in caplog.text
+
+
+async def test_async_watcher_serves_a_kubernetes_configmap_update(tmp_path: Path) -> None:
+    """A ConfigMap volume: each file a link into `..data`, itself a link to a timestamped folder
+    that the kubelet swaps for a new one (a new folder, a new `..data` renamed over, the old removed)."""
+    folder = tmp_path / "policies"
+    write(folder / "..2026_12_07_01", {"base.yaml": A})
+    (folder / "..data").symlink_to("..2026_12_07_01")
+    (folder / "base.yaml").symlink_to("..data/base.yaml")
+    reg = PolicyRegistry(folder)
+    assert _limit(reg) == 20
+    async with _Watching(reg) as w:
+        write(folder / "..2026_12_07_02", {"base.yaml": B})
+        (folder / "..data_tmp").symlink_to("..2026_12_07_02")
+        os.replace(folder / "..data_tmp", folder / "..data")
+        shutil.rmtree(folder / "..2026_12_07_01")
+        assert await w.until(lambda: _limit(reg) == 30)
+        await asyncio.sleep(0.2)
+        assert not reg.status().degraded
+
+
+async def test_async_watcher_falls_back_to_watchfiles_without_inotify(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def no_inotify(_: object) -> None:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr("guard.policy.registry.FolderWatch", no_inotify)
+    reg = PolicyRegistry(folder)
+    with caplog.at_level("WARNING", logger="guard.policy"):
+        async with _Watching(reg) as w:
+            _save(folder / "base.yaml", B)
+            assert await w.until(lambda: _limit(reg) == 30)
+    assert "inotify not available (Too many open files); watching with watchfiles" in caplog.text
+
+
+async def test_async_watcher_polls_when_asked_to(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def unexpected(_: object) -> None:
+        raise AssertionError("inotify used although polling was asked for")
+
+    monkeypatch.setattr("guard.policy.registry.FolderWatch", unexpected)
+    monkeypatch.setenv("WATCHFILES_FORCE_POLLING", "1")
+    reg = PolicyRegistry(folder)
+    async with _Watching(reg) as w:
+        # watchfiles' polling sees a save only once the file's modification time is in another
+        # second than at its last scan (docs/operations.md): save in the next second
+        await asyncio.sleep(1.0 - time.time() % 1.0 + 0.05)
+        _save(folder / "base.yaml", B)
+        assert await w.until(lambda: _limit(reg) == 30)
 
 
 @settings(max_examples=15, deadline=None)
