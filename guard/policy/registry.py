@@ -8,9 +8,10 @@ reply text), counted, and shown by `status()` (the `/readyz` detail) while the p
 keeps serving. Hooks (`on_reload`) let metrics count reloads and failures.
 
 `watch_policies` (asyncio; the server's) reloads on file changes read from inotify on the event
-loop itself (`guard.policy.inotify`): no thread, nothing to do until a file changes. Where inotify
-is not available, or polling is asked for (`force_polling`, `WATCHFILES_FORCE_POLLING`: network file
-systems), it watches with watchfiles instead, as `PolicyWatcher` (a thread) always does.
+loop itself (`guard.policy.inotify`): no thread, nothing to do until a file changes. `PolicyWatcher`
+(a thread, for synchronous embedders) reads the same descriptor in `select`. Where inotify is not
+available, or polling is asked for (`force_polling`, `WATCHFILES_FORCE_POLLING`: network file
+systems), both watch with watchfiles instead.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -188,15 +190,11 @@ async def watch_policies(
     during a reload brings another. If the folder is removed (or the link naming it replaced), the
     reload says so, the last good set keeps serving, and the folder is watched again once it is back.
     """
-    folder = registry.path if registry.path.is_dir() else registry.path.parent
-    if not (force_polling or (force_polling is None and os.environ.get("WATCHFILES_FORCE_POLLING"))):
-        try:
-            watch = FolderWatch(folder)
-        except OSError as exc:
-            log.warning("policy watcher: inotify not available (%s); watching with watchfiles", exc.strerror or exc)
-        else:
-            await _watch_inotify(registry, folder, watch, stop_event, debounce_ms, ready)
-            return
+    folder = _folder(registry)
+    inotify = _inotify_watch(folder, force_polling)
+    if inotify is not None:
+        await _watch_inotify(registry, folder, inotify, stop_event, debounce_ms, ready)
+        return
     watcher = awatch(
         folder,
         watch_filter=_relevant,
@@ -219,6 +217,47 @@ async def watch_policies(
 _KINDS = {"added": Change.added, "deleted": Change.deleted, "modified": Change.modified}
 
 
+def _folder(registry: PolicyRegistry) -> Path:
+    return registry.path if registry.path.is_dir() else registry.path.parent
+
+
+def _inotify_watch(folder: Path, force_polling: bool | None) -> FolderWatch | None:
+    """An inotify watch on `folder`, or None: polling asked for, or inotify not available."""
+    if force_polling or (force_polling is None and os.environ.get("WATCHFILES_FORCE_POLLING")):
+        return None
+    try:
+        return FolderWatch(folder)
+    except OSError as exc:
+        log.warning("policy watcher: inotify not available (%s); watching with watchfiles", exc.strerror or exc)
+        return None
+
+
+def _relevant_change(watch: FolderWatch) -> bool:
+    """Read `watch`'s queued events: did a file that matters change (or the folder go)?"""
+    try:
+        events = watch.read()
+    except OSError as exc:  # not expected of inotify; look at the folder again rather than go blind
+        log.error("policy watcher: reading inotify failed (%s)", exc.strerror or type(exc).__name__)
+        watch.lost = True
+        return True
+    return watch.lost or any(_relevant(_KINDS[e.kind], e.path) for e in events)
+
+
+def _watch_now(folder: Path, first: bool) -> FolderWatch | None:
+    """A new watch on `folder` if it exists; logs what happened to it. `first`: just lost."""
+    try:
+        found = FolderWatch(folder)
+    except OSError:
+        if first:
+            log.warning("policy folder %s is gone; the last good set serves until it is back", folder)
+        return None
+    if first:
+        log.info("policy folder %s was replaced; watching the new one", folder)  # a release swapped in
+    else:
+        log.info("policy folder %s is back; watching it again", folder)
+    return found
+
+
 async def _watch_inotify(
     registry: PolicyRegistry,
     folder: Path,
@@ -233,13 +272,7 @@ async def _watch_inotify(
     current = watch
 
     def readable() -> None:
-        try:
-            events = current.read()
-        except OSError as exc:  # not expected of inotify; look at the folder again rather than go blind
-            log.error("policy watcher: reading inotify failed (%s)", exc.strerror or type(exc).__name__)
-            current.lost = True
-            events = []
-        if current.lost or any(_relevant(_KINDS[e.kind], e.path) for e in events):
+        if _relevant_change(current):
             changed.set()
 
     stopping: asyncio.Future[Any] = (
@@ -257,16 +290,19 @@ async def _watch_inotify(
                 if not changed.is_set() or loop.time() >= deadline:
                     break
             changed.clear()
-            await asyncio.to_thread(registry.reload)  # a removed folder is rejected (and shown) here
+            await asyncio.to_thread(registry.reload)
             if current.lost:
                 loop.remove_reader(current.fileno())
                 current.close()
-                found = await _watch_again(folder, stopping)
+                found = _watch_now(folder, first=True)
                 if found is None:
-                    return
+                    await asyncio.to_thread(registry.reload)  # rejected: the folder's absence shows
+                    found = await _watch_again(folder, stopping)
+                    if found is None:
+                        return
                 current = found
                 loop.add_reader(current.fileno(), readable)
-                await asyncio.to_thread(registry.reload)
+                await asyncio.to_thread(registry.reload)  # what changed while nothing watched
     finally:
         stopping.cancel()
         if current.fileno() >= 0:
@@ -285,29 +321,20 @@ async def _changed_or_stopped(changed: asyncio.Event, stopping: asyncio.Future[A
 
 
 async def _watch_again(folder: Path, stopping: asyncio.Future[Any]) -> FolderWatch | None:
-    """A new watch on `folder` once it exists again; None if stopped first."""
-    try:
-        found = FolderWatch(folder)
-    except OSError:
-        log.warning("policy folder %s is gone; the last good set serves until it is back", folder)
-    else:
-        log.info("policy folder %s was replaced; watching the new one", folder)  # a release swapped in
-        return found
-    while not stopping.done():
+    """A new watch on `folder` once it exists again (looked for each second); None if stopped first."""
+    found = None
+    while found is None and not stopping.done():
         await asyncio.wait({stopping}, timeout=_RETRY_S)
-        try:
-            found = FolderWatch(folder)
-        except OSError:
-            continue
-        log.info("policy folder %s is back; watching it again", folder)
-        return found
-    return None
+        found = _watch_now(folder, first=False)
+    return found
 
 
 class PolicyWatcher:
     """A background thread that reloads `registry` on file changes (for synchronous servers).
 
-    `start()` returns once the file watcher is running; `stop()` ends the thread.
+    `start()` returns once the file watcher is running; `stop()` ends the thread. As
+    `watch_policies` does, it reads inotify where it can (the thread sleeps in `select` until a
+    file changes or `stop()` is called) and watchfiles otherwise.
     """
 
     def __init__(
@@ -320,8 +347,10 @@ class PolicyWatcher:
         self._started = threading.Event()
         self._thread: threading.Thread | None = None
         self._failure: str | None = None
+        self._wake_r, self._wake_w = -1, -1  # the inotify thread's `select` wakes for stop()
 
     def start(self) -> PolicyWatcher:
+        self._wake_r, self._wake_w = os.pipe()
         self._thread = threading.Thread(target=self._run, name="guard-policy-watcher", daemon=True)
         self._thread.start()
         if not self._started.wait(5) or self._failure is not None:
@@ -338,7 +367,11 @@ class PolicyWatcher:
             self._started.set()  # wake start() so it can report the failure
 
     def _watch(self) -> None:
-        folder = self.registry.path if self.registry.path.is_dir() else self.registry.path.parent
+        folder = _folder(self.registry)
+        inotify = _inotify_watch(folder, self.force_polling)
+        if inotify is not None:
+            self._watch_inotify(folder, inotify)
+            return
         it = watch(
             folder,
             watch_filter=_relevant,
@@ -357,10 +390,47 @@ class PolicyWatcher:
             if changes:
                 self.registry.reload()
 
+    def _watch_inotify(self, folder: Path, watch: FolderWatch) -> None:
+        current: FolderWatch | None = watch
+        self._started.set()
+        try:
+            while current is not None and self._wait(current, None):
+                if not _relevant_change(current):
+                    continue
+                deadline = time.monotonic() + self.debounce_ms / 1000
+                while time.monotonic() < deadline and self._wait(current, _QUIET_S):  # the rest of the save
+                    _relevant_change(current)
+                if self._stop.is_set():
+                    return
+                self.registry.reload()
+                if current.lost:
+                    current.close()
+                    current = _watch_now(folder, first=True)
+                    if current is None:
+                        self.registry.reload()  # rejected: the folder's absence shows
+                    while current is None and not self._stop.wait(_RETRY_S):
+                        current = _watch_now(folder, first=False)
+                    if current is not None:
+                        self.registry.reload()  # what changed while nothing watched
+        finally:
+            if current is not None:
+                current.close()
+
+    def _wait(self, watch: FolderWatch, timeout: float | None) -> bool:
+        """Until `watch` has events (True), `timeout` passes (False) or stop() (False)."""
+        ready, _, _ = select.select([watch.fileno(), self._wake_r], [], [], timeout)
+        return watch.fileno() in ready and not self._stop.is_set()
+
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        if self._wake_w >= 0:
+            os.write(self._wake_w, b"x")  # wakes the inotify thread's select
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._wake_w >= 0 and (self._thread is None or not self._thread.is_alive()):
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            self._wake_r, self._wake_w = -1, -1
 
     def __enter__(self) -> PolicyWatcher:
         return self.start()

@@ -267,7 +267,8 @@ async def test_async_watcher_waits_out_a_removed_folder_and_serves_it_when_back(
     good = reg.current
     async with _Watching(reg) as w:
         shutil.rmtree(folder)
-        assert await w.until(lambda: reg.status().degraded)  # the reload says so; the last good set serves
+        assert await w.until(lambda: "is gone" in caplog.text)
+        assert reg.status().degraded  # the reload says so; the last good set serves
         assert reg.current is good
         write(folder, {"base.yaml": B})
         assert await w.until(lambda: _limit(reg) == 30)
@@ -383,6 +384,39 @@ def test_a_watcher_that_cannot_start_says_so(folder: Path, monkeypatch: pytest.M
     def no_watch(*_: object, **__: object) -> None:
         raise OSError("inotify watch limit reached")
 
-    monkeypatch.setattr("guard.policy.registry.watch", no_watch)
+    monkeypatch.setattr("guard.policy.registry.FolderWatch", no_watch)  # neither inotify here
+    monkeypatch.setattr("guard.policy.registry.watch", no_watch)  # nor in watchfiles
     with pytest.raises(RuntimeError, match="policy watcher did not start: OSError"):
         PolicyWatcher(PolicyRegistry(folder)).start()
+
+
+def test_thread_watcher_sleeps_until_a_change_and_stops_at_once(folder: Path) -> None:
+    reg = PolicyRegistry(folder)
+    watcher = PolicyWatcher(reg).start()
+    try:
+        time.sleep(0.3)
+        assert reg.status().reloads == 0
+        _save(folder / "base.yaml", B)
+        assert _wait_for(lambda: _limit(reg) == 30, 5.0) < 1.0
+    finally:
+        t0 = time.perf_counter()
+        watcher.stop()
+        assert time.perf_counter() - t0 < 0.5  # woken from its select, not at a timeout
+    assert watcher._thread is not None and not watcher._thread.is_alive()
+
+
+def test_thread_watcher_waits_out_a_removed_folder_and_follows_a_replaced_link(tmp_path: Path) -> None:
+    v1 = write(tmp_path / "v1", {"base.yaml": A})
+    v2 = write(tmp_path / "v2", {"base.yaml": B})
+    link = tmp_path / "policies"
+    link.symlink_to(v1, target_is_directory=True)
+    reg = PolicyRegistry(link)
+    with PolicyWatcher(reg):
+        new = tmp_path / "policies.new"
+        new.symlink_to(v2, target_is_directory=True)
+        os.replace(new, link)  # a release swapped in
+        assert _wait_for(lambda: _limit(reg) == 30, 5.0) < 5.0
+        shutil.rmtree(v2)  # the folder the link names, gone
+        assert _wait_for(lambda: reg.status().degraded, 5.0) < 5.0
+        write(v2, {"base.yaml": BASE_POLICY.format(sentence_max=40)})
+        assert _wait_for(lambda: _limit(reg) == 40, 5.0) < 5.0
