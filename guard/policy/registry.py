@@ -11,7 +11,8 @@ keeps serving. Hooks (`on_reload`) let metrics count reloads and failures.
 loop itself (`guard.policy.inotify`): no thread, nothing to do until a file changes. `PolicyWatcher`
 (a thread, for synchronous embedders) reads the same descriptor in `select`. Where inotify is not
 available, or polling is asked for (`force_polling`, `WATCHFILES_FORCE_POLLING`: network file
-systems), both watch with watchfiles instead.
+systems, where inotify does not see other hosts' writes), both poll the folder every 0.25 s
+(`guard.policy.polling`), off the event loop, and reload once a change has settled.
 """
 
 from __future__ import annotations
@@ -27,20 +28,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from watchfiles import Change, DefaultFilter, awatch, watch
+from watchfiles import Change, DefaultFilter
 
 from guard.policy.errors import PolicyError
 from guard.policy.inotify import FolderWatch
 from guard.policy.loader import DEFAULT_POLICY_DIR, load_policy_set
 from guard.policy.model import PolicySet
+from guard.policy.polling import FolderPoll
 
 __all__ = ["PolicyRegistry", "PolicyWatcher", "RegistryStatus", "ReloadOutcome", "watch_policies"]
 
 log = logging.getLogger("guard.policy")
 
 DEBOUNCE_MS = 100
-_STARTUP_MS = 200  # how long an idle watcher waits before yielding; bounds start-up and stop time
 _QUIET_S = 0.02  # a save's events come this close together (watchfiles' step, as before)
+_POLL_S = 0.25  # how often a polled folder is looked at
+_SETTLE_LOOKS = 8  # a polled change is reloaded once a look finds it settled, or after this many looks
 _RETRY_S = 1.0  # how often a removed policy folder is looked for
 
 
@@ -194,24 +197,8 @@ async def watch_policies(
     inotify = _inotify_watch(folder, force_polling)
     if inotify is not None:
         await _watch_inotify(registry, folder, inotify, stop_event, debounce_ms, ready)
-        return
-    watcher = awatch(
-        folder,
-        watch_filter=_relevant,
-        debounce=debounce_ms,
-        step=20,
-        stop_event=stop_event,
-        force_polling=force_polling,
-        poll_delay_ms=100,
-        rust_timeout=_STARTUP_MS,
-        yield_on_timeout=True,
-    )
-    # The watcher exists once the generator yields (a timeout yields an empty set).
-    async for changes in watcher:
-        if ready is not None:
-            ready.set()
-        if changes:
-            await asyncio.to_thread(registry.reload)
+    else:
+        await _watch_polling(registry, folder, stop_event, ready)
 
 
 _KINDS = {"added": Change.added, "deleted": Change.deleted, "modified": Change.modified}
@@ -222,14 +209,56 @@ def _folder(registry: PolicyRegistry) -> Path:
 
 
 def _inotify_watch(folder: Path, force_polling: bool | None) -> FolderWatch | None:
-    """An inotify watch on `folder`, or None: polling asked for, or inotify not available."""
+    """An inotify watch on `folder`, or None (then poll): polling asked for, or no inotify."""
     if force_polling or (force_polling is None and os.environ.get("WATCHFILES_FORCE_POLLING")):
+        log.info("policy watcher: polling %s every %.2f s, as asked", folder, _POLL_S)
         return None
     try:
         return FolderWatch(folder)
     except OSError as exc:
-        log.warning("policy watcher: inotify not available (%s); watching with watchfiles", exc.strerror or exc)
+        log.warning(
+            "policy watcher: inotify not available (%s); polling %s every %.2f s",
+            exc.strerror or exc, folder, _POLL_S,
+        )
         return None
+
+
+def _relevant_path(path: str) -> bool:
+    return _relevant(Change.modified, path)
+
+
+def _poll(folder: Path) -> FolderPoll:
+    return FolderPoll(folder, _relevant_path)
+
+
+async def _watch_polling(
+    registry: PolicyRegistry, folder: Path, stop_event: asyncio.Event | None, ready: asyncio.Event | None
+) -> None:
+    """`watch_policies` by looking at the folder every `_POLL_S`, in a worker thread (a `stat` on a
+    network file system may take long; the event loop must not wait for it)."""
+    loop = asyncio.get_running_loop()
+    stopping: asyncio.Future[Any] = (
+        asyncio.ensure_future(stop_event.wait()) if stop_event is not None else loop.create_future()
+    )
+    try:
+        poll = await asyncio.to_thread(_poll, folder)
+        if ready is not None:
+            ready.set()
+        while True:
+            await asyncio.wait({stopping}, timeout=_POLL_S)
+            if stopping.done():
+                return
+            if not await asyncio.to_thread(poll.changed):
+                continue
+            for _ in range(_SETTLE_LOOKS):  # reload a settled folder, not a file half written
+                await asyncio.wait({stopping}, timeout=_POLL_S)
+                if stopping.done() or not await asyncio.to_thread(poll.changed):
+                    break
+            if stopping.done():
+                return
+            await asyncio.to_thread(registry.reload)
+    finally:
+        stopping.cancel()
 
 
 def _relevant_change(watch: FolderWatch) -> bool:
@@ -334,7 +363,7 @@ class PolicyWatcher:
 
     `start()` returns once the file watcher is running; `stop()` ends the thread. As
     `watch_policies` does, it reads inotify where it can (the thread sleeps in `select` until a
-    file changes or `stop()` is called) and watchfiles otherwise.
+    file changes or `stop()` is called) and polls the folder otherwise.
     """
 
     def __init__(
@@ -372,23 +401,17 @@ class PolicyWatcher:
         if inotify is not None:
             self._watch_inotify(folder, inotify)
             return
-        it = watch(
-            folder,
-            watch_filter=_relevant,
-            debounce=self.debounce_ms,
-            step=20,
-            stop_event=self._stop,
-            force_polling=self.force_polling,
-            poll_delay_ms=100,
-            rust_timeout=_STARTUP_MS,
-            yield_on_timeout=True,
-            raise_interrupt=False,
-        )
-        # The watcher exists once the generator yields (a timeout yields an empty set).
-        for changes in it:
-            self._started.set()
-            if changes:
-                self.registry.reload()
+        poll = _poll(folder)
+        self._started.set()
+        while not self._stop.wait(_POLL_S):
+            if not poll.changed():
+                continue
+            for _ in range(_SETTLE_LOOKS):  # reload a settled folder, not a file half written
+                if self._stop.wait(_POLL_S) or not poll.changed():
+                    break
+            if self._stop.is_set():
+                return
+            self.registry.reload()
 
     def _watch_inotify(self, folder: Path, watch: FolderWatch) -> None:
         current: FolderWatch | None = watch

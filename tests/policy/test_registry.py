@@ -317,7 +317,7 @@ async def test_async_watcher_serves_a_kubernetes_configmap_update(tmp_path: Path
         assert not reg.status().degraded
 
 
-async def test_async_watcher_falls_back_to_watchfiles_without_inotify(
+async def test_async_watcher_polls_without_inotify(
     folder: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def no_inotify(_: object) -> None:
@@ -329,7 +329,7 @@ async def test_async_watcher_falls_back_to_watchfiles_without_inotify(
         async with _Watching(reg) as w:
             _save(folder / "base.yaml", B)
             assert await w.until(lambda: _limit(reg) == 30)
-    assert "inotify not available (Too many open files); watching with watchfiles" in caplog.text
+    assert f"inotify not available (Too many open files); polling {folder} every 0.25 s" in caplog.text
 
 
 async def test_async_watcher_polls_when_asked_to(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -340,11 +340,13 @@ async def test_async_watcher_polls_when_asked_to(folder: Path, monkeypatch: pyte
     monkeypatch.setenv("WATCHFILES_FORCE_POLLING", "1")
     reg = PolicyRegistry(folder)
     async with _Watching(reg) as w:
-        # watchfiles' polling sees a save only once the file's modification time is in another
-        # second than at its last scan (docs/operations.md): save in the next second
-        await asyncio.sleep(1.0 - time.time() % 1.0 + 0.05)
-        _save(folder / "base.yaml", B)
-        assert await w.until(lambda: _limit(reg) == 30)
+        for limit in (30, 40):  # saves of the same size within one second are each seen
+            _save(folder / "base.yaml", BASE_POLICY.format(sentence_max=limit))
+            assert await w.until(lambda: _limit(reg) == limit)  # noqa: B023
+        shutil.rmtree(folder)  # a removed folder is rejected, and served again once back
+        assert await w.until(lambda: reg.status().degraded)
+        write(folder, {"base.yaml": BASE_POLICY.format(sentence_max=45)})
+        assert await w.until(lambda: _limit(reg) == 45)
 
 
 @settings(max_examples=15, deadline=None)
@@ -385,7 +387,7 @@ def test_a_watcher_that_cannot_start_says_so(folder: Path, monkeypatch: pytest.M
         raise OSError("inotify watch limit reached")
 
     monkeypatch.setattr("guard.policy.registry.FolderWatch", no_watch)  # neither inotify here
-    monkeypatch.setattr("guard.policy.registry.watch", no_watch)  # nor in watchfiles
+    monkeypatch.setattr("guard.policy.registry.FolderPoll", no_watch)  # nor polling
     with pytest.raises(RuntimeError, match="policy watcher did not start: OSError"):
         PolicyWatcher(PolicyRegistry(folder)).start()
 
@@ -420,3 +422,20 @@ def test_thread_watcher_waits_out_a_removed_folder_and_follows_a_replaced_link(t
         assert _wait_for(lambda: reg.status().degraded, 5.0) < 5.0
         write(v2, {"base.yaml": BASE_POLICY.format(sentence_max=40)})
         assert _wait_for(lambda: _limit(reg) == 40, 5.0) < 5.0
+
+
+def test_thread_watcher_polls_when_asked_to(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def unexpected(_: object) -> None:
+        raise AssertionError("inotify used although polling was asked for")
+
+    monkeypatch.setattr("guard.policy.registry.FolderWatch", unexpected)
+    reg = PolicyRegistry(folder)
+    watcher = PolicyWatcher(reg, force_polling=True).start()
+    try:
+        for limit in (30, 40):
+            _save(folder / "base.yaml", BASE_POLICY.format(sentence_max=limit))
+            assert _wait_for(lambda: _limit(reg) == limit, 5.0) < 2.0  # noqa: B023
+    finally:
+        t0 = time.perf_counter()
+        watcher.stop()
+        assert time.perf_counter() - t0 < 1.0
