@@ -7,8 +7,8 @@ what did, without blocking, and watches folders created meanwhile. The server re
 event loop (`guard.policy.registry.watch_policies`), so that watching costs nothing until a file
 changes.
 
-watchfiles, which the server used before and `PolicyWatcher` and the fallback still use, runs its
-watcher in a thread that sleeps in steps of 20 ms and takes the GIL after each. Measured on an idle
+watchfiles, which the policy watchers used before, runs its watcher in a thread that sleeps in
+steps of 20 ms and takes the GIL after each. Measured on an idle
 server process (docs/benchmarks.md, "Proxy → twenty-fifth round"): 7.0 ms of CPU and 71 voluntary
 context switches a second with it, 1.5 ms and 12 without a watcher.
 

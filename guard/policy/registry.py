@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from watchfiles import Change, DefaultFilter
-
 from guard.policy.errors import PolicyError
+from guard.policy.ignored import ignored
 from guard.policy.inotify import FolderWatch
 from guard.policy.loader import DEFAULT_POLICY_DIR, load_policy_set
 from guard.policy.model import PolicySet
@@ -41,7 +40,7 @@ __all__ = ["PolicyRegistry", "PolicyWatcher", "RegistryStatus", "ReloadOutcome",
 log = logging.getLogger("guard.policy")
 
 DEBOUNCE_MS = 100
-_QUIET_S = 0.02  # a save's events come this close together (watchfiles' step, as before)
+_QUIET_S = 0.02  # a save's events come this close together (the step of the watchfiles watcher before)
 _POLL_S = 0.25  # how often a polled folder is looked at
 _SETTLE_LOOKS = 8  # a polled change is reloaded once a look finds it settled, or after this many looks
 _RETRY_S = 1.0  # how often a removed policy folder is looked for
@@ -170,13 +169,6 @@ class PolicyRegistry:
         )
 
 
-_FILTER = DefaultFilter()  # ignores editor swap/backup files, .git, __pycache__ …
-
-
-def _relevant(change: Change, path: str) -> bool:
-    return bool(_FILTER(change, path))
-
-
 async def watch_policies(
     registry: PolicyRegistry,
     *,
@@ -201,9 +193,6 @@ async def watch_policies(
         await _watch_polling(registry, folder, stop_event, ready)
 
 
-_KINDS = {"added": Change.added, "deleted": Change.deleted, "modified": Change.modified}
-
-
 def _folder(registry: PolicyRegistry) -> Path:
     return registry.path if registry.path.is_dir() else registry.path.parent
 
@@ -223,12 +212,12 @@ def _inotify_watch(folder: Path, force_polling: bool | None) -> FolderWatch | No
         return None
 
 
-def _relevant_path(path: str) -> bool:
-    return _relevant(Change.modified, path)
+def _relevant(path: str) -> bool:
+    return not ignored(path)
 
 
 def _poll(folder: Path) -> FolderPoll:
-    return FolderPoll(folder, _relevant_path)
+    return FolderPoll(folder, _relevant)
 
 
 async def _watch_polling(
@@ -269,7 +258,7 @@ def _relevant_change(watch: FolderWatch) -> bool:
         log.error("policy watcher: reading inotify failed (%s)", exc.strerror or type(exc).__name__)
         watch.lost = True
         return True
-    return watch.lost or any(_relevant(_KINDS[e.kind], e.path) for e in events)
+    return watch.lost or any(not ignored(e.path) for e in events)
 
 
 def _watch_now(folder: Path, first: bool) -> FolderWatch | None:
