@@ -281,7 +281,10 @@ def create_app(
         watcher: asyncio.Task[None] | None = None
         if registry is not None and settings.policy_watch:
             ready = asyncio.Event()
-            watcher = asyncio.create_task(watch_policies(registry, stop_event=stop, ready=ready))
+            polling = True if settings.policy_polling else None  # None: WATCHFILES_FORCE_POLLING decides
+            watcher = asyncio.create_task(
+                watch_policies(registry, stop_event=stop, ready=ready, force_polling=polling)
+            )
             await ready.wait()
         try:
             yield

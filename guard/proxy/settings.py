@@ -76,6 +76,7 @@ class GuardSettings(BaseSettings):
     # Policies
     policy_path: str | None = None
     policy_watch: bool = True  # hot-reload the policy folder on change (an invalid edit never replaces a valid set)
+    policy_polling: bool = False  # watch by polling (network file systems) instead of inotify
 
     # Audit
     audit_enabled: bool = True  # false: no ledger, no traces (local trials only: nothing is provable)

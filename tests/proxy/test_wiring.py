@@ -147,6 +147,31 @@ def test_a_valid_edit_serves_within_a_second_and_a_broken_one_never_does(running
     assert content == "张先生您好，您的4000元额度已经审核通过了。"
 
 
+def test_policy_polling_serves_an_edit_without_inotify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_inotify(_: object) -> None:
+        raise AssertionError("inotify used although GUARD_POLICY_POLLING is set")
+
+    monkeypatch.setattr("guard.policy.registry.FolderWatch", no_inotify)
+    monkeypatch.setenv("GUARD_POLICY_POLLING", "true")
+    policies = tmp_path / "policies"
+    shutil.copytree(DEFAULT_POLICY_DIR, policies)
+    with ScriptedUpstream(SCENARIOS) as up:
+        settings = GuardSettings(
+            upstream_base_url=up.base_url, policy_path=str(policies), ledger=str(tmp_path / "ledger.db"),
+            crm_source="none", api_keys=(ApiKey(name="dialogue", key=CALLER, role="caller"),),
+        )
+        assert settings.policy_polling
+        with serve_in_thread(create_app(settings)) as url:
+            before = httpx.get(url + "/readyz").json()["policy_set_version"]
+            policy = policies / "outbound_marketing.yaml"
+            text = policy.read_text(encoding="utf-8")
+            policy.write_text(text.replace("sentence_max: 50 ", "sentence_max: 49 "), encoding="utf-8")
+            t0 = time.monotonic()
+            while httpx.get(url + "/readyz").json()["policy_set_version"] == before:
+                assert time.monotonic() - t0 < 2.0, "polled every 0.25 s, reloaded once settled"
+                time.sleep(0.02)
+
+
 def test_startup_freezes_the_long_lived_heap(running: Running) -> None:
     import gc
 
