@@ -285,7 +285,12 @@ def create_app(
             watcher = asyncio.create_task(
                 watch_policies(registry, stop_event=stop, ready=ready, force_polling=polling)
             )
-            await ready.wait()
+            started = asyncio.ensure_future(ready.wait())
+            await asyncio.wait({started, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            if not ready.is_set():  # the watcher failed before it watched: the start fails, loudly
+                started.cancel()
+                watcher.result()
+                raise RuntimeError("the policy watcher ended before it started")
         try:
             yield
         finally:

@@ -172,6 +172,22 @@ def test_policy_polling_serves_an_edit_without_inotify(tmp_path: Path, monkeypat
                 time.sleep(0.02)
 
 
+async def test_a_policy_watcher_that_cannot_start_fails_the_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("guard.policy.registry.FolderWatch", broken)
+    monkeypatch.setattr("guard.policy.registry.FolderPoll", broken)
+    settings = GuardSettings(
+        upstream_base_url="http://upstream.test/v1", ledger=str(tmp_path / "ledger.db"), crm_source="none",
+        api_keys=(ApiKey(name="dialogue", key=CALLER, role="caller"),),
+    )
+    app = create_app(settings)
+    with pytest.raises(PermissionError):  # not a server that hangs in its start, nor one that never reloads
+        async with app.router.lifespan_context(app):
+            pass
+
+
 def test_startup_freezes_the_long_lived_heap(running: Running) -> None:
     import gc
 
