@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import logging
 import os
 import struct
@@ -86,6 +87,7 @@ def parse_events(buf: bytes) -> list[tuple[int, int, str]]:
     return out
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL:
     libc = ctypes.CDLL(None, use_errno=True)  # the process's own C library
     if not hasattr(libc, "inotify_init1"):
@@ -116,6 +118,7 @@ class FolderWatch:
         self._folders: dict[int, str] = {}  # watch descriptor → the folder's path
         self._root_wd = -1
         self._link_wd = -1  # the linked root's parent, when the root is a link
+        self._link_name = os.path.basename(os.path.abspath(self.root))  # the root's name in it
         try:
             self._root_wd = self._watch_tree(self.root)
             if os.path.islink(self.root):
@@ -160,7 +163,7 @@ class FolderWatch:
             out.append(FolderEvent(self.root, "modified"))
             return
         if wd == self._link_wd and wd != self._root_wd:
-            if name == os.path.basename(os.path.abspath(self.root)):
+            if name == self._link_name:
                 self.lost = True  # the link was replaced or removed
                 out.append(FolderEvent(self.root, "deleted"))
             return

@@ -258,7 +258,7 @@ def _relevant_change(watch: FolderWatch) -> bool:
         log.error("policy watcher: reading inotify failed (%s)", exc.strerror or type(exc).__name__)
         watch.lost = True
         return True
-    return watch.lost or any(not ignored(e.path) for e in events)
+    return watch.lost or any(_relevant(e.path) for e in events)
 
 
 def _watch_now(folder: Path, first: bool) -> FolderWatch | None:
