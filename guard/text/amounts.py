@@ -2,13 +2,21 @@
 
 Every written form a reply may use for the same value parses to the same `Decimal`:
 4000元, 4,000元, 4000.00元, ￥4000, 4000块, 四千元, 肆仟元, 4千元, 0.4万元, ４０００元 (full-width),
-and the forms mixing digits with 千/万/亿 (1.55万, 20万, 4万5千, 1万5), Chinese numerals (四千五百,
-两万, 一万零五百, 四千五 = 4500) and financial capitals (肆仟, 伍万, 贰拾万).
+digits grouped by thousands with a comma, a space of any width (5 000, 5\u00a0000, 5\u202f000,
+5\u2009000) or an apostrophe (5'000) — 1 to 3 digits, then groups of exactly 3 —, the forms mixing
+digits with 千/万/亿 (1.55万, 20万, 4万5千, 1万5) or with K = 千 and W = 万 as chat writes them (5K,
+5k, 1.5W, 2w; not inside a name such as GPT-4K or A5K, nor before another letter or digit: 5KB,
+5kg, 5k5), Chinese numerals (四千五百, 两万, 一万零五百, 四千五 = 4500) and financial capitals
+(肆仟, 伍万, 贰拾万).
 
 `scan_numbers(text)` returns every number with its span (code points of the original text), its
 written `NumberStyle`, its currency marks and the character after it; `format_number(value, style)`
 renders a value in a given style, so a fix keeps the reply's style: 五千元 → 四千元, 5000元 → 4000元,
-0.5万 → 0.4万. Malformed numerals (千万, 万一, 百分之) are simply not numbers.
+0.5万 → 0.4万, 5 000元 → 4 000元, 5K → 4K. Malformed numerals (千万, 万一, 百分之) are simply not numbers.
+
+A number another digit touches — directly, or across one separator (5-000, 4000，5000, 5 0001) —
+is `glued`: where it ends is ambiguous, so a fix must not splice a new value into its span
+(5 000 read as 000 and "fixed" to 5 4000); the fact checks fall back to their `fallback` action.
 """
 
 from __future__ import annotations
@@ -42,12 +50,30 @@ _CAPITAL_CHARS = frozenset("壹贰貳叁參肆伍陆陸柒捌玖拾佰仟")
 _CN_CHARS = "".join(_CN_DIGITS) + "".join(_SMALL_UNITS) + "".join(_BIG_UNITS)
 _CN_DIGIT_CHARS = "".join(_CN_DIGITS)
 
-_ARABIC = r"\d{1,3}(?:[,，]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+# Thousands separators other than the comma: spaces of every width (plain, no-break, figure, thin,
+# narrow no-break, ideographic) and apostrophes (5'000, Swiss style). Unlike a comma, which has
+# always run on into following digits (4,0000 reads 40000), a number grouped with these must end
+# after a group of exactly 3 digits: 138 1234 5678 stays three numbers.
+_SPACE_SEPS = " \u00a0\u2007\u2009\u202f\u3000'\u2019"
+GROUP_SEPS = ",，" + _SPACE_SEPS
+# (`\d{1,3}+` is possessive: a run of more digits is no grouped number, and is not tried as one
+# three times over.)
+_ARABIC = (
+    rf"\d{{1,3}}+(?:(?:[,，]\d{{3}})+|(?:[{_SPACE_SEPS}]\d{{3}})+(?!\d))(?:\.\d+)?"
+    r"|\d+(?:\.\d+)?"
+)
+# K = 千 and W = 万 right after digits (5K, 1.5W), as Chinese finance chat writes them; never
+# before another ASCII letter or digit (5KB, 5kg, 5k5). A number that starts inside a name
+# (GPT-4K, A5K) loses its K again in `scan_numbers`.
+_LATIN_UNITS = {"K": 1000, "k": 1000, "W": 10**4, "w": 10**4}
+_LATIN_UNIT = r"(?:(?<=\d)[KkWw](?![A-Za-z0-9]))?"
+_UNIT_VALUES: dict[str, int] = {**_SMALL_UNITS, **_BIG_UNITS, **_LATIN_UNITS}
+_MONEY_UNITS = frozenset("千仟百佰" + "".join(_BIG_UNITS) + "".join(_LATIN_UNITS))
 _CURRENCY_BEFORE = r"(?:[¥]|RMB|rmb|人民币)"
 _CURRENCY_AFTER = r"(?:块钱|元|块|圆|人民币|RMB|rmb)"
 _NUMBER = re.compile(
     rf"(?P<pre>{_CURRENCY_BEFORE}\s?)?"
-    rf"(?<![\d.,])(?P<num>(?:{_ARABIC}|[{_CN_CHARS}])(?:{_ARABIC}|[{_CN_CHARS}]|点(?=[{_CN_DIGIT_CHARS}]))*)"
+    rf"(?<![\d.,])(?P<num>(?:{_ARABIC}|[{_CN_CHARS}])(?:{_ARABIC}|[{_CN_CHARS}]|点(?=[{_CN_DIGIT_CHARS}]))*{_LATIN_UNIT})"
     rf"(?P<post>\s?{_CURRENCY_AFTER})?"
 )
 _MAX_CORE = 40  # longer runs are not amounts anyone says; treated as malformed
@@ -61,10 +87,10 @@ class NumberStyle:
     """How a number was written, so a replacement can be written the same way."""
 
     form: Form = "arabic"
-    sep: str = ""  # thousands separator used ("," or "，"), "" for none
+    sep: str = ""  # thousands separator used (one of `GROUP_SEPS`: "," "，" " " "\u202f" "'" …), "" for none
     decimals: int = 0  # decimal places shown (arabic and scaled forms)
     fullwidth: bool = False
-    scale: str = ""  # 千 / 万 / 亿 for the scaled form (0.4万)
+    scale: str = ""  # 千 / 万 / 亿 (or K / k / W / w as written) for the scaled form (0.4万, 4K)
     liang: bool = False  # the Chinese form said 两 for a leading 2
 
 
@@ -76,6 +102,8 @@ class NumberMatch:
     `money` says the number reads as an amount of money (a currency mark, a 千/万/亿 multiplier,
     or 3 to 8 bare Arabic digits not followed by a non-money unit such as 天, 岁, 折, % and not
     glued to other digits by - : /).
+    `glued` says another digit touches `[start, end)`, directly or across one separator
+    (`DIGIT_GLUE`): the number's extent is ambiguous and no fix may splice a value into it.
     """
 
     value: Decimal
@@ -87,6 +115,7 @@ class NumberMatch:
     currency: bool
     money: bool
     after: str  # the character right after the number ("" at the end)
+    glued: bool = False
 
 
 def fold_width(text: str) -> str:
@@ -98,11 +127,18 @@ class _Malformed(ValueError):
     pass
 
 
+_ARABIC_CHARS = frozenset("." + GROUP_SEPS)
+_GROUP_SEP = re.compile(f"[{GROUP_SEPS}]")
+_DROP_SEPS = {ord(c): None for c in GROUP_SEPS}
+
+
 def _read_arabic(core: str, i: int) -> tuple[Decimal, int]:
     j = i
-    while j < len(core) and (core[j].isdigit() or core[j] in ".,，"):
+    while j < len(core) and (core[j].isdigit() or core[j] in _ARABIC_CHARS):
         j += 1
-    raw = core[i:j].replace(",", "").replace("，", "")
+    raw = core[i:j]
+    if not raw.replace(".", "").isdigit():  # grouped: 4,000 / 5 000
+        raw = raw.translate(_DROP_SEPS)
     try:
         return Decimal(raw), j
     except InvalidOperation:
@@ -147,6 +183,8 @@ def _tokens(core: str) -> list[tuple[str, Decimal]]:
             out.append(("s", Decimal(_SMALL_UNITS[ch])))
         elif ch in _BIG_UNITS:
             out.append(("b", Decimal(_BIG_UNITS[ch])))
+        elif ch in _LATIN_UNITS:  # K = 千 (a small unit), W = 万 (a big one)
+            out.append(("s" if ch in "Kk" else "b", Decimal(_LATIN_UNITS[ch])))
         else:
             raise _Malformed(ch)
         i += 1
@@ -223,12 +261,13 @@ def _style(core: str) -> NumberStyle:
     folded = fold_width(core)
     has_arabic = any(c.isdigit() and c.isascii() for c in folded)
     if has_arabic:
-        units = [c for c in folded if c in _BIG_UNITS or c in _SMALL_UNITS]
+        units = [c for c in folded if c in _UNIT_VALUES]
         if units:
-            biggest = max(units, key=lambda c: _BIG_UNITS.get(c, _SMALL_UNITS.get(c, 0)))
+            biggest = max(units, key=lambda c: _UNIT_VALUES[c])
             scale = {"萬": "万", "億": "亿", "仟": "千", "佰": "百", "拾": "十"}.get(biggest, biggest)
             return NumberStyle(form="scaled", fullwidth=fullwidth, scale=scale)
-        sep = "，" if "，" in folded else "," if "," in folded else ""
+        found = _GROUP_SEP.search(folded)
+        sep = found.group() if found else ""
         frac = folded.split(".", 1)[1] if "." in folded else ""
         decimals = len(frac) if frac and not frac.strip("0") else 0  # 4000.00 is a style; 4000.5 a value
         return NumberStyle(form="arabic", sep=sep, decimals=decimals, fullwidth=fullwidth)
@@ -257,7 +296,7 @@ _JOINERS = frozenset("-—－:：/")
 
 
 _CORE = re.compile(
-    rf"(?<![\d.,])(?:{_ARABIC}|[{_CN_CHARS}])(?:{_ARABIC}|[{_CN_CHARS}]|点(?=[{_CN_DIGIT_CHARS}]))*"
+    rf"(?<![\d.,])(?:{_ARABIC}|[{_CN_CHARS}])(?:{_ARABIC}|[{_CN_CHARS}]|点(?=[{_CN_DIGIT_CHARS}]))*{_LATIN_UNIT}"
 )
 _CORE_START = re.compile(rf"[\d{_CN_CHARS}]")  # what every `_CORE` match starts with
 _NEEDS_FOLD = re.compile("[\uff0e\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uffe5]")
@@ -274,6 +313,46 @@ def _joined(text: str, start: int, end: int) -> bool:
     return start >= 2 and text[start - 1] in _JOINERS and text[start - 2].isdigit()
 
 
+# What may stand between two digits of one written number, or join a number to the next: the
+# grouping separators, the decimal point, dashes, slashes, colons, middle dots.
+DIGIT_GLUE = frozenset(GROUP_SEPS + ".-‐‑‒–—―−－/／:：·・")
+_ASCII_DIGITS = frozenset("0123456789")
+_TOUCHING = DIGIT_GLUE | _ASCII_DIGITS
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """Another digit touches [start, end) directly or across one `DIGIT_GLUE` character."""
+    if start >= 1:
+        ch = text[start - 1]
+        if ch in _ASCII_DIGITS or (ch in DIGIT_GLUE and start >= 2 and text[start - 2] in _ASCII_DIGITS):
+            return True
+    if end < len(text):
+        ch = text[end]
+        if ch in _ASCII_DIGITS or (ch in DIGIT_GLUE and end + 1 < len(text) and text[end + 1] in _ASCII_DIGITS):
+            return True
+    return False
+
+
+def _ascii_letter(ch: str) -> bool:
+    return "A" <= ch <= "Z" or "a" <= ch <= "z"
+
+
+def _in_name(text: str, start: int) -> bool:
+    """A number starting right after an ASCII letter (A5K), or after a letter and one of - _ . or a
+    space (GPT-4K, iPhone 5K): part of a name or code, so a K or W after it is no unit.
+    RMB5K, RMB 5K and 5k-8k are amounts."""
+    if start == 0:
+        return False
+    prev = text[start - 1]
+    if _ascii_letter(prev):
+        return _PREFIX.search(text, max(0, start - 4), start) is None
+    if prev in "-_. " and start >= 2 and _ascii_letter(text[start - 2]):
+        if text[start - 2] in _LATIN_UNITS and start >= 3 and text[start - 3] in _ASCII_DIGITS:
+            return False  # 5k-8k: the letter is itself a unit after digits
+        return _PREFIX.search(text, max(0, start - 4), start) is None
+    return False
+
+
 def scan_numbers(text: str) -> list[NumberMatch]:
     """Every well-formed number in `text` (full-width allowed), left to right."""
     folded = text.translate(_FOLD) if _NEEDS_FOLD.search(text) else text
@@ -287,6 +366,9 @@ def scan_numbers(text: str) -> list[NumberMatch]:
     for m in _CORE.finditer(folded, first.start()):
         start, end = m.span()
         core = m.group()
+        if core[-1] in _LATIN_UNITS and _in_name(folded, start):
+            end -= 1  # GPT-4K: the number is 4, its K a letter of the name
+            core = core[:-1]
         if core.isdigit() and core.isascii():  # the common case: plain Arabic digits
             value = Decimal(core)
             style = _PLAIN if folded is text or text[start] == core[0] else _PLAIN_FW
@@ -316,8 +398,13 @@ def scan_numbers(text: str) -> list[NumberMatch]:
             # A bare amount has 3 to 8 digits: 3、6、12 are counts, long runs are ids or phones.
             money = style.sep != "" or 3 <= len(core.split(".")[0]) < 9
         else:
-            money = any(c in _BIG_UNITS or c in "千仟百佰" for c in core)
-        out.append(NumberMatch(value, start, end, full_start, full_end, style, currency, money, after))
+            money = any(c in _MONEY_UNITS for c in core)
+        # Most numbers stand between letters or 元: look closer only when a digit or a separator
+        # touches them.
+        glued = (
+            (start > 0 and folded[start - 1] in _TOUCHING) or (end < n and folded[end] in _TOUCHING)
+        ) and _glued(folded, start, end)
+        out.append(NumberMatch(value, start, end, full_start, full_end, style, currency, money, after, glued))
     return out
 
 
@@ -329,7 +416,7 @@ def plain_number(value: Decimal) -> str:
     return text
 
 
-_FW_DIGITS = str.maketrans("0123456789.", "０１２３４５６７８９．")
+_FW_DIGITS = str.maketrans("0123456789.KkWw", "０１２３４５６７８９．ＫｋＷｗ")
 
 
 def _section(n: int, digits: str, units: str, liang: bool, capital: bool) -> str:
@@ -382,7 +469,7 @@ def format_number(value: Decimal, style: NumberStyle) -> str:
 
 def _format(value: Decimal, style: NumberStyle) -> str:
     if style.form == "scaled" and style.scale:
-        scale = Decimal(_BIG_UNITS.get(style.scale, _SMALL_UNITS.get(style.scale, 1)))
+        scale = Decimal(_UNIT_VALUES.get(style.scale, 1))
         text = plain_number(value / scale) + style.scale
     elif style.form in ("chinese", "capital") and value < Decimal(10) ** 16:
         capital = style.form == "capital"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guard.text.amounts import NumberStyle, format_number, parse_number, scan_numbers
+from guard.text.amounts import DIGIT_GLUE, GROUP_SEPS, NumberStyle, format_number, parse_number, scan_numbers
 
 D = Decimal
 
@@ -55,6 +55,23 @@ PARSE = [
     ("零", D(0)),
     ("0", D(0)),
     ("3.14", D("3.14")),
+    # grouped by thousands with a space of any width or an apostrophe, like 4,000
+    ("5 000元", D(5000)),
+    ("5\u00a0000元", D(5000)),
+    ("5\u202f000元", D(5000)),
+    ("5\u2009000元", D(5000)),
+    ("5\u3000000元", D(5000)),
+    ("5'000元", D(5000)),
+    ("1 234 567.50元", D("1234567.50")),
+    ("５ ０００元", D(5000)),
+    ("5 000 元", D(5000)),
+    # K = 千, W = 万
+    ("5K", D(5000)),
+    ("5k元", D(5000)),
+    ("1.5W", D(15000)),
+    ("2w", D(20000)),
+    ("５Ｋ", D(5000)),
+    ("RMB5K", D(5000)),
 ]
 
 
@@ -63,7 +80,10 @@ def test_parse(text: str, value: Decimal) -> None:
     assert parse_number(text) == value
 
 
-@pytest.mark.parametrize("text", ["千万", "万一", "百分之", "万", "", "元", "四五", "五十千", "万万", "abc", "4..0"])
+@pytest.mark.parametrize(
+    "text",
+    ["千万", "万一", "百分之", "万", "", "元", "四五", "五十千", "万万", "abc", "4..0", "K", "5KB", "5kg", "5 00", "5 0000"],
+)
 def test_malformed_is_not_a_number(text: str) -> None:
     assert parse_number(text) is None
 
@@ -77,6 +97,78 @@ def test_scan_spans_and_money() -> None:
         ("18", D(18), False),
         ("13812345678", D(13812345678), False),
     ]
+
+
+SCANS = [
+    # a space-grouped number ends after a group of exactly three digits
+    ("138 1234 5678", [("138", D(138)), ("1234", D(1234)), ("5678", D(5678))]),
+    ("额度5 000 000元", [("5 000 000", D(5000000))]),
+    ("5 0001", [("5", D(5)), ("0001", D(1))]),
+    # K / W only after digits, not inside a name, not before another letter or digit
+    ("GPT-4K很强", [("4", D(4))]),
+    ("A5K型号", [("5", D(5))]),
+    ("iPhone 5K", [("5", D(5))]),
+    ("RMB 5K", [("5K", D(5000))]),
+    ("5KB的文件", [("5", D(5))]),
+    ("5k5", [("5", D(5)), ("5", D(5))]),
+    ("5k-8k", [("5k", D(5000)), ("8k", D(8000))]),
+    ("额度1.5w", [("1.5w", D(15000))]),
+    # the comma forms as before: 4,0000 runs on, a list after ， stays a list
+    ("4,0000元", [("4,0000", D(40000))]),
+    ("4000，5000，6000元", [("4000", D(4000)), ("5000", D(5000)), ("6000", D(6000))]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SCANS)
+def test_scan_reads_grouped_and_k_forms(text: str, expected: list[tuple[str, Decimal]]) -> None:
+    assert [(text[m.start : m.end], m.value) for m in scan_numbers(text)] == expected
+
+
+GLUED = [
+    ("您的额度是5 000元", [False]),
+    ("您的额度是5,000元", [False]),
+    ("您的额度是5-000元", [True, True]),
+    ("您的额度是5—000元", [True, True]),
+    ("您的额度是3000-5000元", [True, True]),
+    ("您的额度是4000，5000元", [True, True]),
+    ("您的额度是5 0001元", [True, True]),
+    ("您的额度是5000元-6000元", [False, False]),
+    ("您的额度是5000元，还款300元", [False, False]),
+    ("您的额度是5K元", [False]),
+]
+
+
+@pytest.mark.parametrize(("text", "glued"), GLUED)
+def test_glued_says_another_digit_touches_the_number(text: str, glued: list[bool]) -> None:
+    assert [m.glued for m in scan_numbers(text)] == glued
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=1000, max_value=10**12), st.sampled_from(GROUP_SEPS), st.sampled_from(["", ".00", ".5"]))
+def test_any_thousands_grouping_reads_as_the_number(n: int, sep: str, frac: str) -> None:
+    grouped = f"{n:,}".replace(",", sep) + frac
+    value = D(f"{n}{frac}")
+    assert parse_number(grouped) == value
+    (m,) = scan_numbers(f"您的额度是{grouped}元。")
+    assert (m.value, m.money, m.glued, m.style.sep) == (value, True, False, sep)
+    # a fix keeps the grouping (and 4000.00's decimals; 4000.5 is a value, not a style)
+    assert format_number(D(4000), m.style) == f"4{sep}000" + (".00" if frac == ".00" else "")
+
+
+_NUMBERISH = st.text(st.sampled_from("0123456789 ,，.-—'\u202f\u00a0/:KkWw千万元、"), min_size=1, max_size=14)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_NUMBERISH, _NUMBERISH)
+def test_glued_is_exactly_a_digit_touching_the_span(before: str, number: str) -> None:
+    text = "额度" + before + "是" + number + "元"
+    for m in scan_numbers(text):
+        left = text[max(0, m.start - 2) : m.start]
+        right = text[m.end : m.end + 2]
+        touches = (left[-1:].isdigit() or (len(left) == 2 and left[1] in DIGIT_GLUE and left[0].isdigit())) or (
+            right[:1].isdigit() or (len(right) == 2 and right[0] in DIGIT_GLUE and right[1].isdigit())
+        )
+        assert m.glued == touches, (text, text[m.start : m.end])
 
 
 def test_scan_full_span_includes_currency() -> None:
@@ -115,6 +207,14 @@ STYLE_FIX = [
     ("五千", D("4000.5"), "四千点五"),
     ("五千", D(1005), "一千零五"),
     ("五千", D(100010), "十万零一十"),
+    ("5 000", D(4000), "4 000"),
+    ("5\u202f000", D(12000), "12\u202f000"),
+    ("5'000.00", D(4000), "4'000.00"),
+    ("5K", D(4000), "4K"),
+    ("5k", D(4500), "4.5k"),
+    ("0.5w", D(4000), "0.4w"),
+    ("5W", D(4000), "0.4W"),
+    ("５Ｋ", D(4000), "４Ｋ"),
 ]
 
 
@@ -140,6 +240,12 @@ STYLES = [
     NumberStyle(form="chinese"),
     NumberStyle(form="chinese", liang=True),
     NumberStyle(form="capital"),
+    NumberStyle(sep=" "),
+    NumberStyle(sep="\u202f", decimals=2),
+    NumberStyle(sep="'"),
+    NumberStyle(form="scaled", scale="K"),
+    NumberStyle(form="scaled", scale="w"),
+    NumberStyle(form="scaled", scale="K", fullwidth=True),
 ]
 
 

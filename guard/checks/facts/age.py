@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from guard.checks.facts.common import ReplyView, finding
+from guard.checks.facts.common import ReplyView, finding, number_fix
 from guard.checks.facts.config import AgeRule
-from guard.text.amounts import format_number
 from guard.types import CustomerRecord, Finding
 
 __all__ = ["AgeChecker"]
@@ -71,7 +70,7 @@ class AgeChecker:
                     f"年龄与客户记录不符：回复为 {int(n.value)} 岁，记录为 {age} 岁",
                     self.rule.action,
                     self.rule.fallback,
-                    replacement=format_number(Decimal(age), n.style),
+                    replacement=number_fix(n, Decimal(age)),
                     correction=f"回复里说客户 {int(n.value)} 岁，不对；客户记录的年龄是 {age} 岁，请按记录说或不提年龄。",
                 )
             )

@@ -11,14 +11,24 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any, Final, final
 
 import ahocorasick_rs
 
-from guard.text.amounts import NumberMatch, scan_numbers
+from guard.text.amounts import NumberMatch, format_number, scan_numbers
 from guard.types import Action, CustomerRecord, Finding
 
-__all__ = ["CLAUSE_ENDS", "Hit", "KeywordIndex", "ReplyView", "finding", "record_value", "spans_overlap"]
+__all__ = [
+    "CLAUSE_ENDS",
+    "Hit",
+    "KeywordIndex",
+    "ReplyView",
+    "finding",
+    "number_fix",
+    "record_value",
+    "spans_overlap",
+]
 
 CLAUSE_ENDS = frozenset("，,。！？!?；;、…\n\r")
 _SOFT_ENDS = frozenset("，,、")
@@ -195,6 +205,16 @@ def finding(
         replacement=replacement if act is Action.FIX else None,
         correction=correction,
     )
+
+
+def number_fix(n: NumberMatch, value: Decimal) -> str | None:
+    """`value` written in `n`'s style to replace `n`'s span, or None when `n` cannot be spliced.
+
+    A number another digit touches (`NumberMatch.glued`: 5-000, 4000，5000) has no certain extent:
+    replacing only the part read (000) would release a garbled amount (5-4000). None makes the
+    finding fall back to the rule's `fallback` action (regenerate or block) instead.
+    """
+    return None if n.glued else format_number(value, n.style)
 
 
 def spans_overlap(a: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:

@@ -15,10 +15,10 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal
 
-from guard.checks.facts.common import Hit, ReplyView, finding
+from guard.checks.facts.common import Hit, ReplyView, finding, number_fix
 from guard.checks.facts.config import CouponRule
 from guard.checks.facts.credit_line import yuan
-from guard.text.amounts import fold_width, format_number
+from guard.text.amounts import fold_width
 from guard.types import CashCoupon, CustomerRecord, Finding, InterestFreeCoupon, RateDiscountCoupon
 
 __all__ = ["CouponChecker", "parse_discount", "render_discount"]
@@ -125,7 +125,7 @@ class CouponChecker:
                 out.append(self._f((n.start, n.end + 1), "客户的免息券没有记录免息天数，回复却说了天数", "客户免息券的免息天数没有记录，请不要说具体的免息天数。"))
                 continue
             right = "、".join(str(d) for d in days)
-            rep = format_number(Decimal(days[0]), n.style) if len(days) == 1 else None
+            rep = number_fix(n, Decimal(days[0])) if len(days) == 1 else None
             out.append(
                 self._f(
                     (n.start, n.end),
@@ -175,7 +175,7 @@ class CouponChecker:
             if hit is None or "cp_cash" not in hit.labels or n.value in amounts:
                 continue
             right = "、".join(yuan(a) for a in amounts)
-            rep = format_number(amounts[0], n.style) if len(amounts) == 1 else None
+            rep = number_fix(n, amounts[0]) if len(amounts) == 1 else None
             out.append(
                 self._f(
                     (n.start, n.end),

@@ -17,7 +17,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from guard.checks.facts.common import ReplyView, finding, record_value
+from guard.checks.facts.common import ReplyView, finding, number_fix, record_value
 from guard.checks.facts.config import CustomFact
 from guard.checks.facts.credit_line import yuan
 from guard.text.amounts import NumberStyle, fold_width, format_number, parse_number
@@ -158,7 +158,7 @@ class CustomFactChecker:
                         (n.start, n.end),
                         f"{self.name}与客户记录不符：回复为 {yuan(n.value)}{unit}，记录为 {yuan(want)}{unit}",
                         f"回复里说的{self.name}（{yuan(n.value)}{unit}）不对；客户记录是 {yuan(want)}{unit}，请按记录说。",
-                        format_number(want, n.style) if want >= 0 else None,
+                        number_fix(n, want) if want >= 0 else None,
                     )
                 )
         return out

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from guard.checks.facts.common import Hit, KeywordIndex, ReplyView
+from decimal import Decimal
+
+import pytest
+
+from guard.checks.facts.common import Hit, KeywordIndex, ReplyView, number_fix
 from guard.text.amounts import scan_numbers
 from tests.checks.facts.conftest import build, make_record
 
@@ -34,3 +38,17 @@ def test_hits_are_values() -> None:
     assert hash(hit) == hash(Hit(0, 2, "额度", frozenset({"credit", "role"})))
     assert hit != Hit(0, 2, "额度", frozenset({"credit"}))
     assert repr(Hit(0, 2, "额度", frozenset({"credit"}))) == "Hit(start=0, end=2, word='额度', labels=frozenset({'credit'}))"
+
+
+@pytest.mark.parametrize(
+    ("reply", "fixes"),
+    [
+        ("额度5 000元", ["4 000"]),
+        ("额度5K", ["4K"]),
+        ("额度5-000元", [None, None]),  # 5 and 000: another digit touches each
+        ("免息3-0天", [None, None]),
+        ("您今年3 5岁", [None, None]),
+    ],
+)
+def test_number_fix_refuses_a_number_another_digit_touches(reply: str, fixes: list[str | None]) -> None:
+    assert [number_fix(n, Decimal(4000)) for n in scan_numbers(reply)] == fixes

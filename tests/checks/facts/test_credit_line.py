@@ -3,15 +3,21 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from guard.checks.facts import FactsCheck
+from guard.text.amounts import DIGIT_GLUE
 from guard.types import Action
-from tests.checks.facts.conftest import make_record, run
+from tests.checks.facts.conftest import build, make_record, run
+
+_FACTS = build()
 
 # Every written form of 4000 (the record's line) and of a wrong 5000, with the fix expected.
 RIGHT_FORMS = [
     "4000元", "4,000元", "4000.00元", "￥4000", "¥4000", "RMB4000", "人民币4000元", "4000块", "4000块钱",
     "四千元", "肆仟元", "4千元", "0.4万元", "４０００元", "４，０００元", "四千块", "4000",
+    "4 000元", "4\u202f000元", "4\u2009000元", "4\u00a0000元", "4'000元", "4K", "4k元", "0.4W", "0.4w元",
 ]
 WRONG_FORMS = [
     ("5000元", "4000"), ("5,000元", "4,000"), ("5000.00元", "4000.00"), ("￥5000", "4000"), ("5000块", "4000"),
@@ -19,6 +25,11 @@ WRONG_FORMS = [
     ("五千块", "四千"), ("5000", "4000"), ("1.55万元", "0.4万"), ("20万", "0.4万"), ("四千五百元", "四千"),
     ("两万元", "四千"), ("一万零五百元", "四千"), ("伍万元", "肆仟"), ("贰拾万元", "肆仟"), ("四千五", "四千"),
     ("3999元", "4000"), ("4000.5元", "4000"), ("４，５００元", "４，０００"),
+    # grouped with a space of any width or an apostrophe: one number, fixed as a whole
+    ("5 000元", "4 000"), ("5\u202f000元", "4\u202f000"), ("5\u2009000元", "4\u2009000"),
+    ("5\u00a0000元", "4\u00a0000"), ("5'000元", "4'000"), ("12 000 元", "4 000"),
+    # K = 千, W = 万
+    ("5K", "4K"), ("5k元", "4k"), ("5W", "0.4W"), ("5w元", "0.4w"), ("1.5w", "0.4w"),
 ]
 TEMPLATES = [
     "您的额度是{}。",
@@ -81,12 +92,54 @@ NOT_CLAIMS = [
     "您的额度是4000元，每月只需还300元。",
     "您的额度是4000元，一天利息最低1元。",
     "额度已到账。感谢您，祝您生活愉快，送您100元话费。",
+    "您的额度可以在GPT-4K上查询。",
+    "额度查询请输入型号A5K。",
+    "您的额度4000元，文件不超过5KB。",
 ]
 
 
 @pytest.mark.parametrize("reply", NOT_CLAIMS)
 def test_amounts_in_other_roles_are_not_claims(facts: FactsCheck, reply: str) -> None:
     assert [f for f in run(facts, make_record(), reply) if f.code == "fact.credit_line"] == []
+
+
+# Another digit touches the amount (directly or across one separator): where the amount starts or
+# ends is unsure, so splicing the record's value into the part read would garble it (5-000元 →
+# 5-4000元). The finding falls back to the rule's `fallback` action instead of a fix.
+GLUED = [
+    ("您的额度是5-000元。", "000"),
+    ("您的额度是5—000元。", "000"),
+    ("您的额度是5·000元。", "000"),
+    ("您的额度是3000-5000元。", "5000"),
+    ("您的额度可选3000，5000元。", "5000"),
+    ("您的额度是5 0001元。", "0001"),
+    ("您的额度是5000-3元。", "3"),
+]
+
+
+@pytest.mark.parametrize(("reply", "read"), GLUED)
+def test_an_amount_touched_by_other_digits_is_never_spliced(facts: FactsCheck, reply: str, read: str) -> None:
+    found = [f for f in run(facts, make_record(), reply) if f.code == "fact.credit_line"]
+    assert found and all(f.replacement is None for f in found)
+    assert all(f.action is Action.BLOCK for f in found)  # the default fallback
+    assert read in [reply[f.start : f.end] for f in found]
+    assert all(f.correction and "写法不清楚" in f.correction and "4000" in f.correction for f in found)
+
+
+_NUMBERISH = st.text(st.sampled_from("0123456789 ,，.-—'\u202f/KkW千万元、"), min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_NUMBERISH, _NUMBERISH)
+def test_a_fix_never_leaves_a_digit_next_to_the_value_it_writes(before: str, after: str) -> None:
+    reply = f"您的额度是{before}{after}。"
+    for f in run(_FACTS, make_record(), reply):
+        if f.replacement is None or f.code != "fact.credit_line":
+            continue
+        left, right = reply[max(0, f.start - 2) : f.start], reply[f.end : f.end + 2]
+        assert not left[-1:].isdigit() and not right[:1].isdigit(), (reply, f)
+        assert not (len(left) == 2 and left[1] in DIGIT_GLUE and left[0].isdigit()), (reply, f)
+        assert not (len(right) == 2 and right[0] in DIGIT_GLUE and right[1].isdigit()), (reply, f)
 
 
 @pytest.mark.parametrize("reply", ["您的额度是4000元。", "您最高可借五千元。", "您有0.4万的可用额度。"])
@@ -106,8 +159,6 @@ def test_decimal_record_line(facts: FactsCheck) -> None:
 
 
 def test_configured_triggers_replace_the_defaults() -> None:
-    from tests.checks.facts.conftest import build
-
     check = build({"credit_line": {"triggers": ["授信"], "action": "regenerate"}})
     assert run(check, make_record(), "您的额度是5000元。") == []
     (f,) = run(check, make_record(), "您的授信是5000元。")

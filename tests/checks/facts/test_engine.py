@@ -35,6 +35,12 @@ FIXES = [
     ("章飞您好，您的额度是0.5万。", "张飞您好，您的额度是0.4万。"),
     ("李女士，您的可用额度是伍仟元。", "张先生，您的可用额度是肆仟元。"),
     ("王先生您好，您可借￥5,000。", "张先生您好，您可借￥4,000。"),
+    # grouped by thousands with spaces: the whole number is replaced, never just its last group
+    ("张先生您好，您的额度是5 000元。", "张先生您好，您的额度是4 000元。"),
+    ("张先生您好，您的额度是5\u202f000元。", "张先生您好，您的额度是4\u202f000元。"),
+    ("张先生您好，您的额度是5\u2009000元。", "张先生您好，您的额度是4\u2009000元。"),
+    ("张先生您好，您的额度是5K。", "张先生您好，您的额度是4K。"),
+    ("张先生您好，您的额度是0.5w元。", "张先生您好，您的额度是0.4w元。"),
 ]
 
 
@@ -58,6 +64,13 @@ def test_default_policy_regenerates_coupon_and_age(reply: str, code: str) -> Non
     assert blocked.decision is Decision.BLOCK and not blocked.regenerate
 
 
+@pytest.mark.parametrize("amount", ["5-000元", "5—000元", "5·000元", "3000-5000元"])
+def test_an_amount_of_unsure_extent_is_blocked_not_garbled(amount: str) -> None:
+    v = evaluate(POLICY, make_record(), f"张先生您好，您的额度是{amount}。")
+    assert v.decision is Decision.BLOCK and "fact.credit_line" in v.codes
+    assert v.released == POLICY.fallback
+
+
 def test_claim_without_credit_line_blocks() -> None:
     v = evaluate(POLICY, make_record(credit_line=None), "张先生您好，您的额度是4000元。")
     assert v.decision is Decision.BLOCK and v.codes == ["fact.credit_line"]
@@ -73,6 +86,11 @@ STYLES = [
     NumberStyle(form="chinese"),
     NumberStyle(form="chinese", liang=True),
     NumberStyle(form="capital"),
+    NumberStyle(sep=" "),
+    NumberStyle(sep="\u202f"),
+    NumberStyle(sep="'", decimals=2),
+    NumberStyle(form="scaled", scale="K"),
+    NumberStyle(form="scaled", scale="w"),
 ]
 TEMPLATES = [
     "{hon}您好，您的额度是{amount}{unit}。",
@@ -101,6 +119,9 @@ def test_fixed_reply_has_no_fact_violation_left(
     assert fact_codes(record, v.released) == []
     if claimed != line:
         assert "fact.credit_line" in v.codes
+        if style.form == "arabic" and claimed >= 1000:
+            # the whole amount was replaced (5 000 → 4 000, never 5 4000)
+            assert format_number(line, style) in v.released, (reply, v.released)
 
 
 BAD_RECORDS: list[dict[str, Any]] = [

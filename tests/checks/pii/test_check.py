@@ -50,6 +50,7 @@ def check() -> PiiCheck:
         ("张先生、张总您好", []),
         # Decoys.
         ("您的额度4000元，50,000元，利率0.05%，2026-12-31前还款，20261231，尾号5678，验证码123456。", []),
+        ("额度可选4000，5000，6000元，2024.12.07前有效，档位150，2000，3000，3500、1000、2500、4000。", []),
     ],
 )
 def test_findings(check: PiiCheck, reply: str, expected: list[tuple[str, str]]) -> None:
@@ -215,3 +216,21 @@ def test_combine_names_keeps_rules_names_where_the_tagger_did_not_run() -> None:
     # The tagger's name gives way to a reported rules name and replaces a weaker one.
     assert combine_names([(0, 3, 0.85)], [(1, 3, 0.99)], np.ones(5)) == [(0, 3, 0.85)]
     assert combine_names([(0, 3, 0.45)], [(1, 3, 0.99)], np.ones(5)) == [(1, 3, 0.99)]
+
+
+@pytest.mark.parametrize(
+    ("reply", "released"),
+    [
+        ("张先生您好。请拨打138.1234.5678联系我。", "张先生您好。请拨打138****5678联系我。"),
+        ("张先生您好。请拨打138，1234，5678联系我。", "张先生您好。请拨打138****5678联系我。"),
+        ("张先生您好。请拨打138、1234、5678联系我。", "张先生您好。请拨打138****5678联系我。"),
+        ("张先生您好。请拨打138—1234—5678联系我。", "张先生您好。请拨打138****5678联系我。"),
+        ("身份证号110101，19900307，8515，请核对。", "身份证号110101********8515，请核对。"),
+        ("卡号6222.0212.3456.7890.128，请核对。", "卡号****0128，请核对。"),
+    ],
+)
+def test_a_value_with_separators_is_masked_whole(reply: str, released: str) -> None:
+    policy = load_policy_file(DEFAULT_POLICY_DIR / "outbound_marketing.yaml")
+    v = evaluate(policy, RECORD, reply)
+    assert v.decision is Decision.REVISE
+    assert v.released == released

@@ -13,11 +13,53 @@ from typing import Any, ClassVar
 
 from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 
-__all__ = ["ASCII_EDGE", "ChinesePatternRecognizer", "digits_only", "has_context"]
+__all__ = [
+    "ASCII_EDGE",
+    "GROUPED_END",
+    "GROUPED_START",
+    "GROUP_SEP",
+    "SEP_CHARS",
+    "ChinesePatternRecognizer",
+    "digits_only",
+    "has_context",
+    "listed_amounts",
+]
 
 # An identifier never starts or ends inside a run of ASCII letters or digits (order numbers,
 # longer digit runs); Chinese characters around it are fine.
 ASCII_EDGE = r"(?<![0-9A-Za-z])", r"(?![0-9A-Za-z])"
+
+# What may stand between the digit groups of an identifier (138 1234 5678, 138.1234.5678,
+# 138，1234，5678 — a voice reply marks its pauses with commas —, 138、1234、5678, 138—1234—5678,
+# 6222·0212·…): a space of any width, or one or two marks among . ． , ， 、 / ／ · ・ • ‧ and the
+# hyphens and dashes, with an optional space either side (138 - 1234, 138, 1234, 138——1234).
+# A sentence end (。；！？ or a line break) is never a separator: a value cut by one is not read.
+_SPACES = " \u00a0\u2007\u2009\u202f\u3000"
+_MARKS = ".．,，、/／·・•‧-‐‑‒–—―−－"
+SEP_CHARS = _SPACES + _MARKS
+_MARK_CLASS = _MARKS.replace("-", "\\-")
+GROUP_SEP = rf"(?:[{_SPACES}]?[{_MARK_CLASS}]{{1,2}}[{_SPACES}]?|[{_SPACES}])?"
+# Around a value read with `GROUP_SEP`: no mask character (the digits a partial mask keeps,
+# 440305*****0452，20261231, are not read again with the next number), and after it no money unit
+# or percent sign (150，2000，3000元 lists amounts, not a phone number).
+GROUPED_START = r"(?<![*＊])"
+GROUPED_END = rf"(?![*＊])(?![{_SPACES}]?[元块圆万千百%％])"
+# A separator other than the space and hyphen that identifiers have always been read with.
+_LISTY = re.compile("[" + re.escape(SEP_CHARS.replace(" ", "").replace("-", "")) + "]")
+_GROUPS = re.compile(r"[0-9]+")
+
+
+def listed_amounts(text: str) -> bool:
+    """Digit groups joined by a list-like separator (，、. …), every group after the first a round
+    hundred (150，2000，3000; 3000、5000、6000、8000): a list of amounts, not an identifier.
+
+    A real number has such groups by chance once in ten thousand (two groups) or less.
+    """
+    if _LISTY.search(text) is None:
+        return False
+    rest = _GROUPS.findall(text)[1:]
+    return len(rest) >= 2 and all(len(g) >= 3 and g.endswith("00") for g in rest)
+
 
 _NON_DIGIT = re.compile(r"[^0-9Xx]")
 _CONTEXT_WINDOW = 12
@@ -49,6 +91,9 @@ class ChinesePatternRecognizer(PatternRecognizer):
     PATTERNS: ClassVar[tuple[Pattern, ...]]
     CONTEXT: ClassVar[tuple[str, ...]] = ()
     REQUIRES_CONTEXT: ClassVar[frozenset[str]] = frozenset()  # pattern names that need context
+    # A character class every match starts with ("" for none): the quick test checks it first at
+    # each position, which makes it several times faster on Chinese text (no pattern is entered).
+    QUICK_START: ClassVar[str] = ""
 
     def __init__(self) -> None:
         super().__init__(
@@ -61,7 +106,10 @@ class ChinesePatternRecognizer(PatternRecognizer):
         )
         # The same patterns for the standard `re` engine: a quick "could any pattern match?" test
         # (≈1 µs) before paying Presidio's per-call overhead (≈15–25 µs a recognizer).
-        self._quick = re.compile("|".join(f"(?:{p.regex})" for p in self.PATTERNS), re.DOTALL | re.MULTILINE)
+        start = f"(?=[{self.QUICK_START}])" if self.QUICK_START else ""
+        self._quick = re.compile(
+            start + "(?:" + "|".join(f"(?:{p.regex})" for p in self.PATTERNS) + ")", re.DOTALL | re.MULTILINE
+        )
 
     def could_match(self, text: str) -> bool:
         """Whether any of this recognizer's patterns matches somewhere in `text` (before validation)."""

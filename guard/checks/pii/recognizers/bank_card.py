@@ -1,6 +1,9 @@
 """Bank card numbers (ISO/IEC 7812): 16–19 digits with a valid Luhn check digit.
 
-Written as one run (6222021234567890123) or in groups (6222 0212 3456 7890 123). Without a card
+Written as one run (6222021234567890123), with spaces or dashes anywhere (6222 0212 3456 7890 123),
+or in groups of four (and a last group of three) joined by any separator of `GROUP_SEP`
+(6222.0212.3456.7890.123, 6222，0212，3456，7890，123, 6222—0212—…) unless a money unit follows or
+every group after the first is a round hundred (3000、5000、6000、8000: a list of amounts). Without a card
 context word, the issuer digit must be one a payment card uses (3 American Express/JCB, 4 Visa,
 5 Mastercard, 6 UnionPay, 9 older domestic cards): an order number rarely starts like that and
 still has to pass Luhn. A card near 卡号 / 银行卡 counts whatever its first digit.
@@ -12,11 +15,31 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from guard.checks.pii.recognizers._base import ASCII_EDGE, ChinesePatternRecognizer, digits_only
+from guard.checks.pii.recognizers._base import (
+    ASCII_EDGE,
+    GROUP_SEP,
+    GROUPED_END,
+    GROUPED_START,
+    ChinesePatternRecognizer,
+    digits_only,
+    listed_amounts,
+)
 
 __all__ = ["BankCardRecognizer", "luhn_ok"]
 
 _L, _R = ASCII_EDGE
+
+
+def _card(first: str) -> str:
+    """A card starting with a digit of `first`: spaces or dashes anywhere (as always), or else groups
+    of four (and a last group of three) joined by any separator. The second form is tried only
+    where the first finds nothing, so a number read before is read the same way."""
+    return (
+        _L
+        + rf"(?:{first}(?:[ \-]?[0-9]){{15,18}}"
+        + rf"|{GROUPED_START}{first}[0-9]{{3}}(?:{GROUP_SEP}[0-9]{{4}}){{3}}(?:{GROUP_SEP}[0-9]{{3}})?{GROUPED_END})"
+        + _R
+    )
 
 
 def luhn_ok(digits: str) -> bool:
@@ -37,9 +60,10 @@ class BankCardRecognizer(ChinesePatternRecognizer):
     CODE: ClassVar[str] = "pii.bank_card"
     LABEL: ClassVar[str] = "银行卡号"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
-        Pattern("bank_card_issuer", _L + r"[3-69](?:[ \-]?[0-9]){15,18}" + _R, 0.5),
-        Pattern("bank_card_any", _L + r"[1-278](?:[ \-]?[0-9]){15,18}" + _R, 0.2),
+        Pattern("bank_card_issuer", _card("[3-69]"), 0.5),
+        Pattern("bank_card_any", _card("[1-278]"), 0.2),
     )
+    QUICK_START: ClassVar[str] = "0-9+(（"
     CONTEXT: ClassVar[tuple[str, ...]] = (
         "卡号",
         "银行卡",
@@ -54,5 +78,7 @@ class BankCardRecognizer(ChinesePatternRecognizer):
     REQUIRES_CONTEXT: ClassVar[frozenset[str]] = frozenset({"bank_card_any"})
 
     def validate_result(self, pattern_text: str) -> bool:
+        if listed_amounts(pattern_text):
+            return False
         digits = digits_only(pattern_text)
         return 16 <= len(digits) <= 19 and digits.isdigit() and luhn_ok(digits)

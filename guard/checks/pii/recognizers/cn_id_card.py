@@ -3,7 +3,9 @@
 18 digits: a 6-digit administrative area code, the birth date YYYYMMDD, a 3-digit sequence number
 and a check digit (ISO 7064 MOD 11-2; 10 is written X). The first-generation card has 15 digits
 (birth date YYMMDD, 19YY, no check digit); it is accepted only with a valid province code and
-birth date. Separators after the area code and the birth date (110101 19900307 457X) are allowed.
+birth date. Separators (`GROUP_SEP`: spaces, dots, commas, 、, dashes …) after the area code, the
+birth year and the birth date are allowed (110101 19900307 457X, 110101，19900307，457X,
+110101.1990.0307.457X); the check digit and birth date still decide.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from typing import ClassVar
 
 from presidio_analyzer import Pattern
 
-from guard.checks.pii.recognizers._base import ASCII_EDGE, ChinesePatternRecognizer, digits_only
+from guard.checks.pii.recognizers._base import ASCII_EDGE, GROUP_SEP, ChinesePatternRecognizer, digits_only
 
 __all__ = ["ChineseIdCardRecognizer", "id_check_digit", "is_valid_id18"]
 
 _L, _R = ASCII_EDGE
+_S = GROUP_SEP
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 # GB/T 2260 province-level codes.
@@ -103,8 +106,8 @@ class ChineseIdCardRecognizer(ChinesePatternRecognizer):
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         Pattern(
             "cn_id_18",
-            _L + r"[1-9][0-9]{5}[ \-]?(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
-            r"[ \-]?[0-9]{3}[0-9Xx]" + _R,
+            _L + rf"[1-9][0-9]{{5}}{_S}(?:18|19|20)[0-9]{{2}}{_S}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+            rf"{_S}[0-9]{{3}}[0-9Xx]" + _R,
             0.5,
         ),
         Pattern(
@@ -113,6 +116,7 @@ class ChineseIdCardRecognizer(ChinesePatternRecognizer):
             0.3,
         ),
     )
+    QUICK_START: ClassVar[str] = "0-9+(（"
     CONTEXT: ClassVar[tuple[str, ...]] = ("身份证", "证件", "身份号", "公民身份")
 
     def validate_result(self, pattern_text: str) -> bool:
