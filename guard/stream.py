@@ -11,7 +11,14 @@ it returns. How it decides:
   its own last token: a closing quote that arrives later simply joins the next check.
 - At most one sentence is held back: the one still being written. A sentence that grows past the
   policy's `length.sentence_max` is already a violation, so it is checked right then; if its
-  action stops the reply it stops now. Any sentence past `max_sentence_chars` fails closed.
+  action stops the reply it stops now. Any sentence past `max_sentence_chars` (its characters,
+  the whitespace around it not counted; with it, twice that) fails closed: the one still being
+  written as soon as it grows past it, a completed one before it is checked, however the deltas
+  cut it.
+- The text is made valid Unicode as it comes in (`mend_surrogates`): a JSON-escaped UTF-16
+  surrogate pair becomes its character, even split across two deltas (a trailing high surrogate
+  waits for the next delta), and a surrogate left alone becomes U+FFFD. What is checked,
+  released and recorded is that text.
 - A blocking verdict stops the stream: the policy's fallback sentence is released after what was
   already released and `finish_reason` is `content_filter`. A truncating verdict stops it too,
   with what was released so far.
@@ -31,9 +38,29 @@ from guard.policy.model import Policy
 from guard.text.sentences import CLOSERS, LINE_BREAKS, TERMINATORS, split_sentences
 from guard.types import Action, CustomerRecord, Decision, Verdict
 
-__all__ = ["StreamGuard", "StreamOutcome"]
+__all__ = ["StreamGuard", "StreamOutcome", "mend_surrogates"]
 
 _ENDED = re.compile(rf"(?:[{TERMINATORS}]+[{re.escape(CLOSERS)}]*|[{LINE_BREAKS}])\s*\Z")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def mend_surrogates(text: str) -> str:
+    """`text` as valid Unicode: each UTF-16 surrogate pair (JSON `\\ud83d\\ude00`) joined into
+    its character, each surrogate left alone replaced by U+FFFD. Such a string cannot be encoded
+    as UTF-8 (not for the client, not for the ledger), and the checks would raise on it.
+    The text itself when it has no surrogate (the search is the only cost then)."""
+    if _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def _too_long(sentence: str, limit: int) -> bool:
+    """Whether a sentence (or the start of one) is past the cap: more than `limit` characters, the
+    whitespace around it not counted (whitespace after a sentence end goes with that sentence or,
+    cut off from it by a delta boundary, with the next one: either way the same sentences are past
+    the cap), or more than twice `limit` with it (a run of whitespace is held back too)."""
+    n = len(sentence)
+    return n > limit and (n > 2 * limit or len(sentence.strip()) > limit)
 
 
 def _sentence_limit(policy: Policy) -> int | None:
@@ -86,6 +113,7 @@ class StreamGuard:
         self.error: str | None = None
         self.verdict: Verdict | None = None
         self._over_limit_checked = False
+        self._high = ""  # a high surrogate that ended the last delta: its low half may come next
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -93,6 +121,10 @@ class StreamGuard:
         """Add a delta; return the text that may be released now ('' if none)."""
         if self.done or not delta:
             return ""
+        if self._high or _SURROGATE.search(delta) is not None:
+            delta = self._mend(delta)
+            if not delta:
+                return ""
         self.source += delta
         pending = self.source[self.checked :]
         pieces = split_sentences(pending)
@@ -101,6 +133,17 @@ class StreamGuard:
         last = pieces[-1]
         complete_end = last.end if _ENDED.search(last.text) else (pieces[-2].end if len(pieces) > 1 else 0)
         if complete_end:
+            for piece in pieces:
+                if piece.end > complete_end:
+                    break
+                if _too_long(piece.text, self.max_sentence_chars):
+                    # A completed sentence past the cap: the ones before it are checked as usual,
+                    # then the stream stops, as it would have had the sentence come in pieces.
+                    out = self._check(self.checked + piece.start) if piece.start else ""
+                    if self.done:
+                        return out
+                    self.error = "sentence_too_long"
+                    return out + self._block(None)
             out = self._check(self.checked + complete_end)
             if self.done:
                 return out
@@ -108,9 +151,21 @@ class StreamGuard:
             return out + self._check_open_sentence(rest[-1].length if rest else 0)
         return self._check_open_sentence(last.length)
 
+    def _mend(self, delta: str) -> str:
+        """The delta as valid Unicode (`mend_surrogates`), with the high surrogate the last one
+        ended with in front; a high surrogate at its end is held for the next delta."""
+        text = self._high + delta
+        if 0xD800 <= ord(text[-1]) <= 0xDBFF:
+            self._high = text[-1]
+            text = text[:-1]
+        else:
+            self._high = ""
+        return mend_surrogates(text)
+
     def _check_open_sentence(self, length: int) -> str:
         """The sentence still being written: stop early if it is already too long."""
-        if len(self.source) - self.checked > self.max_sentence_chars:
+        held = len(self.source) - self.checked
+        if held > self.max_sentence_chars and _too_long(self.source[self.checked :], self.max_sentence_chars):
             self.error = "sentence_too_long"
             return self._block(None)
         if self.sentence_limit is None or length <= self.sentence_limit or self._over_limit_checked:
@@ -128,7 +183,14 @@ class StreamGuard:
         """The upstream finished normally: check the rest; return the text to release."""
         if self.done:
             return ""
-        out = self._check(len(self.source)) if self.checked < len(self.source) or not self.verdict else ""
+        out = ""
+        if self._high:  # a high surrogate nothing followed
+            self._high = ""
+            out = self.feed("\ufffd")
+            if self.done:
+                return out
+        if self.checked < len(self.source) or not self.verdict:
+            out += self._check(len(self.source))
         self.done = True
         return out
 

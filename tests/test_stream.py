@@ -5,12 +5,12 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from guard.engine import evaluate
 from guard.policy.model import Policy
-from guard.stream import StreamGuard
+from guard.stream import StreamGuard, mend_surrogates
 from guard.text.sentences import split_sentences
 from guard.types import CustomerRecord, Decision
 from tests.proxy.policies import FALLBACK, make_policy_set
@@ -153,3 +153,109 @@ def test_streaming_never_releases_what_the_engine_would_not(
             assert all(s.length <= 20 for s in split_sentences(body))
 
 
+
+
+# -- surrogates: a JSON `\ud83d\ude00` arrives as two UTF-16 halves, possibly in two deltas ------
+
+
+@pytest.mark.parametrize(
+    ("text", "mended"),
+    [
+        ("好\ud83d\ude00。", "好😀。"),
+        ("好\ud83d。", "好\ufffd。"),
+        ("好\ude00。", "好\ufffd。"),
+        ("\ud83d\ud83d\ude00", "\ufffd😀"),
+        ("😀\ud800", "😀\ufffd"),
+        ("\udbff\udfff", "\U0010ffff"),
+        ("没有代理项。", "没有代理项。"),
+    ],
+)
+def test_mend_surrogates(text: str, mended: str) -> None:
+    assert mend_surrogates(text) == mended
+    mended.encode("utf-8")  # valid Unicode
+
+
+def test_a_surrogate_pair_split_across_deltas_is_one_character(policies: dict[str, Policy]) -> None:
+    sg = StreamGuard(policies["strict"], RECORD)
+    assert sg.feed("您好\ud83d") == ""
+    assert sg.feed("\ude00。再") == "您好😀。"
+    assert sg.feed("见\ud83d") == ""
+    assert sg.finish() == "再见\ufffd"  # a high surrogate nothing followed
+    assert sg.outcome().released == "您好😀。再见\ufffd" == sg.source
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.text(alphabet=["好", "。", "😀", "\ud83d", "\ude00", "\udbff", "\udfff", " "], max_size=40),
+    data=st.data(),
+)
+def test_surrogates_give_the_same_text_however_the_deltas_cut_them(
+    policies: dict[str, Policy], text: str, data: st.DataObject
+) -> None:
+    out, sg = run(policies["open"], _cuts(text, data))
+    whole, _ = run(policies["open"], [text])
+    released = "".join(out)
+    assert released == "".join(whole) == mend_surrogates(text) == sg.source
+    released.encode("utf-8")
+
+
+# -- the hard cap on one sentence, however the deltas cut it ------------------------------------
+
+CAPPED = "好" * 30 + "。"  # past a cap of 25
+
+
+@pytest.mark.parametrize(
+    "deltas",
+    [
+        [CAPPED],
+        [CAPPED[:25], CAPPED[25:]],
+        [CAPPED[i : i + 5] for i in range(0, len(CAPPED), 5)],
+        ["你好。" + CAPPED + "再见。"],
+        ["你好。", CAPPED[:10], CAPPED[10:] + "再见。"],
+    ],
+)
+@pytest.mark.parametrize("name", ["open", "words"])
+def test_a_sentence_past_the_cap_fails_closed_however_the_deltas_cut_it(
+    policies: dict[str, Policy], deltas: list[str], name: str
+) -> None:
+    out, sg = run(policies[name], deltas, max_sentence_chars=25)
+    before = "你好。" if "你好。" in "".join(deltas) else ""
+    assert "".join(out) == before + FALLBACK
+    assert sg.outcome().error == "sentence_too_long" and sg.outcome().finish_reason == "content_filter"
+
+
+def test_whitespace_is_held_back_up_to_twice_the_cap(policies: dict[str, Policy]) -> None:
+    out, sg = run(policies["words"], ["你好。", *[" "] * 100], max_sentence_chars=25)
+    assert out == ["你好。", FALLBACK] and len(sg.source) == len("你好。") + 51
+    assert sg.outcome().error == "sentence_too_long"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    parts=st.lists(
+        st.builds(
+            lambda body, end: body + end,
+            st.text(alphabet="好一二三 \u3000", min_size=0, max_size=16),
+            st.sampled_from(["。", "！", "\n", " 。 ", ""]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    data=st.data(),
+    name=st.sampled_from(["open", "words"]),
+)
+def test_the_cap_does_not_depend_on_the_cuts(
+    policies: dict[str, Policy], parts: list[str], data: st.DataObject, name: str
+) -> None:
+    reply = "".join(parts)
+    # Past twice the cap with whitespace, a sentence stops however cut; short of that, whitespace
+    # can count or not, by where the deltas cut (a run of whitespace as long as the cap).
+    assume(sum(ch.isspace() for ch in reply) <= 12)
+    out, sg = run(policies[name], _cuts(reply, data), max_sentence_chars=12)
+    whole, one = run(policies[name], [reply], max_sentence_chars=12)
+    # The same sentences, whitespace aside: the whitespace after a sentence end goes out with it
+    # only when it came in the same delta (else it joins the next sentence).
+    assert "".join("".join(out).split()) == "".join("".join(whole).split())
+    assert sg.outcome().error == one.outcome().error
+    if one.outcome().error is None:
+        assert all(len(s.text.strip()) <= 12 for s in split_sentences(reply))

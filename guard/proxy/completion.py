@@ -8,6 +8,7 @@ The streamed path stays in `service.py`, an async generator, which mypyc does no
 from __future__ import annotations
 
 import dataclasses
+import re
 import secrets
 import time
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from guard.proxy.auth import Principal
 from guard.proxy.errors import GuardHTTPError
 from guard.proxy.openai_models import ChatCompletionRequest
 from guard.proxy.upstream import UpstreamError
+from guard.stream import mend_surrogates
 from guard.types import Action, CustomerRecord, Decision, Finding, Verdict
 
 if TYPE_CHECKING:
@@ -34,6 +36,8 @@ __all__ = [
     "masked_original",
     "record_error",
     "relayed_finish",
+    "relayed_id",
+    "relayed_usage",
     "rounded",
     "violations",
 ]
@@ -94,27 +98,71 @@ def rounded(timings: dict[str, float]) -> dict[str, float]:
     return {name: round(ms * 1000) / 1000 for name, ms in timings.items()}
 
 
+# What of the upstream's answer besides the text reaches the client. Never a free-form value: the
+# upstream may put anything in any field, and only `content` is checked.
 # Finish reasons that announce what the guard never relays (tool calls): the client is told "stop".
 _UNRELAYED_FINISH = frozenset({"tool_calls", "function_call"})
+_RELAYED_FINISH = frozenset({"stop", "length", "content_filter"})
+_SAFE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+_USAGE_KEY = re.compile(r"[a-z_]{1,64}")
+_MAX_COUNT = 2**53 - 1  # the largest integer every JSON reader (JavaScript's too) reads exactly
 
 
 def relayed_finish(finish: Any) -> str | None:
-    """The upstream's finish reason as the client gets it: None if it is not a string, "stop"
-    where it announces tool calls, which are not relayed (an SDK that sees "tool_calls" looks for
-    them in the message and finds none)."""
+    """The upstream's finish reason as the client gets it: one of stop, length, content_filter;
+    "stop" where it announces tool calls, which are not relayed (an SDK that sees "tool_calls"
+    looks for them in the message and finds none); None (the guard decides: "stop") for
+    anything else."""
     if not isinstance(finish, str):
         return None
-    return "stop" if finish in _UNRELAYED_FINISH else finish
+    if finish in _RELAYED_FINISH:
+        return finish
+    return "stop" if finish in _UNRELAYED_FINISH else None
+
+
+def relayed_id(value: Any) -> str | None:
+    """An upstream `id` or `system_fingerprint` when it is a short string of safe characters
+    (`[A-Za-z0-9_.:-]`, at most 128), else None (the guard makes its own id / omits it)."""
+    return value if isinstance(value, str) and _SAFE_ID.fullmatch(value) is not None else None
+
+
+def _count(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= _MAX_COUNT
+
+
+def relayed_usage(usage: Any) -> dict[str, Any] | None:
+    """The upstream's `usage` as the client gets it: only its token counts (`*_tokens`, a
+    non-negative integer) and `*_details` objects of such counts, keys of lower-case letters and
+    `_`; everything else dropped. None when nothing is left."""
+    if not isinstance(usage, dict):
+        return None
+    out: dict[str, Any] = {}
+    for key, value in usage.items():
+        if not isinstance(key, str) or _USAGE_KEY.fullmatch(key) is None:
+            continue
+        if key.endswith("_tokens") and _count(value):
+            out[key] = value
+        elif key.endswith("_details") and isinstance(value, dict):
+            details = {
+                k: v
+                for k, v in value.items()
+                if isinstance(k, str) and _USAGE_KEY.fullmatch(k) is not None and k.endswith("_tokens") and _count(v)
+            }
+            if details:
+                out[key] = details
+    return out or None
 
 
 def _content(data: dict[str, Any]) -> tuple[str, str | None]:
-    """The first choice's text and finish reason (tool calls and non-text parts are never relayed)."""
+    """The first choice's text, as valid Unicode (`mend_surrogates`), and finish reason (tool calls
+    and non-text parts are never relayed)."""
     choice = data["choices"][0]
     if not isinstance(choice, dict):
         raise UpstreamError("malformed", "upstream choice is not an object")
     message = choice.get("message")
     content = message.get("content") if isinstance(message, dict) else None
-    return (content if isinstance(content, str) else ""), relayed_finish(choice.get("finish_reason"))
+    text = mend_surrogates(content) if isinstance(content, str) else ""
+    return text, relayed_finish(choice.get("finish_reason"))
 
 
 def http_error(exc: UpstreamError, trace_id: str) -> GuardHTTPError:
@@ -271,10 +319,11 @@ async def complete(
                 timings=timings,
             )
         )
+        created = data.get("created")
         out: dict[str, Any] = {
-            "id": data.get("id") or f"chatcmpl-{secrets.token_hex(12)}",
+            "id": relayed_id(data.get("id")) or f"chatcmpl-{secrets.token_hex(12)}",
             "object": "chat.completion",
-            "created": data.get("created") if isinstance(data.get("created"), int) else int(time.time()),
+            "created": created if _count(created) else int(time.time()),
             "model": req.model,
             "choices": [
                 {
@@ -284,10 +333,12 @@ async def complete(
                 }
             ],
         }
-        if data.get("usage") is not None:
-            out["usage"] = data["usage"]
-        if data.get("system_fingerprint") is not None:
-            out["system_fingerprint"] = data["system_fingerprint"]
+        usage = relayed_usage(data.get("usage"))
+        if usage is not None:
+            out["usage"] = usage
+        fingerprint = relayed_id(data.get("system_fingerprint"))
+        if fingerprint is not None:
+            out["system_fingerprint"] = fingerprint
         out["guard"] = guard_object(
             verdict.decision.value, verdict.codes, verdict.policy, verdict.policy_version, call.trace_id,
             regenerations, error,

@@ -13,6 +13,7 @@ before any text of the reply leaves, and no error path carries model text.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
@@ -36,6 +37,7 @@ from guard.proxy.completion import (
     masked_original,
     record_error,
     relayed_finish,
+    relayed_usage,
 )
 from guard.proxy.encoding import json_bytes
 from guard.proxy.errors import GuardHTTPError
@@ -49,6 +51,9 @@ __all__ = ["GuardService", "PolicyProvider", "correction_message", "masked_origi
 
 PolicyProvider = Callable[[], PolicySet]
 """Returns the policy set in force; a hot-reloading holder can be swapped in behind it."""
+
+log = logging.getLogger("guard.proxy")
+
 
 def _sse(obj: dict[str, Any]) -> bytes:
     return b"data: " + json_bytes(obj) + b"\n\n"
@@ -139,7 +144,10 @@ class GuardService:
     ) -> AsyncIterator[bytes]:
         """SSE events of a guarded stream. Raises `GuardHTTPError` before its first event only.
 
-        `trace` receives the trace id as soon as it is known (for the response header).
+        `trace` receives the trace id as soon as it is known (for the response header). Once the
+        first event is out, the stream always ends closed: an unexpected exception ends it like
+        a block (the fallback, `finish_reason: content_filter`, `guard.error: internal_error`,
+        `data: [DONE]`), never with a torn connection.
         """
         started = time.perf_counter()
         body = req.upstream_body(self.upstream.map_model(req.model))
@@ -156,6 +164,7 @@ class GuardService:
             decided = False
             reason = "client_disconnected"
             sent_role = False
+            sent = ""  # the text the client was sent so far
             regenerations = 0
             attempt = 0
             usage: Any = None
@@ -190,8 +199,8 @@ class GuardService:
                                 yield chunk({"role": "assistant", "content": ""})
                             try:
                                 async for obj in up.chunks():
-                                    if obj.get("usage") is not None:
-                                        usage = obj["usage"]
+                                    if (relayed := relayed_usage(obj.get("usage"))) is not None:
+                                        usage = relayed
                                     for choice in obj.get("choices") or ():
                                         if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                                             continue
@@ -209,6 +218,7 @@ class GuardService:
                                                 break
                                             if piece:
                                                 yield chunk({"content": piece})
+                                                sent += piece
                                     if sg.done:
                                         break
                             except UpstreamError as exc:
@@ -265,6 +275,7 @@ class GuardService:
                     yield chunk({"role": "assistant", "content": ""})
                 if out:
                     yield chunk({"content": out})
+                    sent += out
                 final: dict[str, Any] = {
                     **meta,
                     "choices": [{"index": 0, "delta": {}, "finish_reason": outcome.finish_reason}],
@@ -280,9 +291,47 @@ class GuardService:
             except (GeneratorExit, anyio.get_cancelled_exc_class()):
                 reason = "client_disconnected"
                 raise
-            except Exception:
+            except Exception as exc:
                 reason = "internal_error"
-                raise
+                if not sent_role:
+                    raise  # nothing was sent yet: the app answers 500, nothing released
+                # The response has started: close it as a block rather than tear it down.
+                log.error("guarded stream failed after it started: %s", type(exc).__name__)
+                fallback = policy.fallback or ""
+                codes = list(sg.verdict.codes) if sg.verdict is not None else []
+                if not decided:
+                    decided = True
+                    try:
+                        await call.decision_async(
+                            decision_record(
+                                call,
+                                principal,
+                                record,
+                                req.model,
+                                policy,
+                                started,
+                                stream=True,
+                                decision="block",
+                                codes=tuple(codes),
+                                released=sent + fallback,
+                                regenerations=regenerations,
+                                error=reason,
+                                timings=timings,
+                            )
+                        )
+                    except Exception as failed:
+                        log.error("guarded stream: its decision could not be recorded: %s", type(failed).__name__)
+                if fallback:
+                    yield chunk({"content": fallback})
+                closing: dict[str, Any] = {
+                    **meta,
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": "content_filter"}],
+                    "guard": guard_object(
+                        "block", codes, policy.name, policy.version, call.trace_id, regenerations, reason
+                    ),
+                }
+                yield _sse(closing)
+                yield b"data: [DONE]\n\n"
             finally:
                 if not decided:
                     # The client went away (or something broke) before the decision: record what

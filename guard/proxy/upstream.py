@@ -4,13 +4,14 @@ Connection errors (refused, connect timeout) are retried up to `upstream_retries
 request never reached the model, so trying again is safe. Nothing else is retried here: a 5xx
 or a read timeout may mean the model did work, and the guard's own regeneration loop decides
 what happens next. Errors are raised as `UpstreamError(kind)`; the app maps `timeout` to 504
-and everything else to 502. Streamed chunks are parsed from SSE; a malformed chunk or a stream
-that ends without `data: [DONE]` raises, so the streaming guard fails closed. A reply longer
-than `max_reply_chars` is `too_large` (the engine runs on the event loop, and a
-multi-megabyte reply would stall every other request while it is checked): the service counts the
-characters; here the raw bytes read are capped generously above that (JSON escapes take up to 6
-bytes a character, and every streamed token carries ~200 bytes of SSE framing), so a huge answer
-is never buffered whole.
+and everything else to 502. Streamed chunks are parsed from SSE; a malformed chunk (not an
+object, `choices` not a list), an error event (`error` set or `object: error`, even with
+`choices`) or a stream that ends without `data: [DONE]` raises, so the streaming guard fails
+closed. A reply longer than `max_reply_chars` is `too_large` (the engine runs on the event loop,
+and a multi-megabyte reply would stall every other request while it is checked): the service
+counts the characters; here the raw bytes read are capped generously above that (JSON escapes
+take up to 6 bytes a character, and every streamed token carries ~200 bytes of SSE framing), so
+a huge answer is never buffered whole.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ class UpstreamStream:
             yield buffer.removesuffix("\r")
 
     async def chunks(self) -> AsyncIterator[dict[str, Any]]:
-        """Parsed `data:` objects until `[DONE]`; raises `UpstreamError` on anything else."""
+        """Parsed `data:` objects until `[DONE]`, each with `choices` a list or absent; raises
+        `UpstreamError` on anything else, and on an error event (`error` set, or `object: error`)."""
         done = False
         try:
             async for line in self._lines():
@@ -92,8 +94,12 @@ class UpstreamStream:
                     raise UpstreamError("malformed", "upstream sent a malformed stream chunk") from None
                 if not isinstance(obj, dict):
                     raise UpstreamError("malformed", "upstream sent a stream chunk that is not an object")
-                if "error" in obj and "choices" not in obj:
+                if obj.get("error") is not None or obj.get("object") == "error":
+                    # An error event, whatever else it carries (choices, a cut-off delta).
                     raise UpstreamError("status", "upstream reported an error in the stream")
+                choices = obj.get("choices")
+                if choices is not None and not isinstance(choices, list):
+                    raise UpstreamError("malformed", "upstream sent a stream chunk whose choices are not a list")
                 yield obj
         except httpx.TimeoutException:
             raise UpstreamError("timeout", "upstream stream timed out") from None

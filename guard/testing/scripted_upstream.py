@@ -15,6 +15,10 @@ timeout), `disconnect` (closes without answering), `malformed` (bad JSON body or
 `invalid_utf8` (bytes that are not UTF-8 inside the reply); `headers` adds response headers
 (e.g. `{"retry-after": "7"}` with `status: 429`); `tool_calls` adds tool calls to the answer (in
 the message; streamed, one delta after the text), e.g. with `finish_reason: tool_calls`.
+For answers no reply string makes (odd metadata, surrogate escapes, error events): `body` is the
+non-streamed answer's JSON object as is, `events` the streamed chunk objects sent instead of the
+reply's deltas (between the role chunk and the finish chunk). Both go out ASCII-escaped, so a lone
+surrogate in a string is sent as its JSON escape (`\\ud83d`).
 
     with ScriptedUpstream(scenarios) as up:      # starts a thread with its own event loop
         client = OpenAI(base_url=up.base_url, api_key="x")
@@ -59,6 +63,8 @@ class Step:
     fault: Fault = "none"
     headers: Mapping[str, str] | None = None  # extra response headers
     tool_calls: tuple[Mapping[str, Any], ...] | None = None  # in the message (streamed: one delta after the text)
+    body: Mapping[str, Any] | None = None  # the non-streamed answer's JSON object, as is
+    events: tuple[Mapping[str, Any], ...] | None = None  # streamed: these chunks instead of the reply's
 
     @classmethod
     def parse(cls, raw: Any) -> Step:
@@ -71,7 +77,7 @@ class Step:
         if unknown:
             raise ValueError(f"unknown step fields: {sorted(unknown)}")
         data = dict(raw)
-        for name in ("chunks", "tool_calls"):
+        for name in ("chunks", "tool_calls", "events"):
             if data.get(name) is not None:
                 data[name] = tuple(data[name])
         return cls(**data)
@@ -334,7 +340,7 @@ class ScriptedUpstream:
             ],
             "usage": self._usage(step),
         }
-        body = json.dumps(data, ensure_ascii=False).encode()
+        body = json.dumps(data, ensure_ascii=False).encode() if step.body is None else json.dumps(step.body).encode()
         if step.fault == "malformed":
             await self._respond(writer, 200, body[: len(body) // 2])
             return True
@@ -369,7 +375,9 @@ class ScriptedUpstream:
             return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
         await event(chunk({"role": "assistant", "content": ""}))
-        pieces = step.pieces()
+        for obj in step.events or ():
+            await event(b"data: " + json.dumps(obj).encode() + b"\n\n")
+        pieces = step.pieces() if step.events is None else []
         half = max(1, len(pieces) // 2)
         for i, piece in enumerate(pieces):
             if step.chunk_delay and i:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
+import httpx
 import openai
 import pytest
 from openai import OpenAI
 
 from tests.proxy.conftest import CALLER, Guarded
 from tests.proxy.policies import FALLBACK
-from tests.proxy.scenarios import FIRST, OK, RECORD, TOOL_ID_CARD, ask
+from tests.proxy.scenarios import FIRST, OK, RECORD, SANE_USAGE, SECRET_PARTS, TOOL_ID_CARD, ask
 
 
 @pytest.fixture(scope="module")
@@ -195,3 +197,43 @@ def test_tool_calls_are_not_relayed_and_their_finish_reason_becomes_stop(client:
     assert choice.finish_reason == "stop"
     assert completion.model_extra["guard"]["decision"] == "allow"
     assert guarded.upstream.requests[-1]["tools"][0]["function"]["name"] == "lookup_balance"  # relayed upstream
+
+
+def post(http: httpx.Client, guarded: Guarded, scenario: str) -> httpx.Response:
+    body = {"model": "m", "messages": ask(scenario), "guard": {"record": RECORD}}
+    return http.post(guarded.v1 + "/chat/completions", json=body, headers={"authorization": f"Bearer {CALLER}"})
+
+
+@pytest.mark.parametrize(("scenario", "usage"), [("meta_text", SANE_USAGE), ("meta_objects", None)])
+def test_upstream_metadata_is_never_relayed(guarded: Guarded, scenario: str, usage: Any) -> None:
+    """id, system_fingerprint, usage and finish_reason are the upstream's free-form values: only
+    safe ids, token counts and the known finish reasons reach the client."""
+    with httpx.Client(timeout=10) as http:
+        r = post(http, guarded, scenario)
+    assert r.status_code == 200
+    assert not any(part in r.text for part in SECRET_PARTS)
+    data = r.json()
+    assert re.fullmatch(r"chatcmpl-[0-9a-f]{24}", data["id"])  # the guard's own
+    assert "system_fingerprint" not in data and data.get("usage") == usage
+    assert isinstance(data["created"], int)
+    assert data["choices"][0]["finish_reason"] == "stop" and data["choices"][0]["message"]["content"] == FIRST
+
+
+def test_safe_upstream_metadata_is_relayed(guarded: Guarded) -> None:
+    with httpx.Client(timeout=10) as http:
+        data = post(http, guarded, "meta_good").json()
+    assert data["id"] == "chatcmpl-up.1:a_b" and data["system_fingerprint"] == "fp_44709d6fcb"
+    assert data["usage"] == SANE_USAGE and data["choices"][0]["finish_reason"] == "length"
+
+
+def test_surrogate_escapes_are_mended_checked_and_recorded_as_released(guarded: Guarded) -> None:
+    """A lone `\\ud83d`/`\\ude00`/`\\ud800` in the reply is U+FFFD: a 200 whose text is what the
+    ledger lists, and the keep-alive connection serves the next request."""
+    with httpx.Client(timeout=10) as http:
+        r = post(http, guarded, "surrogate_lone")
+        assert r.status_code == 200
+        content = r.json()["choices"][0]["message"]["content"]
+        assert content == "张先生您好\ufffd。\ufffd再见\ufffd"
+        rec = next(x for x in guarded.auditor.records if x.trace_id == r.headers["x-guard-trace-id"])
+        assert rec.decision == "allow" and rec.released == content
+        assert post(http, guarded, "ok").json()["choices"][0]["message"]["content"] == OK

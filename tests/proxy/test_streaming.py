@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -9,9 +10,20 @@ import openai
 import pytest
 from openai import OpenAI
 
+import guard.proxy.service
 from tests.proxy.conftest import CALLER, Guarded
 from tests.proxy.policies import FALLBACK
-from tests.proxy.scenarios import FIRST, LONG_SENTENCE, OK, RECORD, TOOL_ID_CARD, ask
+from tests.proxy.scenarios import (
+    FIRST,
+    LONG_SENTENCE,
+    OK,
+    RECORD,
+    SANE_USAGE,
+    SECOND,
+    SECRET_PARTS,
+    TOOL_ID_CARD,
+    ask,
+)
 
 
 @pytest.fixture(scope="module")
@@ -182,3 +194,111 @@ def test_streamed_tool_calls_are_not_relayed_and_their_finish_reason_becomes_sto
     assert not any(TOOL_ID_CARD in chunk.model_dump_json() for chunk in chunks)
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert chunks[-1].model_extra["guard"]["decision"] == "allow"
+
+
+def raw_stream(guarded: Guarded, scenario: str, policy: str = "strict", **extra: Any) -> tuple[str, list[dict[str, Any]]]:
+    """The raw SSE text and its chunks; the stream must end closed (its last event `[DONE]`)."""
+    body = {"model": "m", "messages": ask(scenario), "stream": True, "guard": {"record": RECORD, "policy": policy},
+            **extra}
+    r = httpx.post(guarded.v1 + "/chat/completions", json=body, headers={"authorization": f"Bearer {CALLER}"}, timeout=10)
+    assert r.status_code == 200
+    events = [block.removeprefix("data: ") for block in r.text.split("\n\n") if block]
+    assert events[-1] == "[DONE]"
+    return r.text, [json.loads(e) for e in events[:-1]]
+
+
+def pieces_of(chunks: list[dict[str, Any]]) -> list[str]:
+    return [c["choices"][0]["delta"]["content"] for c in chunks if c["choices"][0]["delta"].get("content")]
+
+
+def ledger_record(guarded: Guarded, chunks: list[dict[str, Any]]) -> Any:
+    trace = chunks[-1]["guard"]["trace_id"]
+    return next(r for r in guarded.auditor.records if r.trace_id == trace)
+
+
+@pytest.mark.parametrize(("scenario", "usage"), [("meta_text", SANE_USAGE), ("meta_objects", None)])
+def test_upstream_metadata_is_never_relayed(guarded: Guarded, scenario: str, usage: Any) -> None:
+    """Finish reason and usage are the upstream's free-form values: only the known finish reasons
+    and the token counts reach the client."""
+    raw, chunks = raw_stream(guarded, scenario)
+    assert not any(part in raw for part in SECRET_PARTS)
+    assert pieces_of(chunks) == [FIRST]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1].get("usage") == usage
+    assert all(set(c) <= {"id", "object", "created", "model", "choices", "guard", "usage"} for c in chunks)
+
+
+def test_safe_upstream_metadata_is_relayed(guarded: Guarded) -> None:
+    _, chunks = raw_stream(guarded, "meta_good")
+    assert chunks[-1]["choices"][0]["finish_reason"] == "length"
+    assert chunks[-1]["usage"] == SANE_USAGE
+
+
+@pytest.mark.parametrize(
+    ("scenario", "expected"),
+    [
+        ("surrogate_pair_split", ["张先生您好😀。", SECOND]),
+        ("surrogate_lone", ["张先生您好\ufffd。", "\ufffd再见\ufffd"]),
+    ],
+)
+def test_surrogate_escapes_are_mended_checked_and_recorded_as_released(
+    guarded: Guarded, scenario: str, expected: list[str]
+) -> None:
+    """`\\ud83d` and `\\ude00` in two deltas are one character; a surrogate alone is U+FFFD.
+    The stream ends closed, and the ledger lists exactly what the client got."""
+    _, chunks = raw_stream(guarded, scenario)
+    assert pieces_of(chunks) == expected
+    assert chunks[-1]["guard"]["decision"] == "allow"
+    assert ledger_record(guarded, chunks).released == "".join(expected)
+
+
+@pytest.mark.parametrize("scenario", ["choices_int", "choices_true", "choices_str"])
+def test_choices_that_are_not_a_list_are_malformed(guarded: Guarded, scenario: str) -> None:
+    raw, chunks = raw_stream(guarded, scenario)
+    assert pieces_of(chunks) == [FIRST, FALLBACK]
+    assert not any(part in raw for part in SECRET_PARTS)
+    assert chunks[-1]["choices"][0]["finish_reason"] == "content_filter"
+    assert chunks[-1]["guard"]["decision"] == "block" and chunks[-1]["guard"]["error"] == "upstream_malformed"
+
+
+@pytest.mark.parametrize("scenario", ["error_with_choices", "error_empty_choices", "error_object"])
+def test_an_error_event_mid_stream_fails_closed(guarded: Guarded, scenario: str) -> None:
+    """An error event, with choices or as `object: error`: the fallback, not what came with or
+    before it (a cut-off fragment)."""
+    raw, chunks = raw_stream(guarded, scenario)
+    assert pieces_of(chunks) == [FIRST, FALLBACK]
+    assert "额度" not in raw and "审核" not in raw
+    assert chunks[-1]["choices"][0]["finish_reason"] == "content_filter"
+    assert chunks[-1]["guard"]["decision"] == "block" and chunks[-1]["guard"]["error"] == "upstream_status"
+    assert ledger_record(guarded, chunks).released == FIRST + FALLBACK
+
+
+def test_an_unexpected_exception_mid_stream_still_ends_the_stream_closed(
+    guarded: Guarded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug after the response started: the fallback, content_filter, `guard.error:
+    internal_error` and `[DONE]`, recorded as released; never a torn connection."""
+
+    def broken(usage: Any) -> Any:
+        if usage is not None:
+            raise RuntimeError("a bug")
+        return None
+
+    monkeypatch.setattr(guard.proxy.service, "relayed_usage", broken)
+    _, chunks = raw_stream(guarded, "ok", stream_options={"include_usage": True})  # usage after the text
+    assert pieces_of(chunks) == [FIRST, SECOND, FALLBACK]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "content_filter"
+    assert chunks[-1]["guard"]["decision"] == "block" and chunks[-1]["guard"]["error"] == "internal_error"
+    rec = ledger_record(guarded, chunks)
+    assert rec.decision == "block" and rec.error == "internal_error" and rec.released == OK + FALLBACK
+
+
+@pytest.mark.parametrize("scenario", ["cap_one_delta", "cap_1000_201", "cap_100s"])
+@pytest.mark.parametrize("policy", ["open", "words"])
+def test_a_sentence_past_the_cap_fails_closed_however_it_arrives(guarded: Guarded, scenario: str, policy: str) -> None:
+    """stream_max_sentence_chars (1000) holds for a sentence that arrives complete, too."""
+    raw, chunks = raw_stream(guarded, scenario, policy)
+    assert "".join(pieces_of(chunks)) == FIRST + FALLBACK
+    assert "好好" not in raw
+    assert chunks[-1]["guard"]["error"] == "sentence_too_long"
+    assert chunks[-1]["choices"][0]["finish_reason"] == "content_filter"

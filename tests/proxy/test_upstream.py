@@ -100,7 +100,14 @@ def sse(*events: str) -> bytes:
         (sse('{"choices": []}', "{bad"), "malformed"),
         (sse('{"choices": []}'), "truncated"),
         (sse('{"error": {"message": "x"}}'), "status"),
+        (sse('{"error": {"message": "x"}, "choices": [{"delta": {"content": "a"}}]}', "[DONE]"), "status"),
+        (sse('{"error": "x", "choices": []}', "[DONE]"), "status"),
+        (sse('{"object": "error", "message": "x", "code": 500}', "[DONE]"), "status"),
         (sse("[1]"), "malformed"),
+        (sse('{"choices": 5}', "[DONE]"), "malformed"),
+        (sse('{"choices": true}', "[DONE]"), "malformed"),
+        (sse('{"choices": "a"}', "[DONE]"), "malformed"),
+        (sse('{"choices": {"0": {"delta": {"content": "a"}}}}', "[DONE]"), "malformed"),
     ],
 )
 async def test_stream_faults(body: bytes, kind: str) -> None:
@@ -111,6 +118,12 @@ async def test_stream_faults(body: bytes, kind: str) -> None:
             pass
     assert err.value.kind == kind
     await stream.aclose()
+
+
+async def test_a_null_error_is_no_error_event() -> None:
+    body = sse('{"error": null, "choices": [{"delta": {"content": "a"}}]}', '{"error": null}', "[DONE]")
+    stream = await make(lambda r: httpx.Response(200, content=body)).open_stream({})
+    assert len([c async for c in stream.chunks()]) == 2
 
 
 async def test_stream_ok_and_comments_skipped() -> None:
