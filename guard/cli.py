@@ -22,7 +22,7 @@ from guard.policy.dates import business_today
 from guard.policy.errors import PolicyError
 from guard.policy.loader import load_policy_set
 from guard.policy.model import PolicySet
-from guard.proxy.settings import GuardSettings
+from guard.proxy.settings import ConfigError, GuardSettings
 from guard.types import CustomerRecord, Verdict
 from guard.validation import describe_validation_error
 
@@ -120,6 +120,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAIL
 
 
+_SERVE_OPTIONS = {"host": "--host", "port": "--port", "policy_path": "--policy", "upstream_base_url": "--upstream",
+                  "workers": "--workers"}
+"""The settings `guard serve`'s command-line options set, and each option's name."""
+
+
 def _serve_overrides(args: argparse.Namespace) -> dict[str, object]:
     """The settings `guard serve`'s command-line options set (over the file and the environment)."""
     return {
@@ -134,9 +139,9 @@ def _serve_settings(args: argparse.Namespace) -> GuardSettings:
     from guard.proxy.settings import load_settings
 
     try:
-        return load_settings(args.config, **_serve_overrides(args))
-    except (ValidationError, ValueError, OSError) as exc:
-        raise CliError(f"invalid settings: {exc}") from None
+        return load_settings(args.config, option_names=_SERVE_OPTIONS, **_serve_overrides(args))
+    except ConfigError as exc:  # one line naming each setting and where it came from, never a value
+        raise CliError(str(exc)) from None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -154,6 +159,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app = create_app(settings)
     except PolicyError as exc:
         raise CliError(f"invalid policy:\n{exc}") from None
+    except ConfigError as exc:  # a ledger or CRM table that cannot be opened, a CRM source without its URL
+        raise CliError(str(exc)) from None
     uvicorn.run(app, **server_options(host=settings.host, port=settings.port, log_level=args.log_level))
     return EXIT_OK
 

@@ -73,6 +73,11 @@ class SqliteRecordSource:
         except ValidationError:
             raise CrmError("CRM table holds an invalid record for this customer") from None
 
+    def is_empty(self) -> bool:
+        """True while the table holds no customer (said at start: every lookup would be unknown)."""
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM customers LIMIT 1").fetchone() is None
+
     async def aclose(self) -> None:
         with self._lock:
             self._conn.close()

@@ -4,6 +4,9 @@
 collaborator is injectable so tests run the real app against a scripted upstream. Routes:
 `POST /v1/chat/completions` (caller), `GET /v1/models` (caller, relayed), `POST /v1/guard/check`
 (caller), `/healthz`, `/readyz`, and the OpenAPI schema at `/openapi.json`.
+
+What `guard serve` cannot start with (a ledger or CRM table that cannot be opened, an HTTP CRM
+without its URL) raises `ConfigError` from `create_app`: one line, for the command to print.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ import contextlib
 import gc
 import logging
 import os
+import sqlite3
+import types
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
@@ -26,10 +32,10 @@ from opentelemetry.metrics import NoOpMeterProvider
 from starlette.routing import request_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from guard.audit.api import Auditor, NullAuditor
+from guard.audit.api import Auditor, CallAudit, NullAuditor
 from guard.audit.auditor import OtelAuditor
 from guard.audit.http import build_audit_router, build_metrics_router
-from guard.audit.ledger import AuditLedger, open_ledger
+from guard.audit.ledger import AuditLedger, LedgerError, default_ledger_target, open_ledger
 from guard.audit.metrics import record_policy_reload_failure
 from guard.audit.otel import setup_telemetry
 from guard.crm.base import NoSource, RecordSource
@@ -40,7 +46,7 @@ from guard.policy.model import PolicySet
 from guard.policy.registry import PolicyRegistry, ReloadOutcome, watch_policies
 from guard.proxy.auth import KeyStore, Principal, authorize_header, require_role
 from guard.proxy.encoding import json_bytes
-from guard.proxy.errors import GuardHTTPError, error_body, install_error_handlers
+from guard.proxy.errors import ContainErrors, GuardHTTPError, error_body, install_error_handlers, tag_trace_id
 from guard.proxy.hugepages import collapse_heap
 from guard.proxy.openai_models import (
     ChatCompletionRequest,
@@ -49,8 +55,9 @@ from guard.proxy.openai_models import (
     parse_chat_request,
 )
 from guard.proxy.service import GuardService, PolicyProvider
-from guard.proxy.settings import GuardSettings
+from guard.proxy.settings import ConfigError, GuardSettings, load_settings
 from guard.proxy.upstream import Upstream, UpstreamError
+from guard.types import CustomerRecord
 
 __all__ = ["FRAMEWORK_TELEMETRY_OFF", "build_record_source", "create_app"]
 
@@ -74,9 +81,15 @@ def _default_auditor(settings: GuardSettings, closers: list[Callable[[], None]])
     if not settings.audit_enabled:
         log.warning("audit disabled (audit_enabled=false): decisions are not recorded")
         return NullAuditor()
+    try:
+        ledger = open_ledger(settings.ledger)
+    except LedgerError as exc:  # its messages name the path (a PostgreSQL DSN never), not the data
+        raise ConfigError(f"{exc} (setting ledger)") from None
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError(f"cannot open the ledger {_ledger_name(settings.ledger)} (setting ledger): {_reason(exc)}") from None
     telemetry = setup_telemetry()
     auditor = OtelAuditor(
-        open_ledger(settings.ledger),
+        ledger,
         tracer_provider=telemetry.tracer_provider,
         # Without a metrics exporter no measurement would leave the process: record none (the
         # SDK's instruments cost ≈ 3 µs a measurement even with no reader).
@@ -100,19 +113,127 @@ def _route(app: FastAPI, path: str) -> APIRoute:
     raise LookupError(path)
 
 
+def _ledger_name(target: str | None) -> str:
+    """The ledger as a start-up error names it: its SQLite path; a PostgreSQL DSN may hold a password."""
+    t = target or default_ledger_target()
+    return "(the PostgreSQL DSN)" if "://" in t or "=" in t else t
+
+
+def _reason(exc: OSError | sqlite3.Error) -> str:
+    """Why a file could not be opened, in a few words (never a traceback)."""
+    if isinstance(exc, FileExistsError) and exc.filename:  # mkdir of a folder on the path
+        return f"{exc.filename} exists and is not a folder"
+    if isinstance(exc, OSError):
+        reason = exc.strerror or type(exc).__name__
+        return f"{reason}: {exc.filename}" if exc.filename else reason
+    return str(exc) or type(exc).__name__  # SQLite's own words: "file is not a database"
+
+
+class NoCrmSource(NoSource):
+    """`crm_source: none`: a request that names its customer by id only cannot be checked (422)."""
+
+    async def get(self, customer_id: str) -> CustomerRecord | None:
+        raise GuardHTTPError(
+            422,
+            "guard.customer_id: no CRM source is configured (crm_source: none): send guard.record inline, "
+            "or set GUARD_CRM_SOURCE; nothing was released",
+            "no_crm_source",
+        )
+
+
 def build_record_source(settings: GuardSettings) -> RecordSource:
-    """The configured CRM source, behind the TTL cache."""
+    """The configured CRM source, behind the TTL cache; `ConfigError` when it cannot be opened."""
     source: RecordSource
     if settings.crm_source == "sqlite":
-        source = SqliteRecordSource(settings.crm_sqlite_path)
+        source = _open_crm_table(Path(settings.crm_sqlite_path))
     elif settings.crm_source == "http":
         if not settings.crm_http_url:
-            raise ValueError("crm_source is http but crm_http_url is not set")
+            raise ConfigError("crm_source is http but crm_http_url (GUARD_CRM_HTTP_URL) is not set")
         key = settings.crm_http_api_key.get_secret_value() if settings.crm_http_api_key else None
         source = HttpRecordSource(settings.crm_http_url, api_key=key, timeout=settings.crm_http_timeout)
     else:
-        return NoSource()
+        return NoCrmSource()
     return CachedSource(source, ttl=settings.crm_cache_ttl, size=settings.crm_cache_size)
+
+
+def _open_crm_table(path: Path) -> SqliteRecordSource:
+    """The CRM table at `path`, created empty if missing (documented: the import is optional), with
+    a warning at start when it holds no customer: every lookup by id would then be a 422."""
+    existed = path.exists()
+    try:
+        source = SqliteRecordSource(path)
+        empty = source.is_empty()
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError(f"cannot open the CRM table {path} (setting crm_sqlite_path): {_reason(exc)}") from None
+    if empty:
+        log.warning(
+            "the CRM table %s %s 0 customers: every guard.customer_id is answered 422 unknown_customer until "
+            "`guard crm import FILE` fills it (requests with guard.record inline are not affected)",
+            path, "holds" if existed else "did not exist; it was created with",
+        )
+    return source
+
+
+class _TracedCalls:
+    """The auditor as the service uses it: an unexpected exception that escapes a guarded call
+    carries the call's trace id (`tag_trace_id`), so that its 500 names the trace."""
+
+    def __init__(self, auditor: Auditor) -> None:
+        self.auditor = auditor
+
+    def call(self, **arguments: Any) -> _TracedCall:
+        return _TracedCall(self.auditor.call(**arguments))
+
+    def close(self) -> None:
+        self.auditor.close()
+
+    def __getattr__(self, name: str) -> Any:  # the rest is the auditor's (`ledger`, `metrics`, …)
+        return getattr(self.auditor, name)
+
+
+class _TracedCall:
+    __slots__ = ("scope", "trace_id")
+
+    def __init__(self, scope: contextlib.AbstractContextManager[CallAudit]) -> None:
+        self.scope = scope
+        self.trace_id = ""
+
+    def __enter__(self) -> CallAudit:
+        call = self.scope.__enter__()
+        self.trace_id = call.trace_id
+        return call
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: types.TracebackType | None
+    ) -> bool | None:
+        if isinstance(exc, Exception) and not isinstance(exc, GuardHTTPError):
+            tag_trace_id(exc, self.trace_id)
+        return self.scope.__exit__(kind, exc, tb)
+
+
+def _key_first(route_app: ASGIApp, keys: KeyStore, allowed: frozenset[str]) -> ASGIApp:
+    """`route_app` behind the key check: no or an unknown key is a 401 (another role a 403) before
+    the body is read. FastAPI parses a body parameter before it runs the route's dependencies, so
+    a malformed body without a key would otherwise be a 422 (contract §7: 401)."""
+
+    async def checked(scope: Scope, receive: Receive, send: Send) -> None:
+        authorization = next((v.decode("latin-1") for n, v in scope["headers"] if n == b"authorization"), None)
+        try:
+            authorize_header(keys, authorization, allowed)
+        except GuardHTTPError as exc:
+            await exc.response()(scope, receive, send)
+            return
+        await route_app(scope, receive, send)
+
+    return checked
+
+
+class _GuardApp(FastAPI):
+    """FastAPI, with `ContainErrors` outside its middleware (guard/proxy/errors.py): an exception a
+    request raised is logged by the guard, without its message, and not again by the server."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return ContainErrors(super().build_middleware_stack())
 
 
 class BodyLimit:
@@ -225,6 +346,10 @@ class GuardedStream(Response):
                 if not gone.is_set():
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
                 tg.cancel_scope.cancel()
+        except Exception as exc:  # a bug: its 500 (before the first event) and its log line name the trace
+            if self.trace:
+                tag_trace_id(exc, self.trace[0])
+            raise
         finally:
             with anyio.CancelScope(shield=True):
                 await events.aclose()  # type: ignore[attr-defined]
@@ -239,7 +364,7 @@ def create_app(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """The guard proxy app. Omitted collaborators come from `settings`."""
-    settings = settings or GuardSettings()
+    settings = settings or load_settings()  # a settings error is one line without values (ConfigError)
     registry: PolicyRegistry | None = None
     if policies is None:
         registry = PolicyRegistry(settings.policy_path)
@@ -251,14 +376,15 @@ def create_app(
         provider = lambda: fixed  # noqa: E731
     else:
         provider = policies
+    # The CRM source first: when it cannot be opened, nothing else was (the ledger's writer process).
+    crm_source = crm if crm is not None else build_record_source(settings)
     closers: list[Callable[[], None]] = []
     if auditor is None:
         auditor = _default_auditor(settings, closers)
-    crm_source = crm if crm is not None else build_record_source(settings)
     upstream = Upstream(settings, transport=transport)
     service = GuardService(
         policies=provider,
-        auditor=auditor,
+        auditor=_TracedCalls(auditor),
         crm=crm_source,
         upstream=upstream,
         max_sentence_chars=settings.stream_max_sentence_chars,
@@ -308,7 +434,7 @@ def create_app(
     # logs with exception messages. The guard's trace is its own (guard.call is the root, one
     # trace per guarded call; docs/audit.md), exception messages may quote text, and the extra
     # spans cost about 0.3 ms of CPU a request: off.
-    app = FastAPI(
+    app = _GuardApp(
         title="guard",
         summary="Compliance guard proxy for OpenAI-compatible chat completions",
         version="0.1.0",
@@ -376,6 +502,9 @@ def create_app(
         if len(body.reply) > settings.max_reply_chars:  # the checks run on the event loop: bound them
             raise GuardHTTPError(413, f"reply longer than {settings.max_reply_chars} characters", "reply_too_long")
         return service.check(body.model_dump())
+
+    check_route = _route(app, "/v1/guard/check")
+    check_route.app = _key_first(check_route.app, keys, _CALLER)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

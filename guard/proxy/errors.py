@@ -2,19 +2,35 @@
 
 Messages name what is wrong and never echo request content (a reply, a prompt or a record can
 hold PII), and no error path carries model text.
+
+An unexpected exception (a bug) is answered 500 `internal_error` and logged by the guard with its
+type and where it was raised (`file:line in function` of each frame), never its message, which
+may quote a reply or a record: `log_unexpected`. Starlette re-raises it after the answer, for the
+server to log; `ContainErrors`, outside everything, stops it there (uvicorn would log the message
+and the whole traceback).
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["GuardHTTPError", "error_body", "install_error_handlers"]
+__all__ = [
+    "ContainErrors",
+    "GuardHTTPError",
+    "error_body",
+    "install_error_handlers",
+    "log_unexpected",
+    "tag_trace_id",
+]
 
 log = logging.getLogger("guard.proxy")
 
@@ -79,10 +95,77 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error %s", type(exc).__name__)  # the type only: messages may hold text
-        return JSONResponse(error_body(500, "internal error; nothing was released", "internal_error"), 500)
+        log_unexpected(exc)
+        trace_id = getattr(exc, _TRACE_ATTR, None)
+        headers = {"x-guard-trace-id": trace_id} if isinstance(trace_id, str) else None
+        return JSONResponse(error_body(500, "internal error; nothing was released", "internal_error"), 500,
+                            headers=headers)
 
     app.add_exception_handler(GuardHTTPError, guard_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
+
+
+_TRACE_ATTR = "_guard_trace_id"
+_LOGGED_ATTR = "_guard_logged"
+_ROOT = str(Path(__file__).resolve().parents[2]) + "/"
+_MAX_FRAMES = 8
+
+
+def tag_trace_id(exc: BaseException, trace_id: str) -> None:
+    """Tell an unexpected exception the trace of the guarded call it escaped: its 500 names it."""
+    if getattr(exc, _TRACE_ATTR, None) is None:
+        setattr(exc, _TRACE_ATTR, trace_id)
+
+
+def _short(filename: str) -> str:
+    _, sep, rest = filename.rpartition("/site-packages/")
+    if sep:
+        return rest
+    return filename[len(_ROOT):] if filename.startswith(_ROOT) else filename
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+def log_unexpected(exc: BaseException) -> None:
+    """Log an unexpected exception once: its type (an exception group's: the types inside) and the
+    frames it passed, innermost first, `file:line in function`; never its message or locals."""
+    if getattr(exc, _LOGGED_ATTR, False):
+        return
+    leaves = _leaves(exc)
+    kind = type(exc).__name__
+    if leaves != [exc]:
+        kind += "(" + ", ".join(type(leaf).__name__ for leaf in leaves) + ")"
+    frames = [f"{_short(frame.f_code.co_filename)}:{line} in {frame.f_code.co_name}"
+              for frame, line in traceback.walk_tb(leaves[0].__traceback__)]
+    where = " < ".join(reversed(frames[-_MAX_FRAMES:])) or "(no traceback)"
+    trace_id = getattr(exc, _TRACE_ATTR, None)
+    traced = f" (trace {trace_id})" if isinstance(trace_id, str) else ""
+    log.error("unhandled error %s%s at %s", kind, traced, where)
+    setattr(exc, _LOGGED_ATTR, True)
+
+
+class ContainErrors:
+    """The outermost layer of the app: an exception a request raised ends here, logged by the guard
+    (`log_unexpected`, once), and never reaches the server, whose log would quote its message.
+
+    Starlette answers it (500, `install_error_handlers`) and then re-raises it for the server to
+    log. Lifespan errors pass on: a start that fails must fail.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            log_unexpected(exc)  # the server closes a response that started, or answers 500

@@ -73,14 +73,18 @@ def worker_app() -> Any:
     """
     from uvicorn.config import STARTUP_FAILURE
 
+    from guard.policy.errors import PolicyError
     from guard.proxy.app import create_app
-    from guard.proxy.settings import load_settings
+    from guard.proxy.settings import ConfigError, load_settings
 
     try:
         spec = json.loads(os.environ[WORKER_SETTINGS_ENV])
         return create_app(load_settings(spec["config_file"], **spec["overrides"]))
-    except Exception as exc:  # nothing is served by a worker that could not start: say why, stop
-        log.error("worker process %d cannot start: %s: %s", os.getpid(), type(exc).__name__, exc)
+    except (ConfigError, PolicyError) as exc:  # nothing is served by a worker that could not start: say why, stop
+        log.error("worker process %d cannot start: %s", os.getpid(), exc)  # these messages hold no values
+        sys.exit(STARTUP_FAILURE)
+    except Exception as exc:  # anything else: its type only (a message may quote a setting's value)
+        log.error("worker process %d cannot start: %s", os.getpid(), type(exc).__name__)
         sys.exit(STARTUP_FAILURE)
 
 

@@ -4,19 +4,37 @@ Precedence (highest first): keyword arguments, environment variables (`GUARD_UPS
 nested as JSON, e.g. `GUARD_API_KEYS='[{"name": "svc", "key": "…", "role": "caller"}]'`), the
 YAML file named by `GUARD_CONFIG_FILE` (or `config_file=`), then the defaults below. Every
 setting is documented in docs/operations.md; a test keeps that page honest.
+
+`load_settings` turns every problem into one `ConfigError` line that names each setting at fault
+and where its value came from (the environment variable, the settings file's `file:line`, the
+command-line option), never the value: a key or a DSN must not end up in a log.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as _SourceError
 
-__all__ = ["ApiKey", "GuardSettings", "Role", "load_settings"]
+from guard.validation import describe_errors
+
+__all__ = ["ApiKey", "ConfigError", "GuardSettings", "Role", "load_settings"]
+
+
+class ConfigError(ValueError):
+    """Configuration `guard serve` cannot start with: invalid settings, or a file or database a
+    setting names that cannot be opened. The message is one line; it names the setting and where
+    it came from, never its value."""
 
 Role = Literal["caller", "auditor", "admin"]
 
@@ -44,12 +62,74 @@ class _YamlFileSource(PydanticBaseSettingsSource):
     def __call__(self) -> dict[str, Any]:
         if self.path is None:
             return {}
-        data = yaml.safe_load(self.path.read_text(encoding="utf-8-sig"))
+        try:
+            data = yaml.safe_load(self.path.read_text(encoding="utf-8-sig"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read the settings file {self.path}: {exc.strerror or type(exc).__name__}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"invalid settings: {self.path}: the settings file is not UTF-8 text") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"invalid settings: {_yaml_where(self.path, exc)}: not valid YAML ({_yaml_problem(exc)})") from None
         if data is None:
             return {}
         if not isinstance(data, dict):
-            raise ValueError(f"{self.path}: the settings file must be a mapping of setting: value")
+            raise ConfigError(f"invalid settings: {self.path}: the settings file must be a mapping of setting: value")
         return data
+
+
+def _yaml_where(path: Path, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None)
+    if not isinstance(problem, str) or not problem:
+        return "syntax error"
+    if "tag" in problem:  # a tag's name is text of the file (after `!`, it may be a value): not echoed
+        return "a tag (!…) that is not allowed here"
+    context, mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if isinstance(context, str) and mark is not None and "tag" not in context:
+        return f"{problem}, {context} at line {mark.line + 1}"  # e.g. where an unclosed [ was opened
+    return problem
+
+
+def _yaml_line(path: Path, loc: tuple[int | str, ...]) -> int | None:
+    """The line of the settings file that holds `loc` (as deep as the file has it), else None."""
+    try:
+        node: yaml.Node | None = yaml.compose(path.read_text(encoding="utf-8-sig"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                    line, node = key.start_mark.line + 1, value
+                    break
+            else:
+                break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _http_url(value: str | None) -> str | None:
+    """`value` when it is an http(s) URL with a host (the message never quotes the value)."""
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0-65535
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError("must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8000/v1")
+    return value
 
 
 class GuardSettings(BaseSettings):
@@ -101,6 +181,14 @@ class GuardSettings(BaseSettings):
 
     config_file: Path | None = None
 
+    @field_validator("upstream_base_url", "crm_http_url")
+    @classmethod
+    def check_urls(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Checked at start: a URL without its scheme would start, and then fail every call (502)."""
+        if info.field_name == "crm_http_url" and not value:
+            return value  # unset (an empty variable too): refused at start only with crm_source http
+        return _http_url(value)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -110,14 +198,73 @@ class GuardSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        init = init_settings()
-        raw = init.get("config_file") or os.environ.get("GUARD_CONFIG_FILE")
-        path = Path(raw) if raw else None
-        return (init_settings, env_settings, _YamlFileSource(settings_cls, path))
+        return (init_settings, env_settings, _YamlFileSource(settings_cls, _config_path(init_settings())))
 
 
-def load_settings(config_file: str | Path | None = None, **overrides: Any) -> GuardSettings:
-    """Settings from the environment and `config_file` (or `GUARD_CONFIG_FILE`), then `overrides`."""
+def _config_path(init: Mapping[str, Any]) -> Path | None:
+    raw = init.get("config_file") or os.environ.get("GUARD_CONFIG_FILE")
+    return Path(raw) if raw else None
+
+
+def load_settings(
+    config_file: str | Path | None = None, *, option_names: Mapping[str, str] | None = None, **overrides: Any
+) -> GuardSettings:
+    """Settings from the environment and `config_file` (or `GUARD_CONFIG_FILE`), then `overrides`.
+
+    Raises `ConfigError` (one line, no values); `option_names` names the command-line option that
+    gave each override (`{"port": "--port"}`) in that message.
+    """
     if config_file is not None:
         overrides["config_file"] = Path(config_file)
-    return GuardSettings(**overrides)
+    try:
+        return GuardSettings(**overrides)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        described = "; ".join(_describe(err, overrides, option_names or {}) for err in errors)
+        raise ConfigError(f"invalid settings: {described}") from None
+    except _SourceError as exc:
+        raise ConfigError(f"invalid settings: {_describe_source_error(exc)}") from None
+
+
+_JSON_EXAMPLES = {
+    "api_keys": 'a JSON list, e.g. [{"name": "svc", "key": "…", "role": "caller"}]',
+    "model_map": 'a JSON object, e.g. {"guarded": "qwen2.5-7b-instruct"}',
+}
+
+
+def _env_name(field: str) -> str | None:
+    """The environment variable that set `field`, as it is spelled there (names are case-blind)."""
+    want = f"guard_{field}"
+    return next((name for name in os.environ if name.lower() == want), None)
+
+
+def _describe(err: ErrorDetails, overrides: Mapping[str, Any], option_names: Mapping[str, str]) -> str:
+    """`origin: setting.path: reason` for one error; the origin is where the setting's value came from."""
+    loc = err["loc"]
+    field = str(loc[0]) if loc else ""
+    if err["type"] == "extra_forbidden" and len(loc) == 1:
+        text = f"{field}: unknown setting (docs/operations.md lists them)"
+    else:
+        text = describe_errors([err]).replace(": Value error, ", ": ", 1)
+        text = text.replace("Input should be a valid tuple", "Input should be a list")  # the JSON/YAML word
+    origin: str | None = None
+    if field in overrides:
+        origin = option_names.get(field, f"argument {field}")
+    elif (env := _env_name(field)) is not None:
+        origin = env
+    elif (path := _config_path(overrides)) is not None and (line := _yaml_line(path, loc)) is not None:
+        origin = f"{path}:{line}"
+    return f"{origin}: {text}" if origin else text
+
+
+def _describe_source_error(exc: _SourceError) -> str:
+    """pydantic-settings' error for an environment variable it could not parse (JSON, for a list
+    or mapping setting), as which variable and what it must hold."""
+    found = re.search(r'field "(\w+)"', str(exc))
+    field = found.group(1) if found else None
+    if field is None:
+        return "an environment variable GUARD_… could not be read"
+    env = _env_name(field) or f"GUARD_{field.upper()}"
+    cause = exc.__cause__
+    where = f": {cause.msg} at line {cause.lineno} column {cause.colno}" if isinstance(cause, json.JSONDecodeError) else ""
+    return f"{env} must hold {_JSON_EXAMPLES.get(field, 'JSON')}{where}"

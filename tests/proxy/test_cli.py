@@ -279,3 +279,96 @@ def test_serve_with_workers_refuses_a_taken_port(tmp_path: Path) -> None:
         )
     assert proc.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in proc.stderr
+
+
+# -- start-up failures: one line `guard: …`, exit status 2, never a traceback or a value -----------------
+
+
+def _refused(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *argv: str) -> str:
+    """`guard serve ARGV`'s error line, after checking it is one line and the status 2."""
+    import uvicorn
+
+    def started(*_: Any, **__: Any) -> None:
+        raise AssertionError("guard serve started")
+
+    monkeypatch.setattr(uvicorn, "run", started)
+    assert main(["serve", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("guard: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err and "input_value" not in err and "errors.pydantic.dev" not in err
+    return err.strip()
+
+
+def _config(tmp_path: Path, extra: str = "") -> Path:
+    cfg = tmp_path / "guard.yaml"
+    cfg.write_text(f"api_keys:\n  - {{name: svc, key: sk-1, role: caller}}\n{extra}", encoding="utf-8")
+    return cfg
+
+
+@pytest.mark.parametrize(
+    ("env", "extra", "want", "secret"),
+    [
+        ({"GUARD_API_KEYS": '{"name": "a", "key": "sk-SECRET-VALUE-1"}'}, "",
+         "guard: invalid settings: GUARD_API_KEYS: api_keys: Input should be a list", "sk-SECRET-VALUE-1"),
+        ({"GUARD_MODEL_MAP": "guarded=qwen"}, "", "guard: invalid settings: GUARD_MODEL_MAP must hold a JSON object",
+         "guarded=qwen"),
+        ({}, "upstream_api_key: [sk-UPSTREAM-SECRET]\n",
+         "guard: invalid settings: {cfg}:3: upstream_api_key: Input should be a valid string", "sk-UPSTREAM-SECRET"),
+        ({}, "crm_http_api_key: [sk-CRM-SECRET]\n",
+         "guard: invalid settings: {cfg}:3: crm_http_api_key: Input should be a valid string", "sk-CRM-SECRET"),
+        ({}, "port: [sk-YAML-SECRET\n", "guard: invalid settings: {cfg}:4:1: not valid YAML", "sk-YAML-SECRET"),
+        ({"GUARD_UPSTREAM_BASE_URL": "127.0.0.1:18631/v1"}, "",
+         "guard: invalid settings: GUARD_UPSTREAM_BASE_URL: upstream_base_url: must be an http:// or https:// URL",
+         "18631"),
+    ],
+)
+def test_serve_settings_errors_are_one_line_without_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    env: dict[str, str], extra: str, want: str, secret: str,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    cfg = _config(tmp_path, extra)
+    err = _refused(capsys, monkeypatch, "--config", str(cfg))
+    assert err.startswith(want.format(cfg=cfg)), err
+    assert secret not in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "want"),
+    [
+        ("crm_source: none\nledger: {tmp}/a-file/ledger.db\n",
+         "guard: cannot open the ledger {tmp}/a-file/ledger.db (setting ledger): {tmp}/a-file exists and is not a folder"),
+        ("crm_source: none\nledger: {tmp}/not-a-db\n",
+         "guard: cannot open the ledger {tmp}/not-a-db: file is not a database (setting ledger)"),
+        ("crm_sqlite_path: {tmp}/a-file/crm.db\n",
+         "guard: cannot open the CRM table {tmp}/a-file/crm.db (setting crm_sqlite_path): {tmp}/a-file exists and is "
+         "not a folder"),
+        ("crm_sqlite_path: {tmp}/not-a-db\n",
+         "guard: cannot open the CRM table {tmp}/not-a-db (setting crm_sqlite_path): file is not a database"),
+        ("crm_source: http\n", "guard: crm_source is http but crm_http_url (GUARD_CRM_HTTP_URL) is not set"),
+    ],
+)
+def test_serve_start_up_failures_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, extra: str, want: str
+) -> None:
+    from tests.proxy.policies import write_yaml_policies
+
+    monkeypatch.delenv("GUARD_LEDGER")  # tests/conftest.py's; the file's applies here
+    monkeypatch.chdir(tmp_path)  # the default ledger, were one opened, is not the working tree's
+
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    (tmp_path / "not-a-db").write_text("this is text, not a SQLite database\n" * 4, encoding="utf-8")
+    policies = write_yaml_policies(tmp_path / "policies")  # small: nothing to wait for
+    cfg = _config(tmp_path, extra.format(tmp=tmp_path))
+    assert _refused(capsys, monkeypatch, "--config", str(cfg), "--policy", str(policies)) == want.format(tmp=tmp_path)
+
+
+def test_serve_settings_error_in_a_real_process(tmp_path: Path) -> None:
+    """The process itself: status 2, the one line last, no traceback, no key."""
+    env = {**os.environ, "GUARD_API_KEYS": '{"name": "a", "key": "sk-SECRET-VALUE-1"}'}
+    proc = subprocess.run([sys.executable, "-m", "guard.cli", "serve", "--port", "0"], env=env,
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == "guard: invalid settings: GUARD_API_KEYS: api_keys: Input should be a list"
+    assert "Traceback" not in proc.stderr and "sk-SECRET" not in proc.stderr

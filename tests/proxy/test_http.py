@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,7 +18,9 @@ from fastapi.routing import request_response as fastapi_request_response
 from guard.audit.api import NullAuditor
 from guard.proxy.app import _route, create_app
 from guard.proxy.settings import ApiKey, GuardSettings
+from guard.testing.server import serve_in_thread
 from tests.proxy.conftest import ADMIN, AUDITOR, CALLER, Guarded
+from tests.proxy.policies import make_policy_set
 from tests.proxy.scenarios import OK, RECORD, ask
 
 
@@ -220,14 +227,16 @@ def _in_process_app() -> Any:
     return create_app(settings, auditor=NullAuditor())
 
 
-def _post_in_process(app: Any, raw: bytes, key: str | None, content_type: str | None) -> tuple[int, dict[str, Any]]:
+def _post_in_process(
+    app: Any, raw: bytes, key: str | None, content_type: str | None, path: str = "/v1/chat/completions"
+) -> tuple[int, dict[str, Any]]:
     headers = {"content-type": content_type} if content_type else {}
     if key:
         headers["authorization"] = f"Bearer {key}"
 
     async def post() -> httpx.Response:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-            return await c.post("/v1/chat/completions", content=raw, headers=headers)
+            return await c.post(path, content=raw, headers=headers)
 
     r = asyncio.run(post())
     return r.status_code, r.json()
@@ -261,3 +270,80 @@ def test_the_direct_route_keeps_the_documented_schema(guarded: Guarded) -> None:
     ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert ref.endswith("/ChatCompletionRequest")
     assert "guard" in schema["components"]["schemas"]["ChatCompletionRequest"]["required"]
+
+
+def test_guard_check_checks_the_key_before_reading_the_body() -> None:
+    """Contract §7: no or an unknown key is a 401 whatever the body (FastAPI parsed it first: 422)."""
+    app = _in_process_app()
+    for key, status, code in [(None, 401, "missing_api_key"), ("sk-wrong", 401, "invalid_api_key"),
+                              (AUDITOR, 403, "forbidden"), (CALLER, 422, "invalid_request")]:
+        got = _post_in_process(app, b"{nope", key, _JSON, "/v1/guard/check")
+        assert (got[0], got[1]["error"]["code"]) == (status, code), (key, got)
+
+
+def test_a_customer_id_without_a_crm_source_says_so() -> None:
+    body = json.dumps({"model": "m", "messages": ask("ok"), "guard": {"customer_id": "C1"}}).encode()
+    status, answer = _post_in_process(_in_process_app(), body, CALLER, _JSON)  # crm_source: none
+    assert status == 422 and answer["error"]["code"] == "no_crm_source"
+    assert "no CRM source is configured" in answer["error"]["message"]
+    assert "GUARD_CRM_SOURCE" in answer["error"]["message"]
+
+
+# -- an unexpected exception (a bug): 500, logged by type and place only ----------------------------------
+
+_PII = ("张飞", "13812345678")
+
+
+def _failing_app(tmp: Path) -> Any:
+    """The real app (small policies, an in-memory upstream) whose checks and stream raise with PII."""
+
+    def upstream(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"id": "u", "object": "chat.completion", "created": 1, "model": "m",
+                                         "choices": [{"index": 0, "message": {"role": "assistant", "content": OK},
+                                                      "finish_reason": "stop"}]})
+
+    settings = GuardSettings(upstream_base_url="http://upstream.test/v1", crm_source="none",
+                             api_keys=(ApiKey(name="svc", key=CALLER, role="caller"),))
+    app = create_app(settings, policies=make_policy_set(tmp), auditor=NullAuditor(),
+                     transport=httpx.MockTransport(upstream))
+
+    def evaluate(*_: Any, **__: Any) -> Any:
+        raise RuntimeError(f"bug while checking {_PII[0]} {_PII[1]}")
+
+    async def stream_events(*args: Any) -> AsyncIterator[bytes]:
+        args[-1].append("f" * 32)  # the trace id, as the service hands it over
+        raise RuntimeError(f"stream bug {_PII[0]} {_PII[1]}")
+        yield b""  # pragma: no cover
+
+    app.state.service.evaluate = evaluate
+    app.state.service.stream_events = stream_events
+    return app
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_unexpected_error_is_a_500_logged_without_its_message(
+    stream: bool, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = _failing_app(tmp_path)
+    server_log = logging.getLogger("uvicorn.error")  # uvicorn's: it does not propagate to the root
+    with caplog.at_level(logging.DEBUG), serve_in_thread(app) as url:
+        server_log.addHandler(caplog.handler)
+        try:
+            r = httpx.post(url + "/v1/chat/completions", headers={"authorization": f"Bearer {CALLER}"},
+                           json={**chat(), "stream": stream}, timeout=10)
+        finally:
+            server_log.removeHandler(caplog.handler)
+    err = assert_openai_error(r, 500)
+    assert err["code"] == "internal_error" and err["type"] == "server_error"
+    trace_id = r.headers["x-guard-trace-id"]
+    if stream:
+        assert trace_id == "f" * 32
+    formatter = logging.Formatter()
+    logged = [formatter.format(rec) for rec in caplog.records]
+    assert not [line for line in logged if any(p in line for p in _PII)]
+    assert not [rec for rec in caplog.records if rec.name.startswith("uvicorn") and rec.levelno >= logging.ERROR]
+    (line,) = [rec.getMessage() for rec in caplog.records if rec.name == "guard.proxy" and rec.levelno == logging.ERROR]
+    # Where it happened, innermost frame first: the test's own function, or (compiled modules keep no
+    # Python frame of the checks' runner) the guard's frame that re-raised it.
+    assert re.match(rf"unhandled error RuntimeError \(trace {trace_id}\) at [\w./-]+\.py:\d+ in \w+", line), line
+    assert "Traceback" not in line and "\n" not in line

@@ -4,9 +4,8 @@ import re
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
-from guard.proxy.settings import GuardSettings, load_settings
+from guard.proxy.settings import ConfigError, GuardSettings, load_settings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
@@ -32,9 +31,98 @@ def test_env_json_for_nested(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_unknown_setting_in_file_is_an_error(tmp_path: Path) -> None:
     cfg = tmp_path / "guard.yaml"
-    cfg.write_text("prot: 1\n", encoding="utf-8")
-    with pytest.raises(ValidationError):
+    cfg.write_text("port: 1\nprot: 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"guard\.yaml:2: prot: unknown setting"):
         load_settings(cfg)
+
+
+def _error(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], cfg: Path | None = None, **overrides: object) -> str:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(cfg, **overrides)
+    message = str(caught.value)
+    assert "\n" not in message and "input_value" not in message and "errors.pydantic.dev" not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    ("env", "file", "where", "secret"),
+    [
+        ({"GUARD_API_KEYS": '{"name": "a", "key": "sk-SECRET-VALUE-1"}'}, None,
+         "GUARD_API_KEYS: api_keys: Input should be a list", "sk-SECRET-VALUE-1"),
+        ({"GUARD_PORT": "port-secret-abc"}, None, "GUARD_PORT: port: Input should be a valid integer", "port-secret"),
+        ({}, "upstream_api_key: [sk-UPSTREAM-SECRET]\n", "guard.yaml:1: upstream_api_key: Input should be a valid string",
+         "sk-UPSTREAM-SECRET"),
+        ({}, "crm_http_api_key: {k: sk-CRM-SECRET}\n", "guard.yaml:1: crm_http_api_key:", "sk-CRM-SECRET"),
+        ({}, "port: 1\napi_keys:\n  - name: a\n    key: 123456789\n",
+         "guard.yaml:4: api_keys.0.key: Input should be a valid string", "123456789"),
+    ],
+)
+def test_errors_name_the_setting_and_where_it_came_from_never_the_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], file: str | None, where: str, secret: str
+) -> None:
+    cfg = None
+    if file is not None:
+        cfg = tmp_path / "guard.yaml"
+        cfg.write_text(file, encoding="utf-8")
+    message = _error(monkeypatch, env, cfg)
+    assert message.startswith("invalid settings: ")
+    assert where in message
+    assert secret not in message
+
+
+def test_a_command_line_option_is_named_as_such(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = _error(monkeypatch, {}, port=70000, option_names={"port": "--port"})
+    assert message == "invalid settings: --port: port: Input should be less than or equal to 65535"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "want"),
+    [
+        ("GUARD_API_KEYS", "[{name: a, key: sk-SECRET-2}]",
+         'GUARD_API_KEYS must hold a JSON list, e.g. [{"name": "svc", "key": "…", "role": "caller"}]: '
+         "Expecting property name enclosed in double quotes at line 1 column 3"),
+        ("GUARD_MODEL_MAP", "guarded=qwen", 'GUARD_MODEL_MAP must hold a JSON object, e.g. {"guarded": '),
+    ],
+)
+def test_a_json_variable_that_is_not_json_says_so(monkeypatch: pytest.MonkeyPatch, name: str, value: str, want: str) -> None:
+    message = _error(monkeypatch, {name: value})
+    assert want in message and "EnvSettingsSource" not in message
+    assert value not in message and "sk-SECRET-2" not in message
+
+
+def test_a_yaml_syntax_error_is_file_line_column(tmp_path: Path) -> None:
+    cfg = tmp_path / "guard.yaml"
+    cfg.write_text("port: 1\nhost: [127.0.0.1\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(cfg)
+    assert str(caught.value) == (
+        f"invalid settings: {cfg}:3:1: not valid YAML (expected ',' or ']', but got '<stream end>', "
+        "while parsing a flow sequence at line 2)"
+    )
+    cfg.write_text("upstream_api_key: !sk-TAGGED-SECRET x\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(cfg)
+    assert f"{cfg}:1:" in str(caught.value) and "TAGGED" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["127.0.0.1:18631/v1", "localhost:8000/v1", "http:///v1", "ftp://llm/v1", "http://llm:99999/v1", "//llm/v1"]
+)
+def test_the_upstream_url_needs_http_and_a_host(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    message = _error(monkeypatch, {"GUARD_UPSTREAM_BASE_URL": url})
+    assert message == (
+        "invalid settings: GUARD_UPSTREAM_BASE_URL: upstream_base_url: must be an http:// or https:// URL "
+        "with a host, e.g. http://127.0.0.1:8000/v1"
+    )
+    assert "--upstream: upstream_base_url" in _error(monkeypatch, {}, upstream_base_url=url,
+                                                     option_names={"upstream_base_url": "--upstream"})
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000/v1", "https://llm.internal/v1", "http://[::1]:8000/v1"])
+def test_http_urls_with_a_host_are_accepted(url: str) -> None:
+    assert load_settings(upstream_base_url=url, crm_http_url=url).upstream_base_url == url
 
 
 def test_every_setting_is_documented() -> None:

@@ -77,7 +77,7 @@ def _chat(guard: Any = None, **extra: Any) -> dict[str, Any]:
         ({"record": {**RECORD, "gender": "x"}}, "gender", "invalid_record"),
         ({"record": RECORD, "polcy": "x"}, "guard.polcy", "invalid_request"),
         ({"record": RECORD, "policy": "nope"}, "guard.policy", "unknown_policy"),
-        ({"customer_id": "C1"}, "unknown customer", "unknown_customer"),
+        ({"customer_id": "C1"}, "no CRM source is configured", "no_crm_source"),  # the harness: crm_source none
         ({"record": RECORD, "customer_id": "C2"}, "differs", "invalid_record"),
     ],
 )
