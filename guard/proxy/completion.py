@@ -104,6 +104,7 @@ def rounded(timings: dict[str, float]) -> dict[str, float]:
 _UNRELAYED_FINISH = frozenset({"tool_calls", "function_call"})
 _RELAYED_FINISH = frozenset({"stop", "length", "content_filter"})
 _SAFE_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+_DIGIT_RUN = re.compile(r"[0-9]{7,}")  # a phone, ID or card number would be such a run
 _USAGE_KEY = re.compile(r"[a-z_]{1,64}")
 _MAX_COUNT = 2**53 - 1  # the largest integer every JSON reader (JavaScript's too) reads exactly
 
@@ -122,8 +123,11 @@ def relayed_finish(finish: Any) -> str | None:
 
 def relayed_id(value: Any) -> str | None:
     """An upstream `id` or `system_fingerprint` when it is a short string of safe characters
-    (`[A-Za-z0-9_.:-]`, at most 128), else None (the guard makes its own id / omits it)."""
-    return value if isinstance(value, str) and _SAFE_ID.fullmatch(value) is not None else None
+    (`[A-Za-z0-9_.:-]`, at most 128) without a run of seven digits or more (a phone, ID or card
+    number), else None (the guard makes its own id / omits it)."""
+    if not isinstance(value, str) or _SAFE_ID.fullmatch(value) is None:
+        return None
+    return value if _DIGIT_RUN.search(value) is None else None
 
 
 def _count(value: Any) -> bool:

@@ -8,10 +8,11 @@ speed; the models below document them in the OpenAPI schema.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.exceptions import HTTPException
 
 from guard.proxy.errors import GuardHTTPError
@@ -105,6 +106,29 @@ class ChatCompletionResponse(BaseModel):
     guard: GuardInfo
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_LONE_SURROGATE = "holds a \\u escape of a lone UTF-16 surrogate (\\ud800-\\udfff), which is no character"
+
+
+def lone_surrogate_at(value: Any, loc: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
+    """Where a string of a parsed JSON body holds a lone UTF-16 surrogate (`json.loads` lets a
+    `\\ud800` escape through; pydantic's own parser refuses it), else None. Such a string cannot
+    be encoded as UTF-8: not for the model, the checks' output or the ledger."""
+    if isinstance(value, str):
+        return loc if _SURROGATE.search(value) is not None else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = lone_surrogate_at(key, (*loc, "(key)")) or lone_surrogate_at(item, (*loc, key))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = lone_surrogate_at(item, (*loc, i))
+            if found is not None:
+                return found
+    return None
+
+
 class CheckRequest(BaseModel):
     """`POST /v1/guard/check` body: one batch line without the id (contract §6)."""
 
@@ -113,6 +137,14 @@ class CheckRequest(BaseModel):
     record: dict[str, Any]
     reply: str
     policy: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        where = lone_surrogate_at(data)
+        if where is not None:
+            raise ValueError(f"{'.'.join(map(str, where))} {_LONE_SURROGATE}")
+        return data
 
 
 def _is_json(content_type: str) -> bool:
@@ -148,6 +180,12 @@ def parse_chat_request(raw: bytes, content_type: str | None) -> ChatCompletionRe
             ) from None
         except ValueError:  # bytes no JSON encoding decodes (a UTF-16 mark, then odd bytes)
             raise HTTPException(status_code=400, detail="There was an error parsing the body") from None
+        where = lone_surrogate_at(data)
+        if where is not None:  # pydantic's parser refused it; json.loads does not
+            raise RequestValidationError(
+                [{"type": "value_error", "loc": ("body", *where), "msg": f"Value error, {_LONE_SURROGATE}",
+                  "input": None, "ctx": {"error": _LONE_SURROGATE}}]
+            )
     try:
         # What passes here failed only pydantic's JSON parser (JSON in UTF-16, which json.loads reads).
         return ChatCompletionRequest.model_validate(data, from_attributes=True)

@@ -59,7 +59,8 @@ def test_only_known_finish_reasons_are_relayed(finish: Any, relayed: str | None)
 @pytest.mark.parametrize(
     ("value", "relayed"),
     [("chatcmpl-abc.1:x_Y", "chatcmpl-abc.1:x_Y"), ("fp_44709d6fcb", "fp_44709d6fcb"), ("", None),
-     ("a" * 129, None), ("稳赚不赔", None), ("id with space", None), ("x\n", None), ({"t": "x"}, None), (7, None)],
+     ("a" * 129, None), ("稳赚不赔", None), ("id with space", None), ("x\n", None), ({"t": "x"}, None), (7, None),
+     ("13812345678", None), ("chatcmpl-110101199003078515", None), ("fp_123456", "fp_123456")],
 )
 def test_ids_are_relayed_only_when_short_and_of_safe_characters(value: Any, relayed: str | None) -> None:
     assert relayed_id(value) == relayed

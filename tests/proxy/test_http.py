@@ -161,6 +161,24 @@ def test_guard_check_errors(guarded: Guarded) -> None:
     assert_openai_error(post(guarded, "/guard/check", {"record": RECORD, "reply": "a"}, AUDITOR), 403)
 
 
+def test_a_lone_surrogate_in_a_request_is_a_422_naming_where(guarded: Guarded) -> None:
+    """`\\ud800` in a JSON string is no character: json.loads lets it through, and the prompt could
+    not be sent on nor the reply checked and recorded (it was a 500). The server keeps serving."""
+
+    def escaped(path: str, body: Any) -> httpx.Response:  # as JSON escapes: the only way to send one
+        return httpx.post(guarded.v1 + path, content=json.dumps(body).encode(), timeout=10, headers={
+            "authorization": f"Bearer {CALLER}", "content-type": "application/json"})
+
+    body = {**chat(), "messages": [{"role": "user", "content": "你好\ud800"}]}
+    err = assert_openai_error(escaped("/chat/completions", body), 422)
+    assert "messages.0.content" in err["message"] and "surrogate" in err["message"]
+    err = assert_openai_error(escaped("/guard/check", {"record": RECORD, "reply": "您好\udc00。"}), 422)
+    assert "surrogate" in err["message"] and "reply" in err["message"]
+    err = assert_openai_error(escaped("/guard/check", {"record": {**RECORD, "name": "张\ud83d"}, "reply": "a"}), 422)
+    assert "record.name" in err["message"]
+    assert post(guarded, "/chat/completions", chat()).status_code == 200
+
+
 def test_health_ready_openapi(guarded: Guarded) -> None:
     assert httpx.get(guarded.url + "/healthz").json() == {"status": "ok"}
     ready = httpx.get(guarded.url + "/readyz")
