@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +83,28 @@ class SqliteRecordSource:
             self._conn.close()
 
 
+def _squeezed(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+# Each field of a record by its name squeezed (lower case, letters and digits only): a column
+# `creditline` or `Phone` is a mistyped field, not an extra fact of the customer.
+_FIELDS_SQUEEZED = {_squeezed(name): name for name in CustomerRecord.model_fields}
+
+
+def _mistyped_columns(fieldnames: Iterable[str] | None) -> Iterator[str]:
+    for column in fieldnames or ():
+        name = column.strip()
+        field = _FIELDS_SQUEEZED.get(_squeezed(name))
+        if field is not None and field != name:
+            yield f"column {name!r} is not a field: did you mean {field!r}? (column names are exact)"
+
+
 def _csv_rows(path: Path) -> Iterator[tuple[int, Any]]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
+        for problem in _mistyped_columns(reader.fieldnames):
+            yield 1, _Invalid(problem)
         for row in reader:
             raw: dict[str, Any] = {k.strip(): v for k, v in row.items() if k and v is not None and v.strip() != ""}
             for col in _JSON_COLUMNS:
@@ -132,25 +151,46 @@ def read_records(path: str | Path) -> list[CustomerRecord]:
             if isinstance(raw, _Invalid):
                 problems.append(f"{where}: {raw.message}")
                 continue
-            bad = [f"{k}: not valid JSON" for k, v in raw.items() if isinstance(v, _Invalid)] if isinstance(raw, dict) else []
-            if bad:
-                problems.extend(f"{where}: {b}" for b in bad)
+            if not isinstance(raw, dict):
+                problems.append(f"{where}: not a JSON object (one customer record per line)")
                 continue
+            # A column that is not valid JSON is reported with whatever else is wrong in its row.
+            bad = [f"{k}: not valid JSON" for k, v in raw.items() if isinstance(v, _Invalid)]
             try:
-                record = CustomerRecord.model_validate(raw)
+                record = CustomerRecord.model_validate({k: v for k, v in raw.items() if not isinstance(v, _Invalid)})
             except ValidationError as exc:
-                problems.append(f"{where}: {describe_validation_error(exc)}")
+                bad.append(describe_validation_error(exc))
+            if bad:
+                problems.append(f"{where}: {'; '.join(bad)}")
                 continue
             if record.customer_id in seen:
                 problems.append(f"{where}: customer_id repeats line {seen[record.customer_id]}")
                 continue
             seen[record.customer_id] = lineno
             records.append(record)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CrmImportError([f"{path}: cannot read ({type(exc).__name__})"]) from None
+    except UnicodeDecodeError:
+        raise CrmImportError([f"{path}:{_first_non_utf8_line(path)}: not UTF-8 text: save the file as UTF-8 "
+                              "(Excel: 另存为 “CSV UTF-8（逗号分隔）”; WPS/记事本: 编码选 UTF-8)"]) from None
+    except OSError as exc:
+        raise CrmImportError([f"{path}: cannot read ({exc.strerror or type(exc).__name__})"]) from None
     if problems:
         raise CrmImportError(problems)
     return records
+
+
+def _first_non_utf8_line(path: Path) -> int:
+    """The first line of the file that is not UTF-8 (the reader's error gives an offset in the block
+    it was decoding, not in the file)."""
+    try:
+        lines = path.read_bytes().split(b"\n")
+    except OSError:
+        return 1
+    for number, line in enumerate(lines, start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return number
+    return 1
 
 
 def import_records(db_path: str | Path, source: str | Path) -> int:

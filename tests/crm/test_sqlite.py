@@ -68,3 +68,52 @@ def test_read_records_validates_everything(tmp_path: Path) -> None:
     with pytest.raises(CrmImportError) as err:
         read_records(src)
     assert len(err.value.problems) == 2
+
+
+def test_a_file_that_is_not_utf8_names_its_line_and_how_to_save_it(tmp_path: Path) -> None:
+    """Excel on Chinese Windows saves CSV as GBK: say where and what to do, not a Python error name."""
+    src = tmp_path / "gbk.csv"
+    rows = "customer_id,name,gender\n" + "".join(f"C{i},name{i},male\n" for i in range(5000)) + "C9,张飞,male\n"
+    src.write_bytes(rows.encode("gbk"))  # the first 5,001 lines are ASCII: far past the reader's first block
+    with pytest.raises(CrmImportError) as err:
+        read_records(src)
+    (problem,) = err.value.problems
+    assert problem.startswith(f"{src}:5002: not UTF-8 text") and "CSV UTF-8" in problem
+    assert "UnicodeDecodeError" not in problem
+
+
+@pytest.mark.parametrize(("column", "field"), [("creditline", "credit_line"), ("Phone", "phone"), ("Credit-Line", "credit_line"),
+                                               ("customerID", "customer_id")])
+def test_a_mistyped_column_is_refused_not_stored_as_an_extra_fact(tmp_path: Path, column: str, field: str) -> None:
+    src = tmp_path / "c.csv"
+    header = "customer_id,name,gender" if column != "customerID" else "customerID,name,gender,customer_id"
+    src.write_text(f"{header},{column if column != 'customerID' else 'x'}\nC1,张飞,male,4000\n", encoding="utf-8")
+    with pytest.raises(CrmImportError) as err:
+        import_records(tmp_path / "crm.db", src)
+    assert f"c.csv:1: column {column!r} is not a field: did you mean {field!r}?" in str(err.value)
+    assert not (tmp_path / "crm.db").exists()  # nothing was written
+
+
+def test_an_unknown_column_is_still_an_extra_fact(tmp_path: Path) -> None:
+    src = tmp_path / "c.csv"
+    src.write_text("customer_id,name,gender,vip_level\nC1,张飞,male,3\n", encoding="utf-8")
+    (record,) = read_records(src)
+    assert record.model_extra == {"vip_level": "3"}
+
+
+def test_every_problem_of_a_row_is_reported_with_its_bad_json(tmp_path: Path) -> None:
+    src = tmp_path / "c.csv"
+    src.write_text("customer_id,name,gender,age,coupons\nC1,,male,abc,[oops\n", encoding="utf-8")
+    with pytest.raises(CrmImportError) as err:
+        read_records(src)
+    (problem,) = err.value.problems
+    assert problem.startswith(f"{src}:2: coupons: not valid JSON; ")
+    assert "name: required field is missing" in problem and "age: " in problem
+
+
+def test_a_jsonl_line_that_is_not_an_object_says_so(tmp_path: Path) -> None:
+    src = tmp_path / "c.jsonl"
+    src.write_text('["C1", "张飞"]\n', encoding="utf-8")
+    with pytest.raises(CrmImportError) as err:
+        read_records(src)
+    assert err.value.problems == [f"{src}:1: not a JSON object (one customer record per line)"]
