@@ -148,7 +148,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from guard.proxy.app import create_app
-    from guard.proxy.server import server_options
+    from guard.proxy.server import log_config, server_options
 
     settings = _serve_settings(args)
     if settings.auth_enabled and not settings.api_keys:
@@ -161,7 +161,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError(f"invalid policy:\n{exc}") from None
     except ConfigError as exc:  # a ledger or CRM table that cannot be opened, a CRM source without its URL
         raise CliError(str(exc)) from None
-    uvicorn.run(app, **server_options(host=settings.host, port=settings.port, log_level=args.log_level))
+    uvicorn.run(app, log_config=log_config(args.log_level),
+                **server_options(host=settings.host, port=settings.port, log_level=args.log_level))
     return EXIT_OK
 
 
@@ -169,10 +170,11 @@ def _serve_workers(args: argparse.Namespace, settings: GuardSettings) -> int:
     """`guard serve` with `workers` > 1: a worker process per `workers`, each on its own socket."""
     import os
 
-    from guard.proxy.server import WORKER_SETTINGS_ENV, serve_workers, server_options
+    from guard.proxy.server import WORKER_SETTINGS_ENV, log_config, serve_workers, server_options
 
     os.environ[WORKER_SETTINGS_ENV] = json.dumps({"config_file": args.config, "overrides": _serve_overrides(args)})
-    options = server_options(host=settings.host, port=settings.port, log_level=args.log_level)
+    options = {**server_options(host=settings.host, port=settings.port, log_level=args.log_level),
+               "log_config": log_config(args.log_level)}
     try:
         status = serve_workers(settings.workers, options)  # until SIGINT or SIGTERM
     except OSError as exc:

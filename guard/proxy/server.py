@@ -20,6 +20,7 @@ later is replaced.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import logging
@@ -32,7 +33,7 @@ import threading
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-__all__ = ["WORKER_SETTINGS_ENV", "serve_workers", "server_options", "server_stack", "worker_app"]
+__all__ = ["WORKER_SETTINGS_ENV", "log_config", "serve_workers", "server_options", "server_stack", "worker_app"]
 
 WORKER_SETTINGS_ENV = "GUARD_SERVE_WORKER_SETTINGS"
 """Set by `guard serve` for its workers: JSON `{"config_file": path or null, "overrides": {...}}`."""
@@ -63,6 +64,19 @@ def server_options(*, host: str, port: int, log_level: str) -> dict[str, Any]:
             "and requests are served ≈ 25–35 %% slower without them (docs/operations.md)", loop, http,
         )
     return {"host": host, "port": port, "log_level": log_level, "access_log": False, "loop": loop, "http": http}
+
+
+def log_config(log_level: str) -> dict[str, Any]:
+    """uvicorn's logging configuration plus the guard's own loggers (`guard.*`) on its handler, at
+    `log_level`: without it their INFO lines (the start-up heap, policy reloads) were dropped and
+    their warnings printed bare, without a level. They still propagate (to no handler, unless an
+    embedder configured the root logger)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    level = "DEBUG" if log_level.lower() == "trace" else log_level.upper()
+    config["loggers"]["guard"] = {"handlers": ["default"], "level": level, "propagate": True}
+    return config
 
 
 def worker_app() -> Any:

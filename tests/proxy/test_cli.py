@@ -122,6 +122,28 @@ def test_serve_end_to_end(tmp_path: Path) -> None:
             proc.wait(10)
 
 
+def test_serve_logs_the_guards_own_lines_with_their_level(tmp_path: Path) -> None:
+    """The guard's loggers go to uvicorn's handler at the command's level: the start-up heap's INFO
+    line (docs/operations.md) is printed, with its level, as uvicorn's own lines are."""
+    cfg = tmp_path / "guard.yaml"
+    cfg.write_text(
+        f"crm_source: none\nledger: {tmp_path / 'ledger.db'}\npolicy_watch: false\n"
+        "api_keys:\n  - {name: svc, key: sk-1, role: caller}\n",
+        encoding="utf-8",
+    )
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "guard.cli", "serve", "--config", str(cfg), "--port", str(port)],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}", proc, 30)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    lines = err.splitlines()
+    assert [line for line in lines if line.startswith("INFO:") and "start-up heap" in line], err
+    assert any(line.startswith("INFO:") and "Application startup complete" in line for line in lines)
+
+
 def _children(pid: int) -> list[tuple[int, str]]:
     """(pid, command line) of each child process of `pid` (Linux /proc)."""
     out = []
