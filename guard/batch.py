@@ -18,7 +18,12 @@ __all__ = ["check_case", "run_batch"]
 
 
 class CaseError(ValueError):
-    """A batch line that cannot be processed; the message names what is wrong."""
+    """A batch line that cannot be processed; the message names what is wrong, `code` what kind of
+    problem it is, in the proxy's error codes (`POST /v1/guard/check` answers 422 with it)."""
+
+    def __init__(self, message: str, code: str = "invalid_request") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def check_case(case: Any, policies: PolicySet, today: dt.date | None = None) -> dict[str, Any]:
@@ -33,14 +38,14 @@ def check_case(case: Any, policies: PolicySet, today: dt.date | None = None) -> 
     try:
         record = CustomerRecord.model_validate(case["record"])
     except ValidationError as exc:
-        raise CaseError(describe_validation_error(exc, "record")) from None
+        raise CaseError(describe_validation_error(exc, "record"), "invalid_record") from None
     name = case.get("policy")
     if name is not None and not isinstance(name, str):
         raise CaseError("policy: must be a policy name (string)")
     try:
         policy = policies.select(name, record.segment)
     except KeyError as exc:
-        raise CaseError(f"policy: {exc.args[0]}") from None
+        raise CaseError(f"policy: {exc.args[0]}", "unknown_policy") from None
     verdict = evaluate(policy, record, reply, today=today)
     return verdict.to_json(case.get("id"), with_id=True)
 

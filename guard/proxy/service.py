@@ -120,7 +120,7 @@ class GuardService:
         try:
             return check_case(body, self.policies(), business_today())
         except CaseError as exc:
-            raise GuardHTTPError(422, str(exc), "invalid_request") from None
+            raise GuardHTTPError(422, str(exc), exc.code) from None  # the codes of the completions route
 
     # -- non-streamed -----------------------------------------------------------------------
 

@@ -156,8 +156,13 @@ def test_guard_check_endpoint(guarded: Guarded) -> None:
 
 
 def test_guard_check_errors(guarded: Guarded) -> None:
-    assert_openai_error(post(guarded, "/guard/check", {"record": {"name": "x"}, "reply": "a"}), 422)
-    assert_openai_error(post(guarded, "/guard/check", {"record": RECORD, "reply": "a", "policy": "zz"}), 422)
+    """The same codes as the completions route: an invalid record, an unknown policy."""
+    err = assert_openai_error(post(guarded, "/guard/check", {"record": {"name": "x"}, "reply": "a"}), 422)
+    assert err["code"] == "invalid_record"
+    err = assert_openai_error(post(guarded, "/guard/check", {"record": RECORD, "reply": "a", "policy": "zz"}), 422)
+    assert err["code"] == "unknown_policy"
+    err = assert_openai_error(post(guarded, "/guard/check", {"record": RECORD, "reply": "a", "policy": 7}), 422)
+    assert err["code"] == "invalid_request"
     assert_openai_error(post(guarded, "/guard/check", {"record": RECORD, "reply": "a"}, AUDITOR), 403)
 
 
