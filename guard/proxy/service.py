@@ -59,6 +59,14 @@ def _sse(obj: dict[str, Any]) -> bytes:
     return b"data: " + json_bytes(obj) + b"\n\n"
 
 
+def _last_chunk(meta: dict[str, Any], finish: str | None, guard: dict[str, Any], usage: Any) -> bytes:
+    """A stream's end: the chunk with its finish reason, the `guard` object (and `usage`), then [DONE]."""
+    last: dict[str, Any] = {**meta, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}], "guard": guard}
+    if usage is not None:
+        last["usage"] = usage
+    return _sse(last) + b"data: [DONE]\n\n"
+
+
 class GuardService:
     """The request path of the proxy, independent of FastAPI routing."""
 
@@ -276,18 +284,10 @@ class GuardService:
                 if out:
                     yield chunk({"content": out})
                     sent += out
-                final: dict[str, Any] = {
-                    **meta,
-                    "choices": [{"index": 0, "delta": {}, "finish_reason": outcome.finish_reason}],
-                    "guard": guard_object(
-                        outcome.decision.value, outcome.codes, policy.name, policy.version, call.trace_id,
-                        regenerations, outcome.error,
-                    ),
-                }
-                if usage is not None:
-                    final["usage"] = usage
-                yield _sse(final)
-                yield b"data: [DONE]\n\n"
+                yield _last_chunk(meta, outcome.finish_reason, guard_object(
+                    outcome.decision.value, outcome.codes, policy.name, policy.version, call.trace_id,
+                    regenerations, outcome.error,
+                ), usage)
             except (GeneratorExit, anyio.get_cancelled_exc_class()):
                 reason = "client_disconnected"
                 raise
@@ -323,15 +323,9 @@ class GuardService:
                         log.error("guarded stream: its decision could not be recorded: %s", type(failed).__name__)
                 if fallback:
                     yield chunk({"content": fallback})
-                closing: dict[str, Any] = {
-                    **meta,
-                    "choices": [{"index": 0, "delta": {}, "finish_reason": "content_filter"}],
-                    "guard": guard_object(
-                        "block", codes, policy.name, policy.version, call.trace_id, regenerations, reason
-                    ),
-                }
-                yield _sse(closing)
-                yield b"data: [DONE]\n\n"
+                yield _last_chunk(meta, "content_filter", guard_object(
+                    "block", codes, policy.name, policy.version, call.trace_id, regenerations, reason
+                ), None)
             finally:
                 if not decided:
                     # The client went away (or something broke) before the decision: record what
