@@ -10,6 +10,9 @@ The proxy (and any other caller of the engine that must leave a trace) talks onl
 
 `call.decision` (and `await call.decision_async`, which does not block the loop) must return
 only once the `DecisionRecord` is durable (ledger committed): the reply is released after it.
+A stream also commits an open record when it opens (`await call.open_async(record)`, decision
+`OPEN_DECISION`, durable the same way) before anything of its reply is released; its final
+record, under the same trace id, completes it. The open record is not the call's decision.
 A `DecisionRecord` never holds raw PII: `original_masked` is the model's reply with PII masked,
 `released` is what the customer got (already safe).
 
@@ -23,9 +26,9 @@ import secrets
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from guard.audit.record import DecisionRecord
+from guard.audit.record import OPEN_DECISION, DecisionRecord
 
-__all__ = ["Auditor", "CallAudit", "DecisionRecord", "NullAuditor"]
+__all__ = ["OPEN_DECISION", "Auditor", "CallAudit", "DecisionRecord", "NullAuditor"]
 
 
 class CallAudit(Protocol):
@@ -41,6 +44,11 @@ class CallAudit(Protocol):
 
     async def decision_async(self, record: DecisionRecord) -> None:
         """`decision` for a caller on an event loop (the loop is not blocked while it commits)."""
+        ...
+
+    async def open_async(self, record: DecisionRecord) -> None:
+        """A stream's open record (decision `OPEN_DECISION`): returns once it is durable, like
+        `decision_async`, but it is not the call's decision (the call stays undecided)."""
         ...
 
     def set_attributes(self, **attributes: Any) -> None: ...
@@ -60,6 +68,7 @@ class _NullCall:
     def __init__(self) -> None:
         self.trace_id = secrets.token_hex(16)
         self.records: list[DecisionRecord] = []
+        self.opened: list[DecisionRecord] = []
 
     @contextlib.contextmanager
     def upstream_attempt(self, attempt: int, **attributes: Any) -> Iterator[None]:
@@ -71,15 +80,20 @@ class _NullCall:
     async def decision_async(self, record: DecisionRecord) -> None:
         self.records.append(record)
 
+    async def open_async(self, record: DecisionRecord) -> None:
+        self.opened.append(record)
+
     def set_attributes(self, **attributes: Any) -> None:
         return None
 
 
 class NullAuditor:
-    """Keeps decisions in memory only (`records`): for tests and offline checks."""
+    """Keeps decisions in memory only (`records`; streams' open records in `opened`): for tests
+    and offline checks."""
 
     def __init__(self) -> None:
         self.records: list[DecisionRecord] = []
+        self.opened: list[DecisionRecord] = []
 
     @contextlib.contextmanager
     def call(
@@ -89,6 +103,7 @@ class NullAuditor:
         try:
             yield c
         finally:
+            self.opened.extend(c.opened)
             self.records.extend(c.records)
 
     def close(self) -> None:

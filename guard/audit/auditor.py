@@ -5,6 +5,7 @@ Trace shape (all children of the root):
     guard.call                       root (SERVER): caller, customer id, model, decision, policy, latency
     ├── chat {model}                 one per upstream attempt (CLIENT, OTel gen_ai.* conventions)
     ├── guard.check {name}           one per check (from `DecisionRecord.check_ms`, else per code family)
+    ├── guard.stream.open            a stream's open record committed (ledger seq, write time); streams only
     └── guard.decision               decision, policy version, codes and counts, masked evidence, ledger seq
 
 No attribute, event or status message ever holds reply or prompt text: only codes, counts, ids,
@@ -288,6 +289,40 @@ class _OtelCall:
             self._ledger_failed(attrs, start_ns, t0, exc)
             raise
         self._decided(record, attrs, start_ns, t0, seq)
+
+    async def open_async(self, record: DecisionRecord) -> None:
+        """Commit a stream's open record (decision "open") from the event loop; returns once it is
+        committed, as `decision_async` does. It is not the call's decision: no `guard.decision`
+        span, no decision metrics, and the call stays undecided. Its commit is the child span
+        `guard.stream.open` (ledger seq and write time) and counts in the ledger's metrics."""
+        entry = build_entry(record, redactor=self._a.redactor, sensitive_values=self._sensitive)
+        start_ns, t0 = time.time_ns(), time.perf_counter()
+        seq: int | None = None
+        try:
+            if self._a.ledger is not None:
+                seq = await self._a.ledger.append_async(entry)
+        except BaseException as exc:
+            self._opened(start_ns, t0, None, type(exc).__name__)
+            raise
+        self._opened(start_ns, t0, seq, None)
+
+    def _opened(self, start_ns: int, t0: float, seq: int | None, error_type: str | None) -> None:
+        """The open record's commit: its ledger measurements and the `guard.stream.open` span."""
+        if not self._recording and not self._measuring:
+            return
+        write_ms = (time.perf_counter() - t0) * 1000
+        if self._measuring:
+            self._measurements.append(lambda m: m.ledger_duration.record(write_ms))
+            if error_type is not None:
+                self._measurements.append(lambda m: m.ledger_errors.add(1, {"error.type": error_type}))
+        if self._recording:
+            attrs: dict[str, Any] = {"guard.ledger.write_ms": round(write_ms, 3)}
+            if seq is not None:
+                attrs["guard.ledger.seq"] = seq
+            plan = _SpanPlan("guard.stream.open", start_ns, time.time_ns(), attrs)
+            if error_type is not None:
+                plan.error = "ledger_write_failed"
+            self._spans.append(plan)
 
     def _prepare(self, record: DecisionRecord) -> tuple[dict[str, Any], dict[str, Any]]:
         """The ledger entry and the decision span's attributes; the check spans are laid out."""

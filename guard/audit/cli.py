@@ -9,6 +9,7 @@ from typing import Any
 
 from guard.audit.ledger import AuditLedger, LedgerError, LedgerFilters, default_ledger_target, open_ledger
 from guard.audit.query import export, format_rows, parse_time, render_show, render_stats, show, stats, verify
+from guard.audit.record import OPEN_DECISION
 
 __all__ = ["add_audit_command"]
 
@@ -39,6 +40,7 @@ def _filters(args: argparse.Namespace, *, limit: int | None = None) -> LedgerFil
             caller=args.caller,
             limit=limit,
             newest_first=getattr(args, "newest_first", False),
+            unfinished=getattr(args, "unfinished", False),
         )
     except ValueError as exc:
         raise AuditCliError(str(exc)) from None
@@ -107,12 +109,25 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _filter_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--since", help="from this time (ISO 8601 UTC, unix seconds, or 30m / 2h / 7d ago)")
     p.add_argument("--until", help="before this time (same forms)")
-    p.add_argument("--decision", choices=("allow", "revise", "block", "error"))
+    p.add_argument(
+        "--decision",
+        choices=("allow", "revise", "block", "error", OPEN_DECISION),
+        help=f"{OPEN_DECISION}: a stream's open record (its final record has the stream's decision)",
+    )
     p.add_argument("--code", help="a violation code, e.g. fact.credit_line")
     p.add_argument("--policy", help="policy name")
     p.add_argument("--policy-version", help="policy version hash")
     p.add_argument("--customer", help="customer id")
     p.add_argument("--caller", help="calling service / key name")
+
+
+def _unfinished_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--unfinished",
+        action="store_true",
+        help="only streams opened without a final record: their open records (the guard stopped "
+        "before the stream ended, or it is still running)",
+    )
 
 
 def _run(func: Any) -> Any:
@@ -140,12 +155,14 @@ def add_audit_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     _filter_args(q)
     q.add_argument("--limit", type=int, default=None)
     q.add_argument("--newest-first", action="store_true")
+    _unfinished_arg(q)
     q.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table")
     q.set_defaults(func=_run(cmd_query))
 
     s = asub.add_parser(
         "show",
-        help="the whole decision of one trace: attempts, checks, violations, masked original vs released",
+        help="the whole decision of one trace: attempts, checks, violations, masked original vs released "
+        "(a stream: its open record, then its final record)",
     )
     _common(s)
     s.add_argument("trace_id")
@@ -162,11 +179,14 @@ def add_audit_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     e = asub.add_parser("export", help="export records with their chain fields (JSON Lines or CSV)")
     _common(e)
     _filter_args(e)
+    _unfinished_arg(e)
     e.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     e.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     e.set_defaults(func=_run(cmd_export))
 
-    st = asub.add_parser("stats", help="counts per decision and violation code over time")
+    st = asub.add_parser(
+        "stats", help="counts per decision and violation code over time; streams opened without a final record"
+    )
     _common(st)
     _filter_args(st)
     st.add_argument("--bucket", choices=("hour", "day", "month", "all"), default="day")

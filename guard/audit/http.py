@@ -3,10 +3,13 @@
     app.include_router(build_audit_router(ledger, require_role("auditor", "admin")))
 
 GET /v1/audit/records            query (since, until, decision, code, policy, policy_version,
-                                 customer_id, caller, limit)
-GET /v1/audit/records/{trace_id} the whole decision of one trace (404 if none)
+                                 customer_id, caller, limit; unfinished=true: only the open
+                                 records of streams without a final record)
+GET /v1/audit/records/{trace_id} the whole decision of one trace (404 if none): a stream's open
+                                 record and its final record
 GET /v1/audit/verify             walk the chain; `ok` false names the first broken link
-GET /v1/audit/stats              counts per decision and code, per hour/day/month
+GET /v1/audit/stats              counts per decision and code, per hour/day/month; unfinished
+                                 streams (count and trace ids)
 GET /v1/audit/export             JSON Lines (default) or CSV, streamed
 """
 
@@ -34,6 +37,7 @@ def _filters(
     customer_id: str | None = None,
     caller: str | None = None,
     limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    unfinished: bool = False,
 ) -> LedgerFilters:
     try:
         return LedgerFilters(
@@ -46,6 +50,7 @@ def _filters(
             customer_id=customer_id,
             caller=caller,
             limit=limit,
+            unfinished=unfinished,
         )
     except ValueError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None

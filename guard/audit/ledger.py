@@ -44,6 +44,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+from guard.audit.record import OPEN_DECISION
 from guard.audit.writer import WriterChannel
 
 try:
@@ -224,6 +225,9 @@ class LedgerFilters:
     trace_id: str | None = None
     limit: int | None = None
     newest_first: bool = False
+    # Only the open records of streams that have no final record (decision "open", no other
+    # decision under the same trace id): streams cut short by the guard's end, or still running.
+    unfinished: bool = False
 
     def where(self) -> tuple[str, list[Any]]:
         """SQL WHERE clause (with `?` placeholders) and its parameters."""
@@ -250,6 +254,14 @@ class LedgerFilters:
             esc = self.code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             parts.append("codes LIKE ? ESCAPE '\\'")
             params.append(f'%"{esc}"%')
+        if self.unfinished:
+            # The final record is looked for anywhere in the ledger, whatever the other filters
+            # (`--until` may end between a stream's open record and its final one).
+            parts.append(
+                f"decision = ? AND NOT EXISTS (SELECT 1 FROM {TABLE} AS fin "
+                f"WHERE fin.trace_id = {TABLE}.trace_id AND fin.decision <> ?)"
+            )
+            params += [OPEN_DECISION, OPEN_DECISION]
         return (" WHERE " + " AND ".join(parts) if parts else ""), params
 
 

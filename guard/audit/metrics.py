@@ -1,7 +1,9 @@
 """OpenTelemetry metrics of the guard: decisions, violations, check and ledger latencies, errors.
 
 Instruments are created once per `GuardMetrics`. Attributes carry codes, actions, check names and
-error types only — never text. `record_policy_reload_failure` is the hook the policy reloader
+error types only — never text. A stream's open record is not a decision: it is not counted in
+`guard.decisions` (nor its latency in `guard.call.duration`); its commit is a ledger write
+(`guard.ledger.write.duration`, `guard.ledger.errors`). `record_policy_reload_failure` is the hook the policy reloader
 calls; it uses the global meter provider (set by `guard.audit.otel.setup_telemetry`).
 """
 

@@ -12,7 +12,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, TextIO
 
 from guard.audit.ledger import (
@@ -24,6 +24,7 @@ from guard.audit.ledger import (
     canonical_json,
     chain_hash,
 )
+from guard.audit.record import OPEN_DECISION
 
 __all__ = [
     "CSV_FIELDS",
@@ -38,6 +39,7 @@ __all__ = [
     "render_stats",
     "show",
     "stats",
+    "unfinished",
     "verify",
 ]
 
@@ -232,16 +234,50 @@ def export(
 
 
 def show(ledger: AuditLedger, trace_id: str) -> list[dict[str, Any]]:
-    """Every record of one trace, with its chain fields (empty when none)."""
+    """Every record of one trace, with its chain fields (empty when none): a stream has two, its
+    open record (decision "open") and its final record."""
     return [r.to_json() for r in ledger.get(trace_id)]
 
 
+def unfinished(ledger: AuditLedger, filters: LedgerFilters | None = None) -> list[LedgerRow]:
+    """The open records of streams without a final record (among those matching `filters`)."""
+    return list(ledger.rows(replace(filters or LedgerFilters(), unfinished=True)))
+
+
+def _render_open(rec: dict[str, Any], finished: bool) -> list[str]:
+    """A stream's open record: when it opened, for whom, under which policy; no decision yet."""
+    state = (
+        "流已开始，最终记录见下 stream opened; its final record follows"
+        if finished
+        else "未完成的流 unfinished stream: no final record (the guard stopped before the stream ended,"
+        " or it is still running); sentences it sent are not recorded"
+    )
+    return [
+        f"追踪 trace    : {rec['trace_id']}   (seq {rec['seq']}, {iso(rec['ts'])})",
+        f"流开始 stream opened: {iso(rec['ts'])}   调用方 caller: {rec.get('caller')}   "
+        f"客户 customer: {rec.get('customer_id')}   模型 model: {rec.get('model')}",
+        f"策略 policy   : {rec['policy']} ({rec['policy_version']})",
+        f"决定 decision : {rec['decision']} — {state}",
+        f"哈希 hash: {rec['hash']}  前一条 prev: {rec['prev_hash']}",
+        "",
+    ]
+
+
 def render_show(records: list[dict[str, Any]]) -> str:
-    """A readable rendering of `show`, Chinese-first labels."""
+    """A readable rendering of `show`, Chinese-first labels. A stream's open record is shown as
+    its start; its final record as the decision, with the time the stream opened."""
+    opened = {r["trace_id"]: r for r in records if r.get("decision") == OPEN_DECISION}
+    finished = {r["trace_id"] for r in records if r.get("decision") != OPEN_DECISION}
     out: list[str] = []
     for rec in records:
+        if rec.get("decision") == OPEN_DECISION:
+            out += _render_open(rec, rec["trace_id"] in finished)
+            continue
+        out.append(f"追踪 trace    : {rec['trace_id']}   (seq {rec['seq']}, {iso(rec['ts'])})")
+        start = opened.get(rec["trace_id"])
+        if start is not None:
+            out.append(f"流开始 stream opened: {iso(start['ts'])}   (seq {start['seq']})")
         out += [
-            f"追踪 trace    : {rec['trace_id']}   (seq {rec['seq']}, {iso(rec['ts'])})",
             f"调用方 caller : {rec.get('caller')}   客户 customer: {rec.get('customer_id')}   模型 model: {rec.get('model')}",
             f"策略 policy   : {rec['policy']} ({rec['policy_version']})",
             f"决定 decision : {rec['decision']}   重新生成 regenerations: {rec.get('regenerations', 0)}"
@@ -280,10 +316,12 @@ class Stats:
     """Counts per time bucket: decisions and violation codes."""
 
     bucket: str
-    total: int = 0
+    total: int = 0  # decisions: a stream's open record is not one
     decisions: Counter[str] = field(default_factory=Counter)
     codes: Counter[str] = field(default_factory=Counter)
     by_bucket: dict[str, dict[str, Counter[str]]] = field(default_factory=dict)
+    # Streams opened without a final record: the trace ids of their open records, in chain order.
+    unfinished: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -292,6 +330,8 @@ class Stats:
             "total": self.total,
             "decisions": dict(self.decisions),
             "codes": dict(self.codes),
+            "unfinished_streams": len(self.unfinished),
+            "unfinished_trace_ids": list(self.unfinished),
             "by_bucket": {
                 k: {"decisions": dict(v["decisions"]), "codes": dict(v["codes"])}
                 for k, v in sorted(self.by_bucket.items())
@@ -308,9 +348,12 @@ def stats(
     bucket: Literal["hour", "day", "month", "all"] = "day",
     filters: LedgerFilters | None = None,
 ) -> Stats:
-    """Counts of decisions and violation codes, overall and per time bucket."""
+    """Counts of decisions and violation codes, overall and per time bucket; the streams opened
+    without a final record. A stream's open record is not counted as a decision."""
     s = Stats(bucket)
     for r in ledger.rows(filters):
+        if r.decision == OPEN_DECISION:
+            continue
         key = (
             "all"
             if bucket == "all"
@@ -323,15 +366,24 @@ def stats(
         for c in r.codes:
             s.codes[c] += 1
             b["codes"][c] += 1
+    s.unfinished = [r.trace_id for r in unfinished(ledger, replace(filters or LedgerFilters(), limit=None))]
     return s
+
+
+_SHOWN_UNFINISHED = 20  # trace ids listed in the text; all of them: `guard audit query --unfinished`
 
 
 def render_stats(s: Stats) -> str:
     """A readable table of `stats`."""
     lines = [
-        f"记录 records: {s.total}",
-        "决定 decisions: " + ", ".join(f"{k}={v}" for k, v in s.decisions.most_common()),
+        f"决定数 decisions: {s.total}   (a stream's open record is not one)",
+        "按决定 by decision: " + ", ".join(f"{k}={v}" for k, v in s.decisions.most_common()),
+        f"未完成的流 unfinished streams: {len(s.unfinished)}",
     ]
+    for trace_id in s.unfinished[:_SHOWN_UNFINISHED]:
+        lines.append(f"  {trace_id}")
+    if len(s.unfinished) > _SHOWN_UNFINISHED:
+        lines.append(f"  … {len(s.unfinished) - _SHOWN_UNFINISHED} more: guard audit query --unfinished")
     lines.append("违规 codes: " + (", ".join(f"{k}={v}" for k, v in s.codes.most_common()) or "无"))
     lines.append(f"按{s.bucket} per {s.bucket}:")
     for key, b in sorted(s.by_bucket.items()):

@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from typing import Any, Final, final
 
-__all__ = ["DecisionRecord"]
+__all__ = ["OPEN_DECISION", "DecisionRecord"]
+
+OPEN_DECISION: Final = "open"
+"""The `decision` of a stream's open record: committed when the stream opens, before anything of
+the reply is released; the stream's final record (same trace id) completes it. Not a decision."""
 
 _FIELDS: Final = (
     "trace_id",
@@ -42,7 +46,8 @@ class DecisionRecord:
     """What the ledger keeps of one guarded decision. Compared and printed by value.
 
     - `timestamp`: unix seconds, taken by the caller (the engine reads no clock).
-    - `decision`: allow | revise | block, or "error" when no verdict could be reached.
+    - `decision`: allow | revise | block, or "error" when no verdict could be reached; "open"
+      (`OPEN_DECISION`) for a stream's open record, which the stream's final record completes.
     - `violations`: {code, start, end, action, tier?, evidence?} each: no raw PII.
     - `original_masked`: the model's last reply with PII masked; None if there was none.
     - `released`: what the customer got.

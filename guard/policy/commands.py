@@ -155,7 +155,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _ledger_rows(target: str | None) -> list[tuple[float, str, str]]:
-    from guard.audit.ledger import LedgerError, default_ledger_target, open_ledger
+    """One row per guarded call: each decision record, and the open record of each stream that has
+    no final record (a stream's open record and final record are one call: its final one counts)."""
+    from guard.audit.ledger import LedgerError, LedgerFilters, default_ledger_target, open_ledger
+    from guard.audit.record import OPEN_DECISION
 
     where = target or default_ledger_target()
     try:
@@ -163,7 +166,9 @@ def _ledger_rows(target: str | None) -> list[tuple[float, str, str]]:
     except (LedgerError, OSError) as exc:
         raise _UsageError(f"cannot open ledger {where}: {exc}") from None
     try:
-        return [(r.ts, r.policy, r.policy_version) for r in ledger.rows()]
+        rows = [(r.ts, r.policy, r.policy_version) for r in ledger.rows() if r.decision != OPEN_DECISION]
+        rows += [(r.ts, r.policy, r.policy_version) for r in ledger.rows(LedgerFilters(unfinished=True))]
+        return rows
     finally:
         ledger.close()
 

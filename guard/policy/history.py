@@ -2,6 +2,8 @@
 
 `version_history` takes any iterable of `(timestamp, policy, policy_version)` rows — the audit
 ledger's decision records, or an export of them — so it is independent of how they are stored.
+A stream leaves two records (its open record, decision "open", and its final one): the rows
+given are one per call, the final record's, or the open record's for a stream that never ended.
 """
 
 from __future__ import annotations
@@ -63,7 +65,25 @@ def version_history(rows: Iterable[tuple[float | dt.datetime | str, str, str]]) 
 
 
 def read_jsonl_rows(lines: Iterable[str]) -> Iterator[tuple[float | str, str, str]]:
-    """Rows from JSON Lines of decision records that carry `timestamp`, `policy`, `policy_version`."""
+    """Rows from JSON Lines of decision records that carry `timestamp`, `policy`, `policy_version`.
+
+    One row per call: a stream's open record (`decision` "open") counts only when no other record
+    of its `trace_id` does (a stream that never ended); its rows come last."""
+    opened: dict[str, tuple[float | str, str, str]] = {}
+    closed: set[str] = set()
+    for ts, policy, version, decision, trace_id in _records(lines):
+        if decision == "open" and trace_id is not None:
+            opened.setdefault(trace_id, (ts, policy, version))
+            continue
+        if trace_id is not None:
+            closed.add(trace_id)
+        yield ts, policy, version
+    for trace_id, row in opened.items():
+        if trace_id not in closed:
+            yield row
+
+
+def _records(lines: Iterable[str]) -> Iterator[tuple[float | str, str, str, Any, str | None]]:
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -74,7 +94,8 @@ def read_jsonl_rows(lines: Iterable[str]) -> Iterator[tuple[float | str, str, st
             raise ValueError(f"line {lineno}: expected a JSON object with timestamp, policy, policy_version") from None
         if not isinstance(ts, int | float | str) or not isinstance(policy, str) or not isinstance(version, str):
             raise ValueError(f"line {lineno}: timestamp must be a number or ISO time; policy and policy_version strings")
-        yield ts, policy, version
+        trace_id = rec.get("trace_id")
+        yield ts, policy, version, rec.get("decision"), trace_id if isinstance(trace_id, str) else None
 
 
 def render_history(history: list[VersionSeen], out: TextIO) -> None:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from guard.audit.api import CallAudit, DecisionRecord
+from guard.audit.api import OPEN_DECISION, CallAudit, DecisionRecord
 from guard.engine import apply_revisions
 from guard.policy.model import Policy
 from guard.proxy.auth import Principal
@@ -34,6 +34,7 @@ __all__ = [
     "guard_object",
     "http_error",
     "masked_original",
+    "open_record",
     "record_error",
     "relayed_finish",
     "relayed_id",
@@ -220,6 +221,27 @@ def decision_record(
         latency_ms=(time.perf_counter() - started) * 1000,
         error=error,
         check_ms=None if timings is None else rounded(timings),
+    )
+
+
+def open_record(call: CallAudit, principal: Principal, record: CustomerRecord, model: str, policy: Policy) -> DecisionRecord:
+    """A stream's open record: committed when the stream opens, before anything of the reply is
+    released. The call's fields and the policy in force; decision `open`, no codes, no text
+    (`released` and `original_masked` None), no latency yet. The final record completes it."""
+    return DecisionRecord(
+        trace_id=call.trace_id,
+        timestamp=time.time(),
+        caller=principal.name,
+        customer_id=record.customer_id,
+        model=model,
+        policy=policy.name,
+        policy_version=policy.version,
+        decision=OPEN_DECISION,
+        codes=(),
+        violations=(),
+        original_masked=None,
+        released=None,
+        stream=True,
     )
 
 

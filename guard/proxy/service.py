@@ -8,11 +8,14 @@ guard/proxy/iteration.py); while the verdict asks for regeneration and the polic
 out: the reply, its revision, or the fallback (`finish_reason: content_filter`). That path and
 the helpers both share are in guard/proxy/completion.py, compiled with the check modules.
 Streamed: see guard/stream.py. Either way the decision is handed to the auditor (durable)
-before any text of the reply leaves, and no error path carries model text.
+before any text of the reply leaves, and no error path carries model text. A stream also has an
+open record, committed before its first sentence (or fallback) leaves: see `stream_events`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -35,6 +38,7 @@ from guard.proxy.completion import (
     guard_object,
     http_error,
     masked_original,
+    open_record,
     record_error,
     relayed_finish,
     relayed_usage,
@@ -156,6 +160,16 @@ class GuardService:
         first event is out, the stream always ends closed: an unexpected exception ends it like
         a block (the fallback, `finish_reason: content_filter`, `guard.error: internal_error`,
         `data: [DONE]`), never with a torn connection.
+
+        The stream's open record (decision `open`) is handed to the auditor as the call starts, so
+        that its commit overlaps the upstream's first tokens, and awaited before anything of the
+        reply leaves: the first sentence, the last words and the last chunk, the fallback. A
+        stream cut short by the guard's death (kill -9, power loss) so still has its record. If
+        it cannot be committed, the stream fails closed as when its final record cannot be: the
+        error is raised at the first release, which ends the stream with the fallback and
+        `guard.error: internal_error`. It is always awaited before the call's final record, so
+        that the final record comes after it in the ledger. The role chunk carries no text and
+        does not wait for it.
         """
         started = time.perf_counter()
         body = req.upstream_body(self.upstream.map_model(req.model))
@@ -163,6 +177,11 @@ class GuardService:
         messages = body["messages"]
         with self.auditor.call(caller=principal.name, customer_id=record.customer_id, model=req.model, stream=True) as call:
             trace.append(call.trace_id)
+            # Committed while the upstream is asked; awaited (shielded: a cancelled request must not
+            # cancel the commit) before the first release and before the final record.
+            opening: asyncio.Task[None] | None = asyncio.create_task(
+                call.open_async(open_record(call, principal, record, req.model, policy))
+            )
             meta: dict[str, Any] = {
                 "id": f"chatcmpl-{secrets.token_hex(12)}",
                 "object": "chat.completion.chunk",
@@ -194,6 +213,9 @@ class GuardService:
                             up = await self.upstream.open_stream(body)
                         except UpstreamError as exc:
                             if attempt == 1:
+                                if opening is not None:
+                                    await asyncio.shield(opening)  # before the final record
+                                    opening = None
                                 record_error(call, principal, record, req.model, policy, exc.kind, started, True)
                                 decided = True
                                 raise http_error(exc, call.trace_id) from None
@@ -225,6 +247,9 @@ class GuardService:
                                                 out = piece  # the last words wait for the decision
                                                 break
                                             if piece:
+                                                if opening is not None:  # the first sentence
+                                                    await asyncio.shield(opening)
+                                                    opening = None
                                                 yield chunk({"content": piece})
                                                 sent += piece
                                     if sg.done:
@@ -257,6 +282,9 @@ class GuardService:
                     outcome.verdict, outcome.codes = previous, previous.codes
                 verdict = outcome.verdict
                 findings = verdict.violations if verdict is not None else ()
+                if opening is not None:  # nothing was released yet
+                    await asyncio.shield(opening)
+                    opening = None
                 await call.decision_async(
                     decision_record(
                         call,
@@ -302,6 +330,11 @@ class GuardService:
                 if not decided:
                     decided = True
                     try:
+                        if opening is not None:
+                            # Its failure (if it is what ended the stream) was logged just above.
+                            with contextlib.suppress(Exception):
+                                await asyncio.shield(opening)
+                            opening = None
                         await call.decision_async(
                             decision_record(
                                 call,
@@ -327,6 +360,11 @@ class GuardService:
                     "block", codes, policy.name, policy.version, call.trace_id, regenerations, reason
                 ), None)
             finally:
+                if opening is not None:
+                    # Not awaited yet (the client went away, or the stream failed before it released
+                    # anything): the call's last record comes after it.
+                    with contextlib.suppress(BaseException):
+                        await asyncio.shield(opening)
                 if not decided:
                     # The client went away (or something broke) before the decision: record what
                     # was released so far; nothing more will be.

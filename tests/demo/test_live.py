@@ -74,8 +74,11 @@ def test_output_has_progress_table_and_a_verified_audit_trail(run: tuple[DemoRes
     for case in CASES:
         assert case.title in printed
     assert "guard 要求重写" in printed  # the correction sent to the model is shown
-    assert result.verify_ok and result.verify_output.startswith(f"OK: {len(CASES)} records, chain intact")
-    assert len([ln for ln in result.query_output.splitlines() if ln[:1].isdigit()]) == len(CASES)
+    streamed = sum(c.stream for c in CASES)  # a stream has its open record and its final record
+    assert result.verify_ok and result.verify_output.startswith(f"OK: {len(CASES) + streamed} records, chain intact")
+    rows = [ln.split() for ln in result.query_output.splitlines() if ln[:1].isdigit()]
+    assert len(rows) == len(CASES) + streamed
+    assert sum(row[3] == "open" for row in rows) == streamed  # seq, date, trace_id, decision, …
     assert "11010519491231002X" not in result.query_output  # the ledger view never shows raw PII
 
 

@@ -1,5 +1,6 @@
 """Kill -9 `guard serve` mid-run: every response a client received has its ledger record, and
-the chain verifies after a restart on the same ledger (issue 7, item 7; end to end)."""
+the chain verifies after a restart on the same ledger (issue 7, item 7; end to end). A stream
+killed after its first sentence reached the client has its open record (docs/security.md item 5)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from guard.audit.ledger import open_ledger
+from guard.cli import main
 from guard.testing.scripted_upstream import ScriptedUpstream
 from tests.audit.durability import REPO_ROOT, writer_processes
 from tests.audit.realparts import free_port, wait_port
@@ -23,7 +25,8 @@ from tests.faults.harness import CALLER, RECORD
 
 pytestmark = pytest.mark.slow
 
-REPLY = "张先生您好。您的额度已经审核通过了。"
+FIRST, SECOND = "张先生您好。", "您的额度已经审核通过了。"
+REPLY = FIRST + SECOND
 
 
 def _start(port: int, upstream: str, ledger: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -122,3 +125,60 @@ def test_every_received_response_survives_kill_9(tmp_path: Path) -> None:
     verify = subprocess.run([sys.executable, "-m", "guard.cli", "audit", "verify", "--ledger", str(ledger)],
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_a_stream_killed_after_its_first_sentence_has_its_open_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ledger, log = tmp_path / "ledger.db", tmp_path / "serve.log"
+    # The model says its first sentence, then takes its time over the second: the guard is killed then.
+    slow = {"reply": REPLY, "chunks": [FIRST, SECOND], "chunk_delay": 30}
+    with ScriptedUpstream({"default": REPLY, "slow": slow}) as up:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        proc = _start(port, up.base_url, ledger, log)
+        body = {"model": "m", "messages": [{"role": "user", "content": "[[slow]] 你好"}], "stream": True,
+                "guard": {"record": RECORD}}
+        received = ""
+        try:
+            with httpx.stream("POST", url + "/v1/chat/completions", json=body, timeout=20,
+                              headers={"authorization": f"Bearer {CALLER}"}) as r:
+                assert r.status_code == 200
+                trace = r.headers["x-guard-trace-id"]
+                for line in r.iter_lines():
+                    if line.startswith("data: {"):
+                        received += json.loads(line[6:])["choices"][0]["delta"].get("content") or ""
+                    if received:
+                        break
+                assert received == FIRST  # the first sentence reached the client; the stream is open
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+        _no_writer_left(ledger)
+        # Restart on the same ledger: it opens and serves; the killed stream's record is still there.
+        proc = _start(port, up.base_url, ledger, log)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+        _no_writer_left(ledger)
+    led = open_ledger(str(ledger), create=False)
+    try:
+        rows = led.get(trace)
+    finally:
+        led.close()
+    assert [r.decision for r in rows] == ["open"], "the killed stream has its open record, and only that"
+    opened = rows[0].record()
+    assert opened["stream"] is True and opened["caller"] == "dialogue" and opened["customer_id"] == RECORD["customer_id"]
+    assert opened["released"] is None  # what the sentences said is not recorded (docs/security.md item 5)
+
+    verify = subprocess.run([sys.executable, "-m", "guard.cli", "audit", "verify", "--ledger", str(ledger)],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert main(["audit", "stats", "--ledger", str(ledger)]) == 0
+    stats = capsys.readouterr().out
+    assert "未完成的流 unfinished streams: 1" in stats and trace in stats, stats
+    assert main(["audit", "query", "--unfinished", "--format", "jsonl", "--ledger", str(ledger)]) == 0
+    assert [json.loads(x)["trace_id"] for x in capsys.readouterr().out.splitlines()] == [trace]

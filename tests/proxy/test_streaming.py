@@ -129,6 +129,27 @@ def test_stream_decision_is_audited(client: OpenAI, guarded: Guarded) -> None:
     assert rec.stream and rec.decision == "block" and rec.released == FIRST + FALLBACK
 
 
+def test_a_stream_hands_its_open_record_to_the_auditor_first(client: OpenAI, guarded: Guarded) -> None:
+    """The app's wiring: the open record (decision `open`, the call's fields, no text), then the
+    final record under the same trace id; a non-streamed call has no open record."""
+    _, _, guard = stream(client, "ok")
+    (opened,) = [r for r in guarded.auditor.opened if r.trace_id == guard["trace_id"]]
+    assert (opened.decision, opened.stream, opened.caller, opened.customer_id, opened.model) == (
+        "open", True, "svc", RECORD["customer_id"], "guard-model",
+    )  # fmt: skip
+    assert (opened.policy, opened.policy_version) == ("strict", guard["policy_version"])
+    assert (opened.codes, opened.violations, opened.released, opened.original_masked) == ((), (), None, None)
+    (final,) = [r for r in guarded.auditor.records if r.trace_id == guard["trace_id"]]
+    assert final.decision == "allow" and final.released == OK and final.timestamp >= opened.timestamp
+    plain = client.chat.completions.create(
+        model="guard-model", messages=ask("ok"),  # type: ignore[arg-type]
+        extra_body={"guard": {"record": RECORD, "policy": "strict"}},
+    )
+    trace = plain.model_extra["guard"]["trace_id"]  # type: ignore[index]
+    assert [r.decision for r in guarded.auditor.records if r.trace_id == trace] == ["allow"]
+    assert not [r for r in guarded.auditor.opened if r.trace_id == trace]
+
+
 def test_raw_sse_has_trace_header_and_done(guarded: Guarded) -> None:
     body = {"model": "m", "messages": ask("ok"), "stream": True, "guard": {"record": RECORD}}
     with httpx.stream("POST", guarded.v1 + "/chat/completions", json=body,
