@@ -7,7 +7,7 @@ digits grouped by thousands with a comma, a space of any width (5 000, 5\u00a000
 digits with 千/万/亿 (1.55万, 20万, 4万5千, 1万5) or with K = 千 and W = 万 as chat writes them (5K,
 5k, 1.5W, 2w; not inside a name such as GPT-4K or A5K, nor before another letter or digit: 5KB,
 5kg, 5k5), Chinese numerals (四千五百, 两万, 一万零五百, 四千五 = 4500) and financial capitals
-(肆仟, 伍万, 贰拾万).
+(肆仟, 伍万, 贰拾万). Dots group thousands only when there are two or more groups (5.000.000).
 
 `scan_numbers(text)` returns every number with its span (code points of the original text), its
 written `NumberStyle`, its currency marks and the character after it; `format_number(value, style)`
@@ -17,6 +17,13 @@ renders a value in a given style, so a fix keeps the reply's style: 五千元 �
 A number another digit touches — directly, or across one separator (5-000, 4000，5000, 5 0001) —
 is `glued`: where it ends is ambiguous, so a fix must not splice a new value into its span
 (5 000 read as 000 and "fixed" to 5 4000); the fact checks fall back to their `fallback` action.
+
+Some numbers are read but marked `doubt`, because what they state is not one certain amount in
+yuan: "dots" (4.000, 10.000, 4.500: one dot then exactly three digits is 4 yuan to a Chinese
+reader and 4000 to a European one) and "approx" (5000多元, 4000余元, 1000来块, 4000+, 30多万,
+五六千). Two amounts joined by a range connector
+(- – — ~ ～ 至 到: 5000-8000元, 5k~8k, 五千到八千) are a `NumberRange`, each end pointing to it as
+`pair`; a bare first end takes the second's unit (3-5万 is 3万 to 5万). None of these is spliced.
 """
 
 from __future__ import annotations
@@ -27,7 +34,9 @@ from decimal import Context, Decimal, InvalidOperation, localcontext
 from typing import Literal
 
 __all__ = [
+    "Doubt",
     "NumberMatch",
+    "NumberRange",
     "NumberStyle",
     "fold_width",
     "format_number",
@@ -58,8 +67,11 @@ _SPACE_SEPS = " \u00a0\u2007\u2009\u202f\u3000'\u2019"
 GROUP_SEPS = ",，" + _SPACE_SEPS
 # (`\d{1,3}+` is possessive: a run of more digits is no grouped number, and is not tried as one
 # three times over.)
+# Dots group thousands (5.000.000) only with two or more groups, and never with a decimal part:
+# a single 4.000 is read as a decimal (and marked `doubt`, see `_DOT_DOUBT`).
 _ARABIC = (
     rf"\d{{1,3}}+(?:(?:[,，]\d{{3}})+|(?:[{_SPACE_SEPS}]\d{{3}})+(?!\d))(?:\.\d+)?"
+    r"|\d{1,3}+(?:\.\d{3}){2,}+(?![\d.])"
     r"|\d+(?:\.\d+)?"
 )
 # K = 千 and W = 万 right after digits (5K, 1.5W), as Chinese finance chat writes them; never
@@ -80,6 +92,8 @@ _MAX_CORE = 40  # longer runs are not amounts anyone says; treated as malformed
 _EXACT = Context(prec=80)  # enough digits that no 40-character numeral is ever rounded
 
 Form = Literal["arabic", "scaled", "chinese", "capital"]
+# Why a number read is still no certain amount in yuan (see the module doc); "" when it is one.
+Doubt = Literal["", "dots", "approx"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +101,32 @@ class NumberStyle:
     """How a number was written, so a replacement can be written the same way."""
 
     form: Form = "arabic"
-    sep: str = ""  # thousands separator used (one of `GROUP_SEPS`: "," "，" " " "\u202f" "'" …), "" for none
+    # thousands separator used (one of `GROUP_SEPS`: "," "，" " " "\u202f" "'" …, or "." for
+    # 5.000.000), "" for none
+    sep: str = ""
     decimals: int = 0  # decimal places shown (arabic and scaled forms)
     fullwidth: bool = False
     scale: str = ""  # 千 / 万 / 亿 (or K / k / W / w as written) for the scaled form (0.4万, 4K)
     liang: bool = False  # the Chinese form said 两 for a leading 2
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRange:
+    """Two amounts joined by a range connector: 5000-8000, 5k~8k, 五千到八千, 3-5万.
+
+    `start`/`end` run from the first number to the end of the second, currency marks included
+    (¥5000-¥8000, 5000~8000元); `first`/`second` are their values as read (3-5万: 30000 and 50000). Not `ascending` (8000-5000, 5000到3000), the two are
+    no range either, only two amounts that cannot be told apart.
+    """
+
+    start: int
+    end: int
+    first: Decimal
+    second: Decimal
+
+    @property
+    def ascending(self) -> bool:
+        return self.first < self.second
 
 
 @dataclass(slots=True)
@@ -104,6 +139,9 @@ class NumberMatch:
     glued to other digits by - : /).
     `glued` says another digit touches `[start, end)`, directly or across one separator
     (`DIGIT_GLUE`): the number's extent is ambiguous and no fix may splice a value into it.
+    `doubt` says why the number is no certain amount in yuan ("dots", "approx"; the full span
+    then covers the marks that say so: 5000多元); `pair` is the range this
+    number is one end of. No fix may splice a value into a number in doubt or in a range either.
     """
 
     value: Decimal
@@ -116,6 +154,8 @@ class NumberMatch:
     money: bool
     after: str  # the character right after the number ("" at the end)
     glued: bool = False
+    doubt: Doubt = ""
+    pair: NumberRange | None = None
 
 
 def fold_width(text: str) -> str:
@@ -139,6 +179,8 @@ def _read_arabic(core: str, i: int) -> tuple[Decimal, int]:
     raw = core[i:j]
     if not raw.replace(".", "").isdigit():  # grouped: 4,000 / 5 000
         raw = raw.translate(_DROP_SEPS)
+    elif raw.count(".") > 1:  # grouped with dots: 5.000.000
+        raw = raw.replace(".", "")
     try:
         return Decimal(raw), j
     except InvalidOperation:
@@ -266,6 +308,8 @@ def _style(core: str) -> NumberStyle:
             biggest = max(units, key=lambda c: _UNIT_VALUES[c])
             scale = {"萬": "万", "億": "亿", "仟": "千", "佰": "百", "拾": "十"}.get(biggest, biggest)
             return NumberStyle(form="scaled", fullwidth=fullwidth, scale=scale)
+        if folded.count(".") > 1:  # 5.000.000
+            return NumberStyle(form="arabic", sep=".", fullwidth=fullwidth)
         found = _GROUP_SEP.search(folded)
         sep = found.group() if found else ""
         frac = folded.split(".", 1)[1] if "." in folded else ""
@@ -353,6 +397,54 @@ def _in_name(text: str, start: int) -> bool:
     return False
 
 
+# One dot then exactly three digits, after 1 to 3 digits that do not start with 0: 4 yuan to a
+# Chinese reader, 4000 to a European one (4.000, 10.000, 4.500).
+_DOT_DOUBT = re.compile(r"[1-9]\d{0,2}\.\d{3}")
+
+# Approximations right after a number: 多 / 余 / 来 / + ("more than", "about"), then maybe a unit
+# that scales the number (30多万) and a currency. Without a unit or currency it must end the
+# phrase (5000多。, 4000+的额度): 4000多久, 4000余额 and 借4000来周转 are no approximation.
+_APPROX = re.compile(r"[多余来+＋](?P<unit>[十百千万亿拾佰仟萬億])?(?P<cur> ?(?:块钱|元|块|圆|人民币|RMB|rmb))?")
+_APPROX_ENDS = frozenset("，,。！？!?；;、…\n\r \t的)）")
+# Two adjacent numerals then a unit: 五六千, 两三万, 三五百 (an approximate range, not a number).
+_APPROX_PAIR = re.compile(r"([一二两三四五六七八九])([二两三四五六七八九])([十百千万亿拾佰仟萬億].*)")
+_MARK_FIRST = frozenset("多余来+＋")
+
+# Range connectors: dashes, tildes, 至, 到 (one, with a space either side at most).
+_RANGE_GAP = re.compile("[ \u3000]?(?:——|[-‐‑‒–—―−－~～〜至到])[ \u3000]?")
+_GAP_FIRST = frozenset(" \u3000-‐‑‒–—―−－~～〜至到")
+_DASHES = frozenset("-‐‑‒–—―−－")
+# Alternatives (4、5千, 4或5千): a range only when the first end takes the second's unit.
+_ALT_GAP = re.compile("[ \u3000]?(?:、|或者?)[ \u3000]?")
+_PAIR_FIRST = _GAP_FIRST | frozenset("、或")
+
+
+def _approx_pair(core: str) -> Decimal | None:
+    """五六千 → 5000 (the lower end), 两三万 → 20000; None for any other malformed numeral."""
+    m = _APPROX_PAIR.fullmatch(core)
+    if m is None:
+        return None
+    low, high = _LOWER_DIGITS[m.group(1)], _LOWER_DIGITS[m.group(2)]
+    if high != low + 1 and (low, high) != (3, 5):
+        return None
+    try:
+        return _evaluate(_tokens(m.group(1) + m.group(3)))
+    except (_Malformed, InvalidOperation):
+        return None
+
+
+def _marks_after(text: str, end: int) -> tuple[Doubt, int, int, bool]:
+    """(doubt, end of the marks, unit they scale the number by, they say money) right after a
+    number with no yuan mark: an approximation (5000多元, 30多万)."""
+    m = _APPROX.match(text, end)
+    if m is not None:
+        unit, cur = m.group("unit"), m.group("cur")
+        stop = m.end()
+        if unit or cur or (text[end] != "来" and (stop == len(text) or text[stop] in _APPROX_ENDS)):
+            return "approx", stop, _UNIT_VALUES[unit] if unit else 1, bool(unit or cur)
+    return "", end, 1, False
+
+
 def scan_numbers(text: str) -> list[NumberMatch]:
     """Every well-formed number in `text` (full-width allowed), left to right."""
     folded = text.translate(_FOLD) if _NEEDS_FOLD.search(text) else text
@@ -363,12 +455,14 @@ def scan_numbers(text: str) -> list[NumberMatch]:
     if first is None:
         return out
     n = len(folded)
+    pairs = False  # some number is followed by what may join it to the next (-, ~, 至, 到, 、 …)
     for m in _CORE.finditer(folded, first.start()):
         start, end = m.span()
         core = m.group()
         if core[-1] in _LATIN_UNITS and _in_name(folded, start):
             end -= 1  # GPT-4K: the number is 4, its K a letter of the name
             core = core[:-1]
+        doubt: Doubt = ""
         if core.isdigit() and core.isascii():  # the common case: plain Arabic digits
             value = Decimal(core)
             style = _PLAIN if folded is text or text[start] == core[0] else _PLAIN_FW
@@ -382,21 +476,35 @@ def scan_numbers(text: str) -> list[NumberMatch]:
                 else:  # at most 16 digits: the default 28-digit context is exact
                     value = _evaluate(_tokens(core))
             except (_Malformed, InvalidOperation):
-                continue
+                approx = _approx_pair(core)
+                if approx is None:
+                    continue
+                value, doubt = approx, "approx"
             style = _style(text[start:end])
+            if style.sep == "" and "." in core and style.form == "arabic" and _DOT_DOUBT.fullmatch(core):
+                doubt = "dots"
         pre = _PREFIX.search(folded, max(0, start - 4), start) if start else None
         full_start = pre.start() if pre else start
         post = _SUFFIX.match(folded, end)
         full_end = post.end() if post else end
         currency = full_start != start or full_end != end
+        says_money = False
+        # (a first look at the character either side: most numbers have none of these marks)
+        if not currency and end < n and folded[end] in _MARK_FIRST:
+            mark, full_end, scale, says_money = _marks_after(folded, end)
+            if mark:
+                doubt = doubt or mark
+                if scale != 1:
+                    with localcontext(_EXACT):
+                        value *= scale
         after = folded[full_end] if full_end < n else ""
-        if currency:
+        if currency or says_money:
             money = True
         elif after in _NOT_MONEY_AFTER or _joined(folded, start, full_end):
             money = False
         elif style.form == "arabic":
             # A bare amount has 3 to 8 digits: 3、6、12 are counts, long runs are ids or phones.
-            money = style.sep != "" or 3 <= len(core.split(".")[0]) < 9
+            money = style.sep != "" or doubt != "" or 3 <= len(core.split(".")[0]) < 9
         else:
             money = any(c in _MONEY_UNITS for c in core)
         # Most numbers stand between letters or 元: look closer only when a digit or a separator
@@ -404,8 +512,85 @@ def scan_numbers(text: str) -> list[NumberMatch]:
         glued = (
             (start > 0 and folded[start - 1] in _TOUCHING) or (end < n and folded[end] in _TOUCHING)
         ) and _glued(folded, start, end)
-        out.append(NumberMatch(value, start, end, full_start, full_end, style, currency, money, after, glued))
+        out.append(NumberMatch(value, start, end, full_start, full_end, style, currency, money, after, glued, doubt))
+        pairs = pairs or after in _PAIR_FIRST
+    if pairs and len(out) > 1:
+        _join_ranges(folded, out)
     return out
+
+
+def _range_gap(text: str, a: NumberMatch, b: NumberMatch) -> str | None:
+    """The range connector between `a` and `b` (5000-8000, 五千到八千), else None."""
+    if a.full_end >= len(text) or text[a.full_end] not in _GAP_FIRST:
+        return None
+    gap = text[a.full_end : b.full_start]
+    return gap if len(gap) <= 4 and _RANGE_GAP.fullmatch(gap) else None
+
+
+def _linked(text: str, a: NumberMatch, b: NumberMatch) -> bool:
+    """`b` follows `a` across a range connector or one `DIGIT_GLUE` character (400-123-4567)."""
+    gap = text[a.full_end : b.full_start]
+    return (len(gap) == 1 and gap in DIGIT_GLUE) or _range_gap(text, a, b) is not None
+
+
+def _join_ranges(text: str, out: list[NumberMatch]) -> None:
+    """Mark each two amounts joined by a range connector as a `NumberRange`; also 4、5千 and 4或5千,
+    where a bare first end takes the second's unit. Not when the second is a count (3-12期,
+    18至60岁, 7-30天), an end has a leading 0 (5-000, 010-12345678), or the two are part of a
+    chain of three (400-123-4567, 2026-12-31)."""
+    last = len(out) - 1
+    n = len(text)
+    for i in range(last):
+        a, b = out[i], out[i + 1]
+        if a.full_end >= n or text[a.full_end] not in _PAIR_FIRST:
+            continue
+        if b.after in _NOT_MONEY_AFTER or _leading_zero(text, a) or _leading_zero(text, b):
+            continue
+        gap = text[a.full_end : b.full_start]
+        scaled = _scaled_first(text, a, b)
+        if len(gap) > 4 or (not _RANGE_GAP.fullmatch(gap) and (scaled is None or not _ALT_GAP.fullmatch(gap))):
+            continue
+        if (i > 0 and _linked(text, out[i - 1], a)) or (i + 1 < last and _linked(text, b, out[i + 2])):
+            continue
+        _make_range(text, a, b, gap, scaled)
+
+
+def _leading_zero(text: str, n: NumberMatch) -> bool:
+    """000, 0571: digits after a leading 0 are no amount (a broken number, an area code)."""
+    return n.end - n.start > 1 and text[n.start] == "0" and text[n.start + 1] != "."
+
+
+def _biggest_unit(core: str) -> int:
+    best = 1
+    for c in core:
+        v = _UNIT_VALUES.get(c, 1)
+        if v > best:
+            best = v
+    return best
+
+
+def _scaled_first(text: str, a: NumberMatch, b: NumberMatch) -> Decimal | None:
+    """A bare first end read with the second's unit (3-5万: 30000, 三到五千: 3000), or None: no
+    unit of 百 or more to take, or it would put the first above the second (500-1万)."""
+    scale = _biggest_unit(text[b.start : b.end])
+    if scale < 100 or _biggest_unit(text[a.start : a.end]) != 1:
+        return None
+    with localcontext(_EXACT):
+        scaled = a.value * scale
+    return scaled if scaled <= b.value else None
+
+
+def _make_range(text: str, a: NumberMatch, b: NumberMatch, gap: str, scaled: Decimal | None) -> None:
+    if scaled is not None:
+        a.value = scaled
+    core_a, core_b = text[a.start : a.end], text[b.start : b.end]
+    units = any(c in _MONEY_UNITS for c in core_a) or any(c in _MONEY_UNITS for c in core_b)
+    # Bare numbers joined by a dash are no amount (400-8888), as for one number (400-123-4567).
+    dash = any(c in _DASHES for c in gap)
+    money = a.currency or b.currency or units or (not dash and (a.money or b.money))
+    pair = NumberRange(a.full_start, b.full_end, a.value, b.value)
+    a.money = b.money = money
+    a.pair = b.pair = pair
 
 
 def plain_number(value: Decimal) -> str:
@@ -484,8 +669,9 @@ def _format(value: Decimal, style: NumberStyle) -> str:
             text = f"{value:.{style.decimals}f}"
         else:
             text = plain_number(value)
-        if style.sep:
-            head, _, tail = text.partition(".")
+        head, _, tail = text.partition(".")
+        # Dots group only two groups or more, never with a fraction: 4.000 would read as 4.
+        if style.sep and (style.sep != "." or (not tail and int(head) >= 10**6)):
             text = f"{int(head):,}".replace(",", style.sep) + (f".{tail}" if tail else "")
     if style.fullwidth:
         text = text.translate(_FW_DIGITS)

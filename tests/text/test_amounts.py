@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guard.text.amounts import DIGIT_GLUE, GROUP_SEPS, NumberStyle, format_number, parse_number, scan_numbers
+from guard.text.amounts import (
+    DIGIT_GLUE,
+    GROUP_SEPS,
+    NumberStyle,
+    format_number,
+    parse_number,
+    plain_number,
+    scan_numbers,
+)
 
 D = Decimal
 
@@ -268,3 +276,166 @@ def test_every_rendering_parses_back(value: Decimal, style: NumberStyle) -> None
 def test_negative_amount_is_refused() -> None:
     with pytest.raises(ValueError):
         format_number(D(-1), NumberStyle())
+
+
+# --- dots as thousands separators (European style) -----------------------------------------------
+# Two or more groups of exactly three digits after 1-3 digits are a grouped number: 5.000.000.
+DOT_GROUPED = [
+    ("5.000.000", D(5000000)),
+    ("5.000.000元", D(5000000)),
+    ("1.234.567", D(1234567)),
+    ("12.000.000元", D(12000000)),
+    ("４．０００．０００元", D(4000000)),
+]
+
+
+@pytest.mark.parametrize(("text", "value"), DOT_GROUPED)
+def test_dots_grouping_two_or_more_groups_read_as_one_number(text: str, value: Decimal) -> None:
+    assert parse_number(text) == value
+    (m,) = scan_numbers("您的额度是" + text + "。")
+    assert (m.value, m.style.sep, m.money, m.glued, m.doubt) == (value, ".", True, False, "")
+
+
+# One dot then exactly three digits (4.000, 10.000, 4.500) is 4 yuan or 4000: the reader keeps the
+# decimal value but says it is in doubt, so no check takes it at face value.
+@pytest.mark.parametrize("text", ["4.000元", "您的额度是4.000元", "额度5.000", "额度10.000元", "额度100.000元", "4.500元", "４．０００元"])
+def test_one_dot_then_three_digits_is_in_doubt(text: str) -> None:
+    (m,) = scan_numbers(text)
+    assert m.doubt == "dots"
+    assert m.money
+
+
+@pytest.mark.parametrize("text", ["0.500元", "4.00元", "4.0000元", "1234.000元", "1.550万", "4.000k", "4,000.000元", "3.14"])
+def test_other_decimals_are_not_in_doubt(text: str) -> None:
+    assert [m.doubt for m in scan_numbers(text)] == [""]
+
+
+@pytest.mark.parametrize("text", ["5.000.0001", "2024.12.07", "1.000.000.5"])
+def test_dot_runs_that_are_no_grouping_stay_glued(text: str) -> None:
+    found = scan_numbers(text)
+    assert found and all(m.glued for m in found)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        st.integers(min_value=0, max_value=10**12).map(Decimal),
+        st.decimals(min_value=0, max_value=10**7, places=2, allow_nan=False, allow_infinity=False),
+    )
+)
+def test_a_dot_grouped_style_never_renders_an_ambiguous_number(value: Decimal) -> None:
+    (m,) = scan_numbers("额度5.000.000元")
+    text = format_number(value, m.style)
+    assert parse_number(text) == value
+    (back,) = scan_numbers("额度" + text + "元")
+    assert (back.value, back.doubt, back.glued) == (value, "", False)
+    # one group (4.000) would read as 4 yuan: a dot-grouped fix writes plain digits then
+    assert text.count(".") != 1 or "." in plain_number(value)
+
+
+# --- ranges ----------------------------------------------------------------------------------------
+RANGES = [
+    ("5k-8k", "5k-8k", D(5000), D(8000)),
+    ("5千-8千元", "5千-8千元", D(5000), D(8000)),
+    ("5000~8000元", "5000~8000元", D(5000), D(8000)),
+    ("5000～8000元", "5000～8000元", D(5000), D(8000)),
+    ("5000至8000元", "5000至8000元", D(5000), D(8000)),
+    ("五千到八千元", "五千到八千元", D(5000), D(8000)),
+    ("5000元-8000元", "5000元-8000元", D(5000), D(8000)),
+    ("¥5000-¥8000", "¥5000-¥8000", D(5000), D(8000)),
+    ("5000 - 8000元", "5000 - 8000元", D(5000), D(8000)),
+    ("5000—8000元", "5000—8000元", D(5000), D(8000)),
+    # a bare first end takes the second's unit: 3-5万 is 3万 to 5万
+    ("3-5万", "3-5万", D(30000), D(50000)),
+    ("3至5万元", "3至5万元", D(30000), D(50000)),
+    ("1.5-2万", "1.5-2万", D(15000), D(20000)),
+    ("三到五万", "三到五万", D(30000), D(50000)),
+    ("5-8k", "5-8k", D(5000), D(8000)),
+    ("3-5百元", "3-5百元", D(300), D(500)),
+    # alternatives whose first end takes the second's unit: 4、5千 is 4千 to 5千
+    ("4、5千元", "4、5千元", D(4000), D(5000)),
+    ("4或5千元", "4或5千元", D(4000), D(5000)),
+    ("四、五千元", "四、五千元", D(4000), D(5000)),
+    # … unless that would put it above the second: 500-1万 is 500 to 10000
+    ("500-1万", "500-1万", D(500), D(10000)),
+    # not in order: still two amounts joined, never one of them alone
+    ("8000-5000元", "8000-5000元", D(8000), D(5000)),
+    ("8k-5k", "8k-5k", D(8000), D(5000)),
+]
+
+
+@pytest.mark.parametrize(("text", "span", "first", "second"), RANGES)
+def test_two_amounts_joined_by_a_range_connector_are_a_range(text: str, span: str, first: Decimal, second: Decimal) -> None:
+    reply = "您的额度是" + text + "。"
+    a, b = scan_numbers(reply)
+    assert a.pair is not None and a.pair is b.pair
+    assert reply[a.pair.start : a.pair.end] == span
+    assert (a.value, b.value) == (first, second) == (a.pair.first, a.pair.second)
+    assert a.money and b.money
+    assert a.pair.ascending == (first < second)
+
+
+NOT_RANGES = [
+    "请拨打400-123-4567",  # three numbers joined: a phone number
+    "2026-12-31前还清",
+    "9:00-18:00",
+    "可分3-12期",
+    "年满18至60岁",
+    "免息7-30天",
+    "从3000元提升到4000元",
+    "3000，5000元",
+    "7.2%-24%",
+    "3、6、12期",
+    "5-000元",  # 000 is no amount: a number broken by a dash, not a range
+    "4000、5000元",  # a list: 、 joins a range only when the first end takes the second's unit
+    "4000或5000元",
+    "请拨打010-12345678",
+]
+
+
+@pytest.mark.parametrize("text", NOT_RANGES)
+def test_numbers_not_joined_as_a_range(text: str) -> None:
+    assert all(m.pair is None for m in scan_numbers(text))
+
+
+def test_a_bare_range_joined_by_a_dash_is_no_amount_as_a_phone_is_not() -> None:
+    found = scan_numbers("请拨打400-8888")
+    assert found[0].pair is not None
+    assert [m.money for m in found] == [False, False]
+    found = scan_numbers("额度5000到8000")
+    assert [m.money for m in found] == [True, True]
+
+
+# --- approximate amounts -------------------------------------------------------------------
+APPROX = [
+    ("5000多元", "5000多元", D(5000)),
+    ("4000余元", "4000余元", D(4000)),
+    ("四千多块", "四千多块", D(4000)),
+    ("4000多。", "4000多", D(4000)),
+    ("4000+", "4000+", D(4000)),
+    ("1000来块", "1000来块", D(1000)),
+    ("30多万", "30多万", D(300000)),
+    ("1000多万元", "1000多万元", D(10000000)),
+    ("五六千元", "五六千元", D(5000)),
+    ("两三万", "两三万", D(20000)),
+    ("三五百块", "三五百块", D(300)),
+]
+
+
+@pytest.mark.parametrize(("text", "full", "value"), APPROX)
+def test_an_approximate_amount_is_in_doubt(text: str, full: str, value: Decimal) -> None:
+    reply = "您的额度是" + text
+    (m,) = scan_numbers(reply)
+    assert (m.doubt, m.money, m.value) == ("approx", True, value)
+    assert reply[m.full_start : m.full_end] == full
+
+
+@pytest.mark.parametrize("text", ["额度4000多久到账", "额度4000余额不足", "可借4000来周转", "额度4000多吗"])
+def test_words_after_a_number_that_are_no_approximation(text: str) -> None:
+    assert [m.doubt for m in scan_numbers(text)] == [""]
+
+
+@pytest.mark.parametrize("text", ["4000元", "RMB4000", "¥4000", "人民币4000元", "4000块钱", "4,000.00元", "4000元整"])
+def test_yuan_is_not_in_doubt(text: str) -> None:
+    (m,) = scan_numbers(text)
+    assert (m.doubt, m.value) == ("", D(4000))

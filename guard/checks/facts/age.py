@@ -2,7 +2,8 @@
 
 A number followed by 岁 or 周岁 is a claim about the customer's age when its clause names the
 customer (您, 你, 今年, 客户, an honorific) and it is not a threshold or a range (年满18周岁,
-18至60岁, 60岁以下). It must equal `record.age`; with no age on record, the `fallback` applies.
+18至60岁, 60岁以下) nor approximate (三十多岁, 七八十岁). It must equal `record.age`; with no age
+on record, the `fallback` applies.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ class AgeChecker:
                 end = n.full_end + 2
             else:
                 continue
-            if n.value != n.value.to_integral_value():
-                continue
+            if n.doubt or n.value != n.value.to_integral_value():
+                continue  # 七八十岁: an approximate age, as 三十多岁, is no exact claim
             before = reply[max(0, n.full_start - 3) : n.full_start]
             if before.endswith(self._before) or reply[end : end + 3].startswith(self._after):
                 continue

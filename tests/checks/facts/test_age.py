@@ -27,6 +27,10 @@ CASES: list[tuple[str, list[tuple[str, str | None]]]] = [
     ("您的孩子今年5岁了吧。", []),
     ("您的公司成立10岁了。", []),
     ("您的额度是4000元。", []),
+    # an approximate age is no exact claim, as 三十多岁 never was: 七八十岁 is not read as 70
+    ("您今年三十多岁。", []),
+    ("您今年七八十岁了吧。", []),
+    ("您今年三四十岁。", []),
 ]
 
 

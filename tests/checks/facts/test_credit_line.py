@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from guard.checks.facts import FactsCheck
-from guard.text.amounts import DIGIT_GLUE
-from guard.types import Action
+from guard.text.amounts import DIGIT_GLUE, NumberStyle, format_number
+from guard.types import Action, Finding
 from tests.checks.facts.conftest import build, make_record, run
 
 _FACTS = build()
@@ -18,6 +18,7 @@ RIGHT_FORMS = [
     "4000元", "4,000元", "4000.00元", "￥4000", "¥4000", "RMB4000", "人民币4000元", "4000块", "4000块钱",
     "四千元", "肆仟元", "4千元", "0.4万元", "４０００元", "４，０００元", "四千块", "4000",
     "4 000元", "4\u202f000元", "4\u2009000元", "4\u00a0000元", "4'000元", "4K", "4k元", "0.4W", "0.4w元",
+    "4,000.00元", "¥4,000", "4千块钱", "4000元整", "人民币肆仟元整", "RMB 4000", "4000 元",
 ]
 WRONG_FORMS = [
     ("5000元", "4000"), ("5,000元", "4,000"), ("5000.00元", "4000.00"), ("￥5000", "4000"), ("5000块", "4000"),
@@ -30,6 +31,10 @@ WRONG_FORMS = [
     ("5\u00a0000元", "4\u00a0000"), ("5'000元", "4'000"), ("12 000 元", "4 000"),
     # K = 千, W = 万
     ("5K", "4K"), ("5k元", "4k"), ("5W", "0.4W"), ("5w元", "0.4w"), ("1.5w", "0.4w"),
+    ("5,000.00元", "4,000.00"), ("¥5,000", "4,000"), ("5千块钱", "4千"), ("5000元整", "4000"),
+    ("人民币伍仟元整", "肆仟"), ("RMB5000", "4000"), ("5千8", "4千"), ("4.5k", "4k"),
+    # dots grouping two or more groups: one number; the fix writes no single dot group (4.000)
+    ("5.000.000元", "4000"), ("4.000.000元", "4000"), ("５．０００．０００元", "４０００"),
 ]
 TEMPLATES = [
     "您的额度是{}。",
@@ -110,10 +115,10 @@ GLUED = [
     ("您的额度是5-000元。", "000"),
     ("您的额度是5—000元。", "000"),
     ("您的额度是5·000元。", "000"),
-    ("您的额度是3000-5000元。", "5000"),
     ("您的额度可选3000，5000元。", "5000"),
     ("您的额度是5 0001元。", "0001"),
-    ("您的额度是5000-3元。", "3"),
+    ("您的额度是5 000,00元。", "5 000"),
+    ("您的额度是4.000.000,00元。", "4.000.000"),
 ]
 
 
@@ -163,3 +168,155 @@ def test_configured_triggers_replace_the_defaults() -> None:
     assert run(check, make_record(), "您的额度是5000元。") == []
     (f,) = run(check, make_record(), "您的授信是5000元。")
     assert f.action is Action.REGENERATE and f.correction and "4000" in f.correction
+
+
+def test_a_dot_grouped_line_of_the_record_is_right(facts: FactsCheck) -> None:
+    rec = make_record(credit_line=4000000)
+    assert run(facts, rec, "您的额度是4.000.000元。") == []
+    (f,) = run(facts, rec, "您的额度是5.000.000元。")
+    assert f.replacement == "4.000.000"
+
+
+def _credit(reply: str, **record: object) -> list[Finding]:
+    return [f for f in run(_FACTS, make_record(**record), reply) if f.code == "fact.credit_line"]
+
+
+# A number read but in doubt is no certain amount in yuan, whatever its value: one dot then three
+# digits (4 yuan or 4000), an approximation (4000多元 is more than the line).
+# It is a wrong claim even when one reading equals the record, and it is never spliced.
+IN_DOUBT = [
+    ("您的额度是4.000元。", "4.000元", "写法有歧义"),
+    ("您的额度是5.000元。", "5.000元", "写法有歧义"),
+    ("您的额度是4.500元。", "4.500元", "写法有歧义"),
+    ("额度：10.000元。", "10.000元", "写法有歧义"),
+    ("您的额度是４．０００元。", "４．０００元", "写法有歧义"),
+    ("您的额度是4000多元。", "4000多元", "约数"),
+    ("您的额度是5000多元。", "5000多元", "约数"),
+    ("您的额度是4000余元。", "4000余元", "约数"),
+    ("您的额度有30多万。", "30多万", "约数"),
+    ("您的额度是四千多块。", "四千多块", "约数"),
+    ("您的额度是五六千元。", "五六千元", "约数"),
+    ("您最高可借4000+。", "4000+", "约数"),
+    ("您的额度是1000多万元。", "1000多万元", "约数"),
+]
+
+
+@pytest.mark.parametrize(("reply", "span", "why"), IN_DOUBT)
+def test_an_amount_in_doubt_is_a_wrong_claim_never_spliced(reply: str, span: str, why: str) -> None:
+    (f,) = _credit(reply)
+    assert (reply[f.start : f.end], f.action, f.replacement) == (span, Action.BLOCK, None)
+    assert f.correction and why in f.correction and "4000元" in f.correction
+    assert f.detail and span in f.detail
+
+
+# A range is not the record's one amount: a wrong claim even when an end equals the record, and
+# no end of it is ever spliced (4000-8000元 → 4000-4000元).
+RANGE_CLAIMS = [
+    ("您的额度是5k-8k。", "5k-8k"),
+    ("您的额度是5千-8千元。", "5千-8千元"),
+    ("您的额度是5000~8000元。", "5000~8000元"),
+    ("您的额度是5000～8000元。", "5000～8000元"),
+    ("您的额度是5000至8000元。", "5000至8000元"),
+    ("您的额度是五千到八千元。", "五千到八千元"),
+    ("您的额度是3-5万。", "3-5万"),
+    ("您的额度是3至5万元。", "3至5万元"),
+    ("您的额度是三到五万元。", "三到五万元"),
+    ("您的额度是3000-5000元。", "3000-5000元"),
+    ("您的额度是4000-8000元。", "4000-8000元"),
+    ("您的额度是3000到4000元。", "3000到4000元"),
+    ("您的额度在4000~5000元之间。", "4000~5000元"),
+    ("您的额度是4千-8千元。", "4千-8千元"),
+    ("您最高可借5000元-8000元。", "5000元-8000元"),
+    ("您的额度是5000 - 8000元。", "5000 - 8000元"),
+    ("您的额度是5000到8000。", "5000到8000"),
+    ("您的额度是4、5千元。", "4、5千元"),
+    ("您的额度是4或5千元。", "4或5千元"),
+]
+
+
+@pytest.mark.parametrize(("reply", "span"), RANGE_CLAIMS)
+def test_a_range_as_the_line_is_a_wrong_claim_never_spliced(reply: str, span: str) -> None:
+    (f,) = _credit(reply)
+    assert (reply[f.start : f.end], f.action, f.replacement) == (span, Action.BLOCK, None)
+    assert f.correction and "范围" in f.correction and "4000元" in f.correction
+
+
+def test_a_range_read_with_the_unit_of_its_second_end() -> None:
+    (f,) = _credit("您的额度是3-5万。")
+    assert f.detail and "30000 至 50000" in f.detail
+
+
+# Two amounts joined, the first not the smaller: no range, and no telling which is meant.
+@pytest.mark.parametrize(
+    ("reply", "span"),
+    [("您的额度是8000-5000元。", "8000-5000元"), ("您的额度是8k-5k。", "8k-5k"), ("您的额度是5000-3元。", "5000-3元"),
+     ("您的额度是五千到三千元。", "五千到三千元")],
+)
+def test_two_joined_amounts_out_of_order_are_never_spliced(reply: str, span: str) -> None:
+    (f,) = _credit(reply)
+    assert (reply[f.start : f.end], f.action, f.replacement) == (span, Action.BLOCK, None)
+    assert f.correction and "写法不清楚" in f.correction and "4000元" in f.correction
+
+
+def test_a_range_claim_without_a_line_uses_the_fallback() -> None:
+    (f,) = _credit("您的额度是5000-8000元。", credit_line=None)
+    assert (f.start, f.end, f.action, f.replacement) == (5, 15, Action.BLOCK, None)
+    assert f.correction and "没有可用额度" in f.correction
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "您的额度从3000到5000元了。",  # 从: a change, not this line
+        "您的额度4000元，每月还款300-500元。",
+        "您的额度4000元，可分3-12期。",
+        "您的额度4000元，年满18至60岁可申请。",
+        "您的额度4000元，有效期至2026-12-31。",
+        "额度4000元，多久到账？",
+        "额度4000余额不足",
+    ],
+)
+def test_ranges_and_marks_of_other_roles_are_no_claims(reply: str) -> None:
+    assert _credit(reply) == []
+
+
+_STYLES = [NumberStyle(), NumberStyle(form="scaled", scale="千"), NumberStyle(form="scaled", scale="k"),
+           NumberStyle(form="chinese"), NumberStyle(form="capital"), NumberStyle(sep=",")]
+_CONNECTORS = ["-", "~", "～", "至", "到", "—", " - "]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=99).map(lambda k: Decimal(k * 1000)),
+    st.integers(min_value=1, max_value=99).map(lambda k: Decimal(k * 1000)),
+    st.sampled_from(_STYLES),
+    st.sampled_from(_STYLES),
+    st.sampled_from(_CONNECTORS),
+    st.sampled_from(["", "元"]),
+)
+def test_no_end_of_a_range_is_ever_spliced(
+    a: Decimal, b: Decimal, sa: NumberStyle, sb: NumberStyle, conn: str, unit: str
+) -> None:
+    first, second = format_number(a, sa), format_number(b, sb)
+    reply = f"您的额度是{first}{unit}{conn}{second}元。"
+    found = _credit(reply)
+    assert found, reply
+    assert all(f.replacement is None and f.action is Action.BLOCK for f in found), reply
+    assert [reply[f.start : f.end] for f in found] == [f"{first}{unit}{conn}{second}元"], reply
+
+
+# A hedge around one amount (约, 左右) leaves the amount itself: checked and fixed as usual.
+@pytest.mark.parametrize(
+    ("reply", "fixed"),
+    [("您的额度约5000元。", "您的额度约4000元。"), ("您的额度是5000左右。", "您的额度是4000左右。"),
+     ("您的额度大约五千元。", "您的额度大约四千元。")],
+)
+def test_a_hedged_amount_is_fixed_as_one_amount(reply: str, fixed: str) -> None:
+    (f,) = _credit(reply)
+    assert f.replacement is not None
+    assert reply[: f.start] + f.replacement + reply[f.end :] == fixed
+
+
+@pytest.mark.parametrize("reply", ["您的额度是4 000,00元。", "您的额度是RMB 4000。", "您的额度是4000CNY。"])
+def test_other_written_forms_of_the_record_line(reply: str) -> None:
+    assert _credit(reply) == []
