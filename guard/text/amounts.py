@@ -20,8 +20,8 @@ is `glued`: where it ends is ambiguous, so a fix must not splice a new value int
 
 Some numbers are read but marked `doubt`, because what they state is not one certain amount in
 yuan: "dots" (4.000, 10.000, 4.500: one dot then exactly three digits is 4 yuan to a Chinese
-reader and 4000 to a European one) and "approx" (5000多元, 4000余元, 1000来块, 4000+, 30多万,
-五六千). Two amounts joined by a range connector
+reader and 4000 to a European one), "approx" (5000多元, 4000余元, 1000来块, 4000+, 30多万, 五六千)
+and "foreign" (4000美元, $4000, USD 4000, 4000日元). Two amounts joined by a range connector
 (- – — ~ ～ 至 到: 5000-8000元, 5k~8k, 五千到八千) are a `NumberRange`, each end pointing to it as
 `pair`; a bare first end takes the second's unit (3-5万 is 3万 to 5万). None of these is spliced.
 """
@@ -93,7 +93,7 @@ _EXACT = Context(prec=80)  # enough digits that no 40-character numeral is ever 
 
 Form = Literal["arabic", "scaled", "chinese", "capital"]
 # Why a number read is still no certain amount in yuan (see the module doc); "" when it is one.
-Doubt = Literal["", "dots", "approx"]
+Doubt = Literal["", "dots", "approx", "foreign"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +139,8 @@ class NumberMatch:
     glued to other digits by - : /).
     `glued` says another digit touches `[start, end)`, directly or across one separator
     (`DIGIT_GLUE`): the number's extent is ambiguous and no fix may splice a value into it.
-    `doubt` says why the number is no certain amount in yuan ("dots", "approx"; the full span
-    then covers the marks that say so: 5000多元); `pair` is the range this
+    `doubt` says why the number is no certain amount in yuan ("dots", "approx", "foreign"; the
+    full span then covers the marks that say so: 5000多元, 4000美元); `pair` is the range this
     number is one end of. No fix may splice a value into a number in doubt or in a range either.
     """
 
@@ -408,7 +408,14 @@ _APPROX = re.compile(r"[多余来+＋](?P<unit>[十百千万亿拾佰仟萬億])
 _APPROX_ENDS = frozenset("，,。！？!?；;、…\n\r \t的)）")
 # Two adjacent numerals then a unit: 五六千, 两三万, 三五百 (an approximate range, not a number).
 _APPROX_PAIR = re.compile(r"([一二两三四五六七八九])([二两三四五六七八九])([十百千万亿拾佰仟萬億].*)")
-_MARK_FIRST = frozenset("多余来+＋")
+# Other currencies than yuan, after or before the number.
+_FOREIGN_AFTER = re.compile(
+    r" ?(?:美元|美金|港币|港幣|港元|欧元|歐元|日元(?!旦)|日圆|日币|英镑|英鎊|澳元|加元|韩元|韓元|新台币|台币|卢布"
+    r"|USD|HKD|EUR|JPY|GBP|AUD|CAD)"
+)
+_FOREIGN_BEFORE = re.compile(r"(?:US\$|HK\$|[$€£]|USD|HKD|EUR|JPY|GBP|AUD|CAD) ?$")
+_MARK_FIRST = frozenset("多余来+＋ 美港欧歐日英澳加韩韓新台卢UHEJGAC")
+_FOREIGN_LAST = frozenset("$€£DRYP ")
 
 # Range connectors: dashes, tildes, 至, 到 (one, with a space either side at most).
 _RANGE_GAP = re.compile("[ \u3000]?(?:——|[-‐‑‒–—―−－~～〜至到])[ \u3000]?")
@@ -433,15 +440,25 @@ def _approx_pair(core: str) -> Decimal | None:
         return None
 
 
+def _foreign_before(text: str, start: int) -> int:
+    """Where a foreign currency mark before `start` begins ($4000, USD 4000), else -1."""
+    m = _FOREIGN_BEFORE.search(text, max(0, start - 4), start)
+    return m.start() if m else -1
+
+
 def _marks_after(text: str, end: int) -> tuple[Doubt, int, int, bool]:
     """(doubt, end of the marks, unit they scale the number by, they say money) right after a
-    number with no yuan mark: an approximation (5000多元, 30多万)."""
+    number with no yuan mark: an approximation (5000多元, 30多万) or a foreign currency (4000美元)."""
     m = _APPROX.match(text, end)
     if m is not None:
         unit, cur = m.group("unit"), m.group("cur")
         stop = m.end()
         if unit or cur or (text[end] != "来" and (stop == len(text) or text[stop] in _APPROX_ENDS)):
             return "approx", stop, _UNIT_VALUES[unit] if unit else 1, bool(unit or cur)
+        return "", end, 1, False
+    f = _FOREIGN_AFTER.match(text, end)
+    if f is not None:
+        return "foreign", f.end(), 1, True
     return "", end, 1, False
 
 
@@ -497,6 +514,10 @@ def scan_numbers(text: str) -> list[NumberMatch]:
                 if scale != 1:
                     with localcontext(_EXACT):
                         value *= scale
+        if not currency and not says_money and start > 0 and folded[start - 1] in _FOREIGN_LAST:
+            foreign = _foreign_before(folded, start)
+            if foreign >= 0:
+                doubt, full_start, says_money = "foreign", foreign, True
         after = folded[full_end] if full_end < n else ""
         if currency or says_money:
             money = True

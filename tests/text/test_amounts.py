@@ -406,7 +406,7 @@ def test_a_bare_range_joined_by_a_dash_is_no_amount_as_a_phone_is_not() -> None:
     assert [m.money for m in found] == [True, True]
 
 
-# --- approximate amounts -------------------------------------------------------------------
+# --- approximate amounts and other currencies ---------------------------------------------------
 APPROX = [
     ("5000多元", "5000多元", D(5000)),
     ("4000余元", "4000余元", D(4000)),
@@ -433,6 +433,18 @@ def test_an_approximate_amount_is_in_doubt(text: str, full: str, value: Decimal)
 @pytest.mark.parametrize("text", ["额度4000多久到账", "额度4000余额不足", "可借4000来周转", "额度4000多吗"])
 def test_words_after_a_number_that_are_no_approximation(text: str) -> None:
     assert [m.doubt for m in scan_numbers(text)] == [""]
+
+
+@pytest.mark.parametrize("text", ["4000美元", "$4000", "US$4000", "USD 4000", "4000日元", "HK$4000", "4000港币", "€4000", "4000欧元"])
+def test_another_currency_is_in_doubt(text: str) -> None:
+    reply = "您的额度是" + text + "。"
+    (m,) = scan_numbers(reply)
+    assert (m.doubt, m.money, m.value) == ("foreign", True, D(4000))
+    assert reply[m.full_start : m.full_end] == text
+
+
+def test_a_day_before_new_year_is_no_yen() -> None:
+    assert [m.doubt for m in scan_numbers("额度在1月1日元旦后恢复")] == ["", ""]
 
 
 @pytest.mark.parametrize("text", ["4000元", "RMB4000", "¥4000", "人民币4000元", "4000块钱", "4,000.00元", "4000元整"])

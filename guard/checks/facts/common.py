@@ -213,8 +213,8 @@ def number_fix(n: NumberMatch, value: Decimal) -> str | None:
     A number another digit touches (`NumberMatch.glued`: 5-000, 4000，5000) has no certain extent:
     replacing only the part read (000) would release a garbled amount (5-4000). Nor is a number
     spliced that is one end of a range (5000-8000元 → 4000-8000元), in doubt (4.000元, 5000多元 →
-    4000多元). None makes the finding fall back to the rule's `fallback` action (regenerate or
-    block) instead.
+    4000多元, 5000美元 → 4000美元). None makes the finding fall back to the rule's `fallback`
+    action (regenerate or block) instead.
     """
     if n.glued or n.doubt or n.pair is not None:
         return None

@@ -6,8 +6,8 @@ or a coupon word. The claim must equal `record.credit_line` (Decimal compare, an
 A claim when the record has no line cannot be fixed, nor can an amount whose extent is ambiguous
 (another digit touches it: 5-000元, 4000，5000元): the rule's `fallback` action applies.
 Nor can a claim that is no one certain amount in yuan, whatever its value: a range (5000-8000元,
-3-5万, 五千到八千), one dot then three digits (4.000元: 4 or 4000) or an approximation (4000多元,
-五六千). Each is a wrong claim, reported once over its span.
+3-5万, 五千到八千), one dot then three digits (4.000元: 4 or 4000), an approximation (4000多元,
+五六千) or another currency (4000美元). Each is a wrong claim, reported once over its span.
 """
 
 from __future__ import annotations
@@ -47,16 +47,21 @@ def _range_text(reply: str, pair: NumberRange, line: Decimal) -> tuple[str, str]
 
 
 def _doubt_text(said: str, n: NumberMatch, line: Decimal) -> tuple[str, str]:
-    """Detail and correction for an amount in doubt (4.000元, 4000多元)."""
+    """Detail and correction for an amount in doubt (4.000元, 4000多元, 4000美元)."""
     if n.doubt == "dots":
         return (
             f"额度金额 {said} 写法有歧义：可以读作 {yuan(n.value)} 元，也可以读作 {yuan(n.value * 1000)} 元；"
             f"记录为 {yuan(line)} 元",
             f"回复里的额度金额“{said}”写法有歧义（小数点还是千位分隔，说不准）；{_ask(line)}",
         )
+    if n.doubt == "approx":
+        return (
+            f"额度说成了约数：回复为 {said}，记录为确定的 {yuan(line)} 元",
+            f"回复把客户的额度说成了约数（{said}），不对；{_ask(line)}",
+        )
     return (
-        f"额度说成了约数：回复为 {said}，记录为确定的 {yuan(line)} 元",
-        f"回复把客户的额度说成了约数（{said}），不对；{_ask(line)}",
+        f"额度的币种不对：回复为 {said}，记录为 {yuan(line)} 元人民币",
+        f"回复里的额度用了别的币种（{said}），不对；{_ask(line)}",
     )
 
 

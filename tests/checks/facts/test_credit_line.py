@@ -182,7 +182,7 @@ def _credit(reply: str, **record: object) -> list[Finding]:
 
 
 # A number read but in doubt is no certain amount in yuan, whatever its value: one dot then three
-# digits (4 yuan or 4000), an approximation (4000多元 is more than the line).
+# digits (4 yuan or 4000), an approximation (4000多元 is more than the line), another currency.
 # It is a wrong claim even when one reading equals the record, and it is never spliced.
 IN_DOUBT = [
     ("您的额度是4.000元。", "4.000元", "写法有歧义"),
@@ -198,6 +198,10 @@ IN_DOUBT = [
     ("您的额度是五六千元。", "五六千元", "约数"),
     ("您最高可借4000+。", "4000+", "约数"),
     ("您的额度是1000多万元。", "1000多万元", "约数"),
+    ("您的额度是4000美元。", "4000美元", "币种"),
+    ("您的额度是5000美元。", "5000美元", "币种"),
+    ("您的额度是$4000。", "$4000", "币种"),
+    ("您的额度是4000日元。", "4000日元", "币种"),
 ]
 
 
