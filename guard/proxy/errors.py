@@ -23,6 +23,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from guard.proxy.body_errors import BodyProblem, parse_failure, validation_failure
+
 __all__ = [
     "ContainErrors",
     "GuardHTTPError",
@@ -77,21 +79,38 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+_HTTP_CODES = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed"}
+"""The code of an HTTP error raised without one (Starlette's 404 and 405, an audit query's 400)."""
+
+
+def _bad_body(problem: BodyProblem) -> JSONResponse:
+    return JSONResponse(error_body(400, problem.message, problem.code), 400)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Every error the app can raise is answered in the OpenAI shape."""
+    """Every error the app can raise is answered in the OpenAI shape. A body that is not a JSON
+    object is a 400 with its own code (`guard.proxy.body_errors`), whichever route read it."""
 
     async def guard_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, GuardHTTPError)
         return exc.response()
 
-    async def validation_error(_: Request, exc: Exception) -> JSONResponse:
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        problem = validation_failure(exc.errors(), exc.__cause__, request.headers.get("content-type"))
+        if problem is not None:
+            return _bad_body(problem)
         return JSONResponse(error_body(422, _validation_message(exc), "invalid_request"), 422)
 
-    async def http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:
+            problem = parse_failure(exc.__cause__, request.headers.get("content-type"))
+            if problem is not None:
+                return _bad_body(problem)
+        code = _HTTP_CODES.get(exc.status_code)
         return JSONResponse(
-            error_body(exc.status_code, str(exc.detail), None), exc.status_code, headers=getattr(exc, "headers", None)
+            error_body(exc.status_code, str(exc.detail), code), exc.status_code, headers=getattr(exc, "headers", None)
         )
 
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

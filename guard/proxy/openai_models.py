@@ -155,11 +155,12 @@ def _is_json(content_type: str) -> bool:
 def parse_chat_request(raw: bytes, content_type: str | None) -> ChatCompletionRequest:
     """The request body, parsed and validated in one step by pydantic (the hot path).
 
-    A body that fails is read again the way FastAPI reads a body parameter, so that the
-    `RequestValidationError` (and the 422 made of it) says what FastAPI's own handler says: a
-    missing body, a JSON syntax error at a position, a body that is not declared JSON (FastAPI's
-    strict content type), the fields at fault in Python-mode wording. When only fields of the
-    inline record are at fault, the answer is `GuardHTTPError` 422 `invalid_record` instead.
+    A body that fails is read again the way FastAPI reads a body parameter, and fails with what
+    FastAPI raises, so that the app's error handlers answer both routes alike: a missing body, a
+    JSON syntax error at a position, bytes JSON cannot decode or nested too deeply, a body that is
+    not declared JSON (FastAPI's strict content type) or not an object (400s,
+    `guard.proxy.body_errors`), the fields at fault in Python-mode wording (422). When only fields
+    of the inline record are at fault, the answer is `GuardHTTPError` 422 `invalid_record` instead.
     """
     declared_json = content_type is not None and _is_json(content_type)
     if declared_json:
@@ -173,13 +174,13 @@ def parse_chat_request(raw: bytes, content_type: str | None) -> ChatCompletionRe
     if declared_json:
         try:
             data = json.loads(raw)
-        except json.JSONDecodeError as exc:
+        except json.JSONDecodeError as exc:  # the error handler reads the position from `exc`
             raise RequestValidationError(
                 [{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error",
                   "input": {}, "ctx": {"error": exc.msg}}]
-            ) from None
-        except ValueError:  # bytes no JSON encoding decodes (a UTF-16 mark, then odd bytes)
-            raise HTTPException(status_code=400, detail="There was an error parsing the body") from None
+            ) from exc
+        except (ValueError, RecursionError) as exc:  # not UTF-8 (nor UTF-16/32); nested too deeply
+            raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
         where = lone_surrogate_at(data)
         if where is not None:  # pydantic's parser refused it; json.loads does not
             raise RequestValidationError(

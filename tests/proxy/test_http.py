@@ -96,10 +96,11 @@ def test_invalid_requests_are_422(guarded: Guarded, body: dict[str, Any]) -> Non
     assert len(guarded.upstream.requests) == before
 
 
-def test_not_json_is_422(guarded: Guarded) -> None:
+def test_not_json_is_400_invalid_json(guarded: Guarded) -> None:
     r = httpx.post(guarded.v1 + "/chat/completions", content=b"{nope", headers={"authorization": f"Bearer {CALLER}",
                                                                                 "content-type": "application/json"})
-    assert_openai_error(r, 422)
+    err = assert_openai_error(r, 400)
+    assert err["code"] == "invalid_json" and "line 1 column 2 (char 1)" in err["message"]
 
 
 @pytest.mark.parametrize(
@@ -206,7 +207,12 @@ def test_not_ready_without_keys() -> None:
 
 
 def test_unknown_route_is_openai_shaped(guarded: Guarded) -> None:
-    assert_openai_error(httpx.get(guarded.v1 + "/nothing"), 404)
+    assert assert_openai_error(httpx.get(guarded.v1 + "/nothing"), 404)["code"] == "not_found"
+
+
+def test_a_method_the_route_does_not_take_is_405_method_not_allowed(guarded: Guarded) -> None:
+    r = httpx.get(guarded.v1 + "/chat/completions", headers={"authorization": f"Bearer {CALLER}"})
+    assert assert_openai_error(r, 405)["code"] == "method_not_allowed"
 
 
 @pytest.mark.parametrize("path", ["/chat/completions", "/guard/check"])
@@ -235,6 +241,10 @@ _SAME_AS_FASTAPI: list[tuple[str | None, str | None, bytes]] = [
     (CALLER, None, b'{"model": "m", "messages": [], "guard": {}}'),
     (CALLER, _JSON, '{"model": "m", "messages": [], "guard": {}}'.encode("utf-16")),  # read by json.loads
     (CALLER, _JSON, b"\xff\xfe{"),  # a UTF-16 mark, then bytes no decoder reads: 400
+    (CALLER, "application/json; charset=gbk", '{"model": "m", "messages": "你好"}'.encode("gbk")),
+    (CALLER, _JSON, b"[" * 3000 + b"]" * 3000),  # deeper than json.loads reads
+    (CALLER, _JSON, b"null"),
+    (CALLER, "text/plain", b""),
     (None, _JSON, b"{}"),
     ("sk-wrong", _JSON, b'{"model": "m"}'),
     (AUDITOR, _JSON, b"{}"),
@@ -299,7 +309,7 @@ def test_guard_check_checks_the_key_before_reading_the_body() -> None:
     """Contract §7: no or an unknown key is a 401 whatever the body (FastAPI parsed it first: 422)."""
     app = _in_process_app()
     for key, status, code in [(None, 401, "missing_api_key"), ("sk-wrong", 401, "invalid_api_key"),
-                              (AUDITOR, 403, "forbidden"), (CALLER, 422, "invalid_request")]:
+                              (AUDITOR, 403, "forbidden"), (CALLER, 400, "invalid_json")]:
         got = _post_in_process(app, b"{nope", key, _JSON, "/v1/guard/check")
         assert (got[0], got[1]["error"]["code"]) == (status, code), (key, got)
 

@@ -1,0 +1,145 @@
+"""A request body the guard cannot read as a JSON object: 400, a stable code, a message that says
+what is wrong and where, never what the body holds (every route that takes a body, both the
+direct route of /v1/chat/completions and FastAPI's own body handling of /v1/guard/check)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from guard.audit.api import NullAuditor
+from guard.proxy.app import create_app
+from guard.proxy.settings import ApiKey, GuardSettings
+from guard.testing.server import serve_in_thread
+from tests.proxy.conftest import CALLER
+
+_PATHS = ["/v1/chat/completions", "/v1/guard/check"]
+_JSON = "application/json"
+_SECRET = "李娜13812345678"  # in every body below that carries text: never in an answer
+_CHAT = {"model": "m", "messages": [{"role": "user", "content": _SECRET}], "guard": {"record": {"name": _SECRET}}}
+
+
+def _app() -> Any:
+    settings = GuardSettings(upstream_base_url="http://127.0.0.1:9/v1", crm_source="none",
+                             api_keys=(ApiKey(name="svc", key=CALLER, role="caller"),))
+    return create_app(settings, auditor=NullAuditor())
+
+
+def _post(path: str, raw: bytes, content_type: str | None = _JSON) -> tuple[int, dict[str, Any]]:
+    headers: dict[str, str | bytes] = {"authorization": f"Bearer {CALLER}"}
+    if content_type is not None:
+        headers["content-type"] = content_type.encode("latin-1")
+
+    async def post() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_app()), base_url="http://t") as c:
+            return await c.post(path, content=raw, headers=headers)
+
+    r = asyncio.run(post())
+    body = r.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "code"}
+    assert _SECRET not in r.text
+    return r.status_code, body["error"]
+
+
+def _bad_request(path: str, raw: bytes, content_type: str | None = _JSON) -> tuple[str, str]:
+    status, err = _post(path, raw, content_type)
+    assert (status, err["type"]) == (400, "invalid_request_error"), err
+    return err["code"], err["message"]
+
+
+@pytest.mark.parametrize("path", _PATHS)
+def test_a_json_syntax_error_names_its_place_not_the_body(path: str) -> None:
+    raw = ('{"model": "m",\n "messages": [{"content": "' + _SECRET + '"}}').encode()
+    code, message = _bad_request(path, raw)
+    assert code == "invalid_json"
+    assert message == (
+        "request body is not valid JSON: Expecting ',' delimiter: line 2 column 43 (char 57)"
+    ), message
+
+
+@pytest.mark.parametrize("path", _PATHS)
+def test_json_nested_deeper_than_the_parser_reads_is_invalid_json_not_a_500(path: str) -> None:
+    code, message = _bad_request(path, b"[" * 5000 + b"]" * 5000)
+    assert code == "invalid_json" and "nested too deeply" in message
+
+
+@pytest.mark.parametrize("path", _PATHS)
+@pytest.mark.parametrize(
+    ("content_type", "tail"),
+    [
+        (_JSON, ""),
+        ("application/json; charset=utf-8", ""),
+        ("application/json; charset=GBK", "; the Content-Type names charset=gbk, which the guard does not read"),
+        ('application/json; charset="gb2312"', "; the Content-Type names charset=gb2312, which the guard does not read"),
+    ],
+)
+def test_a_gbk_body_is_invalid_encoding(path: str, content_type: str, tail: str) -> None:
+    raw = json.dumps(_CHAT, ensure_ascii=False).encode("gbk")
+    code, message = _bad_request(path, raw, content_type)
+    at = len(json.dumps(_CHAT, ensure_ascii=False).split(_SECRET)[0].encode())
+    assert code == "invalid_encoding"
+    assert message == f"request body is not valid UTF-8 (byte {at}): send the JSON encoded as UTF-8{tail}"
+
+
+@pytest.mark.parametrize("path", _PATHS)
+def test_bytes_no_json_encoding_reads_are_invalid_encoding(path: str) -> None:
+    code, message = _bad_request(path, b"\xff\xfe{")  # a UTF-16 byte order mark, then half a character
+    assert code == "invalid_encoding" and "send the JSON encoded as UTF-8" in message
+
+
+@pytest.mark.parametrize("path", _PATHS)
+@pytest.mark.parametrize("content_type", [_JSON, "text/plain", None])
+def test_an_empty_body_is_empty_body(path: str, content_type: str | None) -> None:
+    assert _bad_request(path, b"", content_type) == ("empty_body", "request body is empty: send a JSON object")
+
+
+@pytest.mark.parametrize("path", _PATHS)
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [(b"[]", "an array"), (json.dumps([_CHAT]).encode(), "an array"), (json.dumps(_SECRET).encode(), "a string"),
+     (b"7", "a number"), (b"true", "a boolean"), (b"null", "null")],
+)
+def test_json_that_is_not_an_object_is_body_not_object(path: str, raw: bytes, kind: str) -> None:
+    code, message = _bad_request(path, raw)
+    assert code == "body_not_object"
+    assert message == f"request body must be a JSON object; it is {kind}"
+
+
+@pytest.mark.parametrize("path", _PATHS)
+@pytest.mark.parametrize(
+    ("content_type", "named"),
+    [
+        ("text/plain", "text/plain"),
+        ("Text/Plain; charset=utf-8", "text/plain"),
+        ("application/x-www-form-urlencoded", "application/x-www-form-urlencoded"),
+        ("multipart/form-data; boundary=x", "multipart/form-data"),
+        (None, None),
+        (f"text/{_SECRET}".encode().decode("latin-1"), "another type"),  # not a media type: not echoed
+    ],
+)
+def test_a_body_not_declared_json_is_invalid_content_type(path: str, content_type: str | None, named: str) -> None:
+    code, message = _bad_request(path, json.dumps(_CHAT).encode(), content_type)
+    assert code == "invalid_content_type"
+    got = "no Content-Type" if named is None else f"Content-Type {named}" if named != "another type" else named
+    assert message == f"request body must be sent as Content-Type: application/json (got {got})"
+
+
+@pytest.mark.parametrize("path", _PATHS)
+def test_field_errors_stay_422_invalid_request(path: str) -> None:
+    status, err = _post(path, b'{"model": 7}')
+    assert (status, err["code"]) == (422, "invalid_request")
+
+
+def test_a_real_server_answers_the_same() -> None:
+    """Through uvicorn (httptools), not only the ASGI transport."""
+    raw = json.dumps(_CHAT, ensure_ascii=False).encode("gbk")
+    with serve_in_thread(_app()) as url:
+        for path in _PATHS:
+            r = httpx.post(url + path, content=raw, timeout=10, headers={
+                "authorization": f"Bearer {CALLER}", "content-type": "application/json; charset=gbk"})
+            assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_encoding", r.text
+            assert _SECRET not in r.text
