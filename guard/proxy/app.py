@@ -54,6 +54,17 @@ from guard.proxy.openai_models import (
     CheckRequest,
     parse_chat_request,
 )
+from guard.proxy.openapi import (
+    AUDIT_ERRORS,
+    CHAT_ERRORS,
+    CHECK_ERRORS,
+    KEY_ERRORS,
+    MODELS_ERRORS,
+    READINESS_RESPONSES,
+    Readiness,
+    document_routes,
+    drop_framework_errors,
+)
 from guard.proxy.service import GuardService, PolicyProvider
 from guard.proxy.settings import ConfigError, GuardSettings, load_settings
 from guard.proxy.upstream import Upstream, UpstreamError
@@ -230,10 +241,16 @@ def _key_first(route_app: ASGIApp, keys: KeyStore, allowed: frozenset[str]) -> A
 
 class _GuardApp(FastAPI):
     """FastAPI, with `ContainErrors` outside its middleware (guard/proxy/errors.py): an exception a
-    request raised is logged by the guard, without its message, and not again by the server."""
+    request raised is logged by the guard, without its message, and not again by the server. Its
+    OpenAPI schema documents the errors the routes answer, and not FastAPI's 422 shape."""
 
     def build_middleware_stack(self) -> ASGIApp:
         return ContainErrors(super().build_middleware_stack())
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            drop_framework_errors(super().openapi())  # made once, kept in `openapi_schema`
+        return super().openapi()
 
 
 class BodyLimit:
@@ -453,7 +470,7 @@ def create_app(
     @app.post(
         "/v1/chat/completions",
         response_model=ChatCompletionResponse,
-        responses={200: {"content": {"text/event-stream": {}}}},
+        responses={200: {"content": {"text/event-stream": {}}}, **CHAT_ERRORS},
     )
     async def chat_completions(principal: CallerDep, req: ChatCompletionRequest) -> Response:
         """The OpenAI Chat Completions API, guarded (contract §7). Needs the caller role."""
@@ -488,7 +505,7 @@ def create_app(
         out, headers = await service.complete(req, principal)
         return Response(json_bytes(out), media_type="application/json", headers=headers)
 
-    @app.get("/v1/models")
+    @app.get("/v1/models", responses=MODELS_ERRORS)
     async def models(principal: CallerDep) -> dict[str, Any]:
         """The upstream's model list, relayed."""
         try:
@@ -496,7 +513,7 @@ def create_app(
         except UpstreamError as exc:
             raise GuardHTTPError(exc.http_status, exc.message, f"upstream_{exc.kind}") from None
 
-    @app.post("/v1/guard/check")
+    @app.post("/v1/guard/check", responses=CHECK_ERRORS)
     async def guard_check(body: CheckRequest, principal: CallerDep) -> dict[str, Any]:
         """Check one reply against a record without a model (one batch output line, contract §6)."""
         if len(body.reply) > settings.max_reply_chars:  # the checks run on the event loop: bound them
@@ -511,7 +528,7 @@ def create_app(
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", response_model=Readiness, responses=READINESS_RESPONSES)
     async def readyz() -> JSONResponse:
         """Readiness: a policy set is loaded and auth is configured."""
         problems = []
@@ -535,8 +552,10 @@ def create_app(
     # order, and every chat completion would otherwise first be matched against each of them.
     ledger = getattr(auditor, "ledger", None)
     if isinstance(ledger, AuditLedger):
-        app.include_router(build_audit_router(ledger, require_role("auditor", "admin")))
+        audit = build_audit_router(ledger, require_role("auditor", "admin"))
+        document_routes(audit, AUDIT_ERRORS)
+        app.include_router(audit, responses=KEY_ERRORS)
     if "prometheus" in os.environ.get("OTEL_METRICS_EXPORTER", ""):
-        app.include_router(build_metrics_router(require_role("auditor", "admin")))
+        app.include_router(build_metrics_router(require_role("auditor", "admin")), responses=KEY_ERRORS)
     return app
 

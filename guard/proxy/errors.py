@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -27,6 +28,8 @@ from guard.proxy.body_errors import BodyProblem, parse_failure, validation_failu
 
 __all__ = [
     "ContainErrors",
+    "ErrorDetail",
+    "ErrorResponse",
     "GuardHTTPError",
     "error_body",
     "install_error_handlers",
@@ -52,8 +55,22 @@ _TYPES = {
 
 
 def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
-    """The OpenAI error object for `status`."""
+    """The OpenAI error object for `status` (`ErrorResponse`)."""
     return {"error": {"message": message, "type": _TYPES.get(status, "server_error"), "code": code}}
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a message for people, a stable `code` for programs."""
+
+    message: str = Field(description="what is wrong and where; never quotes the request's content or model text")
+    type: str = Field(description="the OpenAI error type of the status, e.g. invalid_request_error, upstream_error")
+    code: str | None = Field(description="a stable code, e.g. invalid_json, unknown_customer, upstream_timeout")
+
+
+class ErrorResponse(BaseModel):
+    """Every error the guard answers (contract §7): the OpenAI error object."""
+
+    error: ErrorDetail
 
 
 class GuardHTTPError(Exception):
