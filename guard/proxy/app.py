@@ -2,8 +2,9 @@
 
 `create_app(settings, policies=..., auditor=..., crm=..., transport=...)` builds it; every
 collaborator is injectable so tests run the real app against a scripted upstream. Routes:
-`POST /v1/chat/completions` (caller), `GET /v1/models` (caller, relayed), `POST /v1/guard/check`
-(caller), `/healthz`, `/readyz`, and the OpenAPI schema at `/openapi.json`.
+`POST /v1/chat/completions` (caller), `GET /v1/models` (caller: the aliases, then the upstream's
+models), `POST /v1/guard/check` (caller), `/healthz`, `/readyz`, and the OpenAPI schema at
+`/openapi.json`.
 
 What `guard serve` cannot start with (a ledger or CRM table that cannot be opened, an HTTP CRM
 without its URL) raises `ConfigError` from `create_app`: one line, for the command to print.
@@ -52,6 +53,8 @@ from guard.proxy.openai_models import (
     ChatCompletionRequest,
     ChatCompletionResponse,
     CheckRequest,
+    ModelList,
+    model_list,
     parse_chat_request,
 )
 from guard.proxy.openapi import (
@@ -505,13 +508,16 @@ def create_app(
         out, headers = await service.complete(req, principal)
         return Response(json_bytes(out), media_type="application/json", headers=headers)
 
-    @app.get("/v1/models", responses=MODELS_ERRORS)
-    async def models(principal: CallerDep) -> dict[str, Any]:
-        """The upstream's model list, relayed."""
+    @app.get("/v1/models", response_model=ModelList, responses=MODELS_ERRORS)
+    async def models(principal: CallerDep) -> Response:
+        """The models a caller can name: the guard's aliases (`model_map`), then the upstream's
+        models an alias does not hide. Needs the caller role."""
         try:
-            return await upstream.models()
-        except UpstreamError as exc:
-            raise GuardHTTPError(exc.http_status, exc.message, f"upstream_{exc.kind}") from None
+            entries = await upstream.models()
+        except UpstreamError as exc:  # its message names the failure, never the upstream's words
+            headers = {"retry-after": exc.retry_after} if exc.retry_after else None
+            raise GuardHTTPError(exc.http_status, exc.message, f"upstream_{exc.kind}", headers) from None
+        return Response(json_bytes(model_list(entries, upstream.model_map)), media_type="application/json")
 
     @app.post("/v1/guard/check", responses=CHECK_ERRORS)
     async def guard_check(body: CheckRequest, principal: CallerDep) -> dict[str, Any]:

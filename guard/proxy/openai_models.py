@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from fastapi.exceptions import RequestValidationError
@@ -26,6 +27,9 @@ __all__ = [
     "CheckRequest",
     "GuardInfo",
     "GuardParams",
+    "ModelCard",
+    "ModelList",
+    "model_list",
     "parse_chat_request",
 ]
 
@@ -104,6 +108,48 @@ class ChatCompletionResponse(BaseModel):
     choices: list[_Choice]
     usage: dict[str, Any] | None = None
     guard: GuardInfo
+
+
+class ModelCard(BaseModel):
+    """A model a caller can name in `model`; the upstream's other fields pass through."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    object: str = "model"
+    created: int | None = None
+    owned_by: str | None = None
+
+
+class ModelList(BaseModel):
+    """`GET /v1/models`: the guard's aliases (`model_map`), then the upstream's models they do not
+    hide (a name that is not an alias passes to the upstream unchanged)."""
+
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+_ALIAS_OF_AN_UNLISTED_MODEL = {"object": "model", "created": 0, "owned_by": "guard"}
+
+
+def model_list(upstream: list[dict[str, Any]], model_map: Mapping[str, str]) -> dict[str, Any]:
+    """The model list a caller sees (`ModelList`), from the upstream's entries (each with a
+    string `id`) and the guard's `model_map` (alias → upstream model).
+
+    Each alias comes first, in the map's order, as the card of the model it maps to (the
+    upstream's, or the guard's own when the upstream does not list it). The upstream's models
+    follow in their order, but for those an alias of the same name hides: a caller naming it
+    reaches the alias's model."""
+    if not model_map:
+        return {"object": "list", "data": upstream}
+    cards = {entry["id"]: entry for entry in upstream}
+    aliases = [_alias_card(alias, cards.get(target, _ALIAS_OF_AN_UNLISTED_MODEL)) for alias, target in model_map.items()]
+    return {"object": "list", "data": aliases + [entry for entry in upstream if entry["id"] not in model_map]}
+
+
+def _alias_card(alias: str, card: Mapping[str, Any]) -> dict[str, Any]:
+    """`card` under the name `alias` (`id` first, as in every card)."""
+    return {"id": alias} | {key: value for key, value in card.items() if key != "id"}
 
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")

@@ -11,7 +11,8 @@ closed. A reply longer than `max_reply_chars` is `too_large` (the engine runs on
 and a multi-megabyte reply would stall every other request while it is checked): the service
 counts the characters; here the raw bytes read are capped generously above that (JSON escapes
 take up to 6 bytes a character, and every streamed token carries ~200 bytes of SSE framing), so
-a huge answer is never buffered whole.
+a huge answer is never buffered whole. `GET /models` gives the list's entries, each checked to be
+an object with a model id (anything else is `malformed`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ import httpx
 from guard.proxy import pool
 from guard.proxy.settings import GuardSettings
 
-__all__ = ["Upstream", "UpstreamError", "UpstreamStream"]
+__all__ = ["MODELS_MAX_BYTES", "Upstream", "UpstreamError", "UpstreamStream"]
+
+MODELS_MAX_BYTES = 8 * 1024 * 1024
+"""The most of a `GET /models` answer read: a gateway's list of hundreds of models with their
+descriptions fits; an endless answer is `too_large`."""
 
 Kind = Literal["timeout", "connect", "status", "malformed", "truncated", "protocol", "too_large"]
 
@@ -170,21 +175,22 @@ class Upstream:
                 retry_after=response.headers.get("retry-after"),
             )
 
-    async def _read_limited(self, response: httpx.Response) -> bytes:
-        """The whole body, or `too_large` as soon as it passes `max_body_bytes` (never buffered past it)."""
+    @staticmethod
+    async def _read_limited(response: httpx.Response, limit: int) -> bytes:
+        """The whole body, or `too_large` as soon as it passes `limit` (never buffered past it)."""
         try:
             declared = int(response.headers.get("content-length", "0"))
         except ValueError:
             declared = 0
-        if declared > self.max_body_bytes:
-            raise UpstreamError("too_large", f"upstream answer larger than {self.max_body_bytes} bytes")
+        if declared > limit:
+            raise UpstreamError("too_large", f"upstream answer larger than {limit} bytes")
         parts: list[bytes] = []
         size = 0
         try:
             async for part in response.aiter_bytes():
                 size += len(part)
-                if size > self.max_body_bytes:
-                    raise UpstreamError("too_large", f"upstream answer larger than {self.max_body_bytes} bytes")
+                if size > limit:
+                    raise UpstreamError("too_large", f"upstream answer larger than {limit} bytes")
                 parts.append(part)
         except httpx.TimeoutException:
             raise UpstreamError("timeout", "upstream timed out") from None
@@ -198,7 +204,7 @@ class Upstream:
         response = await self._send(request, stream=True)
         try:
             self._check_status(response)
-            content = await self._read_limited(response)
+            content = await self._read_limited(response, self.max_body_bytes)
         finally:
             await response.aclose()
         try:
@@ -218,17 +224,27 @@ class Upstream:
             self._check_status(response)
         return UpstreamStream(response, self.max_stream_bytes)
 
-    async def models(self) -> dict[str, Any]:
-        """`GET /models` relayed."""
-        response = await self._send(self.client.build_request("GET", "models"), stream=False)
-        self._check_status(response)
+    async def models(self) -> list[dict[str, Any]]:
+        """The entries of `GET /models` (`data`), each an object with a non-empty string `id`, as
+        the upstream gave them; raises `UpstreamError` (`malformed` for any other answer). The
+        answer is read up to `MODELS_MAX_BYTES`."""
+        response = await self._send(self.client.build_request("GET", "models"), stream=True)
         try:
-            data = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            self._check_status(response)
+            content = await self._read_limited(response, MODELS_MAX_BYTES)
+        finally:
+            await response.aclose()
+        try:
+            data = json.loads(content)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             raise UpstreamError("malformed", "upstream answered with malformed JSON") from None
-        if not isinstance(data, dict):
-            raise UpstreamError("malformed", "upstream model list is not an object")
-        return data
+        entries = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(entries, list):
+            raise UpstreamError("malformed", "upstream model list has no data list")
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("id"), str) or not entry["id"]:
+                raise UpstreamError("malformed", "upstream model list has an entry without a model id")
+        return entries
 
     async def aclose(self) -> None:
         await self.client.aclose()

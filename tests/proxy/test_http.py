@@ -140,10 +140,15 @@ def test_unreachable_upstream_is_502_after_retries(guarded: Guarded) -> None:
     assert assert_openai_error(r, 502)["code"] == "upstream_connect"
 
 
-def test_models_are_relayed(guarded: Guarded) -> None:
+def test_models_list_the_aliases_then_the_upstream_models(guarded: Guarded) -> None:
+    """model_map {"guard-model": "scripted-model"}; the scripted upstream lists its scenarios."""
     client = openai.OpenAI(base_url=guarded.v1, api_key=CALLER, max_retries=0)
-    ids = {m.id for m in client.models.list()}
-    assert {"ok", "long", "default"} <= ids
+    models = list(client.models.list())
+    assert models[0].id == "guard-model" and models[0].owned_by == "guard"
+    assert {"ok", "long", "default"} <= {m.id for m in models[1:]}
+    r = post(guarded, "/chat/completions", {**chat(), "model": "guard-model"})  # the listed alias is callable
+    assert r.status_code == 200 and r.json()["model"] == "guard-model"
+    assert guarded.upstream.requests[-1]["model"] == "scripted-model"
 
 
 def test_guard_check_endpoint(guarded: Guarded) -> None:
@@ -380,3 +385,60 @@ def test_an_unexpected_error_is_a_500_logged_without_its_message(
     # Python frame of the checks' runner) the guard's frame that re-raised it.
     assert re.match(rf"unhandled error RuntimeError \(trace {trace_id}\) at [\w./-]+\.py:\d+ in \w+", line), line
     assert "Traceback" not in line and "\n" not in line
+
+
+# -- GET /v1/models: an upstream that fails or answers a malformed list ---------------------------------
+
+_ECHO = "张飞 13812345678 upstream said"  # what an upstream's error body might hold: never relayed
+
+
+def _models_in_process(handler: Any, **settings: Any) -> httpx.Response:
+    options: dict[str, Any] = {"upstream_base_url": "http://upstream.test/v1", "crm_source": "none",
+                               "api_keys": (ApiKey(name="svc", key=CALLER, role="caller"),), **settings}
+    app = create_app(GuardSettings(**options), auditor=NullAuditor(), transport=httpx.MockTransport(handler))
+
+    async def get() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            return await c.get("/v1/models", headers={"authorization": f"Bearer {CALLER}"})
+
+    return asyncio.run(get())
+
+
+def _raise(exc: Exception) -> Any:
+    def handler(_: httpx.Request) -> httpx.Response:
+        raise exc
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("handler", "status", "code"),
+    [
+        (lambda r: httpx.Response(200, json={"object": "list", "data": _ECHO}), 502, "upstream_malformed"),
+        (lambda r: httpx.Response(200, json={"data": [{"name": _ECHO}]}), 502, "upstream_malformed"),
+        (lambda r: httpx.Response(200, text=_ECHO), 502, "upstream_malformed"),
+        (lambda r: httpx.Response(500, json={"error": {"message": _ECHO}}), 502, "upstream_status"),
+        (lambda r: httpx.Response(404, text=_ECHO), 502, "upstream_status"),
+        (_raise(httpx.ConnectError(_ECHO)), 502, "upstream_connect"),
+        (_raise(httpx.RemoteProtocolError(_ECHO)), 502, "upstream_protocol"),
+        (_raise(httpx.ReadTimeout(_ECHO)), 504, "upstream_timeout"),
+        (_raise(httpx.ConnectTimeout(_ECHO)), 504, "upstream_timeout"),
+    ],
+)
+def test_models_fail_closed_without_the_upstreams_words(handler: Any, status: int, code: str) -> None:
+    r = _models_in_process(handler, upstream_retries=0)
+    err = assert_openai_error(r, status)
+    assert err["code"] == code and "张飞" not in r.text and "said" not in r.text
+
+
+def test_models_pass_on_retry_after() -> None:
+    r = _models_in_process(lambda _: httpx.Response(429, json={}, headers={"retry-after": "7"}))
+    assert assert_openai_error(r, 502)["code"] == "upstream_status" and r.headers["retry-after"] == "7"
+
+
+def test_models_of_an_unreachable_upstream_are_a_502_through_a_real_server() -> None:
+    settings = GuardSettings(upstream_base_url="http://127.0.0.1:9/v1", upstream_retries=0, crm_source="none",
+                             api_keys=(ApiKey(name="svc", key=CALLER),))
+    with serve_in_thread(create_app(settings, auditor=NullAuditor())) as url:
+        r = httpx.get(url + "/v1/models", headers={"authorization": f"Bearer {CALLER}"}, timeout=10)
+    assert assert_openai_error(r, 502)["code"] == "upstream_connect"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from guard.proxy.errors import GuardHTTPError
-from guard.proxy.openai_models import parse_chat_request
+from guard.proxy.openai_models import model_list, parse_chat_request
 from guard.types import CustomerRecord
 from guard.validation import describe_validation_error
 
@@ -74,3 +74,31 @@ def test_a_record_at_fault_is_invalid_record_worded_as_before(record: dict[str, 
         CustomerRecord.model_validate(record)
     assert info.value.message == describe_validation_error(direct.value, "guard.record")
     assert "张飞" not in info.value.message
+
+
+# -- the model list a client sees ---------------------------------------------------------------------
+
+_QWEN = {"id": "qwen2.5-7b", "object": "model", "created": 5, "owned_by": "vllm", "max_model_len": 8192}
+_LLAMA = {"id": "llama3", "object": "model", "created": 6, "owned_by": "vllm"}
+
+
+def test_an_alias_is_listed_as_the_model_it_maps_to() -> None:
+    got = model_list([_QWEN, _LLAMA], {"guarded": "qwen2.5-7b"})
+    assert got == {"object": "list", "data": [{**_QWEN, "id": "guarded"}, _QWEN, _LLAMA]}
+    assert next(iter(got["data"][0])) == "id"
+
+
+def test_an_alias_of_a_model_the_upstream_does_not_list_is_listed_as_the_guards() -> None:
+    got = model_list([_LLAMA], {"guarded": "elsewhere"})
+    assert got["data"] == [{"id": "guarded", "object": "model", "created": 0, "owned_by": "guard"}, _LLAMA]
+
+
+def test_an_alias_hides_the_upstream_model_of_its_name() -> None:
+    """A caller naming `llama3` gets `qwen2.5-7b` (the map wins): the upstream's llama3 is not callable."""
+    got = model_list([_QWEN, _LLAMA], {"llama3": "qwen2.5-7b", "b": "a"})
+    assert [m["id"] for m in got["data"]] == ["llama3", "b", "qwen2.5-7b"]
+    assert got["data"][0] == {**_QWEN, "id": "llama3"}
+
+
+def test_without_a_map_the_upstream_list_is_relayed() -> None:
+    assert model_list([_QWEN, _LLAMA], {}) == {"object": "list", "data": [_QWEN, _LLAMA]}

@@ -170,3 +170,53 @@ async def test_retry_after_is_kept() -> None:
     with pytest.raises(UpstreamError) as err:
         await up.chat({})
     assert err.value.retry_after == "3"
+
+
+# -- GET /models -----------------------------------------------------------------------------------
+
+_CARD = {"id": "qwen", "object": "model", "created": 1, "owned_by": "vllm", "max_model_len": 8192}
+
+
+async def test_models_are_the_upstream_entries_as_given() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"object": "list", "data": [_CARD, {"id": "b"}]})
+
+    assert await make(handler).models() == [_CARD, {"id": "b"}]
+    assert str(seen[0].url) == "http://up/v1/models"
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, content=b"{oops"),
+        httpx.Response(200, content=b'{"data": ["\xc4\xe3"]}'),  # not UTF-8
+        httpx.Response(200, json=[_CARD]),
+        httpx.Response(200, json={"object": "list"}),
+        httpx.Response(200, json={"data": {"qwen": _CARD}}),
+        httpx.Response(200, json={"data": ["qwen"]}),
+        httpx.Response(200, json={"data": [_CARD, {"object": "model"}]}),
+        httpx.Response(200, json={"data": [{"id": 7}]}),
+        httpx.Response(200, json={"data": [{"id": ""}]}),
+    ],
+)
+async def test_a_malformed_model_list_is_malformed(response: httpx.Response) -> None:
+    with pytest.raises(UpstreamError) as err:
+        await make(lambda r: response).models()
+    assert err.value.kind == "malformed" and err.value.http_status == 502
+
+
+async def test_a_model_list_is_read_up_to_a_bound() -> None:
+    cards = [{**_CARD, "id": f"m{i}", "description": "x" * 1000} for i in range(9000)]  # > 8 MiB
+    with pytest.raises(UpstreamError) as err:
+        await make(lambda r: httpx.Response(200, json={"data": cards})).models()
+    assert err.value.kind == "too_large"
+
+
+async def test_a_model_list_error_status_keeps_retry_after() -> None:
+    up = make(lambda r: httpx.Response(429, json={"error": "x"}, headers={"retry-after": "3"}))
+    with pytest.raises(UpstreamError) as err:
+        await up.models()
+    assert (err.value.kind, err.value.status, err.value.retry_after) == ("status", 429, "3")
