@@ -13,6 +13,7 @@ import pytest
 
 from guard.audit.api import NullAuditor
 from guard.proxy.app import create_app
+from guard.proxy.body_errors import parse_failure, validation_failure
 from guard.proxy.settings import ApiKey, GuardSettings
 from guard.testing.server import serve_in_thread
 from tests.proxy.conftest import CALLER
@@ -143,3 +144,45 @@ def test_a_real_server_answers_the_same() -> None:
                 "authorization": f"Bearer {CALLER}", "content-type": "application/json; charset=gbk"})
             assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_encoding", r.text
             assert _SECRET not in r.text
+
+
+# -- the messages' edge cases, without an app --------------------------------------------------------
+
+
+def _decode_error(raw: bytes) -> UnicodeDecodeError:
+    try:
+        json.loads(raw)
+    except UnicodeDecodeError as exc:
+        return exc
+    raise AssertionError("decoded")
+
+
+def test_a_charset_that_is_no_token_is_not_echoed() -> None:
+    problem = parse_failure(_decode_error(b'{"a": "\xc4\xe3"}'), f'application/json; charset="{_SECRET}"')
+    assert problem is not None and problem.code == "invalid_encoding"
+    assert problem.message.endswith("; the Content-Type names a charset, which the guard does not read")
+
+
+def test_a_body_json_takes_for_utf16_gives_no_byte_offset() -> None:
+    problem = parse_failure(_decode_error(b"\xff\xfe{"), _JSON)
+    assert problem is not None
+    assert problem.message == "request body is not valid UTF-8: send the JSON encoded as UTF-8"
+
+
+def test_other_parse_failures_are_not_body_problems() -> None:
+    assert parse_failure(None, _JSON) is None and parse_failure(MemoryError(), _JSON) is None
+
+
+def test_a_syntax_error_without_the_parsers_exception_names_the_char() -> None:
+    error = {"type": "json_invalid", "loc": ("body", 12), "msg": "JSON decode error", "input": {},
+             "ctx": {"error": "Invalid \\escape: " + repr(_SECRET)}}  # the pure-Python parser's wording
+    problem = validation_failure([error], None, _JSON)
+    assert problem is not None
+    assert problem.message == "request body is not valid JSON: Invalid \\escape: char 12"
+
+
+def test_field_errors_are_not_body_problems() -> None:
+    missing = {"type": "missing", "loc": ("body", "model"), "msg": "Field required", "input": {}}
+    assert validation_failure([missing], None, _JSON) is None
+    body = {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
+    assert validation_failure([body, missing], None, _JSON) is None
