@@ -12,7 +12,9 @@ command-line option), never the value: a key or a DSN must not end up in a log.
 
 from __future__ import annotations
 
+import difflib
 import json
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -28,7 +30,25 @@ from pydantic_settings import SettingsError as _SourceError
 
 from guard.validation import describe_errors
 
-__all__ = ["ApiKey", "ConfigError", "GuardSettings", "Role", "load_settings"]
+__all__ = ["ApiKey", "ConfigError", "GuardSettings", "Role", "load_settings", "unknown_variables"]
+
+_log = logging.getLogger(__name__)
+
+# `GUARD_*` variables that are not settings but are read elsewhere (docs/operations.md).
+OTHER_VARIABLES = frozenset(
+    {
+        "GUARD_NATIVE",  # guard.native: compiled check modules (auto | off | require)
+        "GUARD_LEDGER_SYNC",  # guard.audit.ledger: full | normal
+        "GUARD_LEDGER_WRITER",  # guard.audit.ledger: process | thread
+        "GUARD_SERVE_WORKER_SETTINGS",  # guard.proxy.server: set by `guard serve --workers N` for its workers
+        "GUARD_SHARED_DATA",  # bench/: where the public data sets are
+    }
+)
+# Kubernetes gives every pod variables for each Service of its namespace ("service links"): a
+# Service named `guard` sets GUARD_SERVICE_HOST, GUARD_SERVICE_PORT, GUARD_PORT=tcp://10.0.0.11:8080,
+# GUARD_PORT_8080_TCP, ..._PROTO, ..._PORT, ..._ADDR; one named `guard-crm`, GUARD_CRM_SERVICE_HOST ...
+_LINK_NAME = re.compile(r"[A-Z0-9_]+_(?:SERVICE_HOST|SERVICE_PORT(?:_[A-Z0-9_]+)?|PORT_\d+_(?:TCP|UDP|SCTP)(?:_PROTO|_PORT|_ADDR)?)")
+_LINK_VALUE = re.compile(r"(?:tcp|udp|sctp)://[^\s/]+:\d{1,5}")
 
 
 class ConfigError(ValueError):
@@ -75,6 +95,63 @@ class _YamlFileSource(PydanticBaseSettingsSource):
         if not isinstance(data, dict):
             raise ConfigError(f"invalid settings: {self.path}: the settings file must be a mapping of setting: value")
         return data
+
+
+class _EnvWithoutServiceLink(PydanticBaseSettingsSource):
+    """The environment variables, except a Kubernetes service link in GUARD_PORT.
+
+    A Service named `guard` gives every pod started after it `GUARD_PORT=tcp://10.0.0.11:8080`:
+    read as the port, it would stop the next rollout from starting ("port: Input should be a
+    valid integer"). No one writes a port that way, so it is dropped, with a warning.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], env: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self.env = env
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        data = dict(self.env())
+        port = data.get("port")
+        if isinstance(port, str) and _LINK_VALUE.fullmatch(port.strip()):
+            del data["port"]
+            _log.warning(
+                "GUARD_PORT holds a Kubernetes service link (tcp://…, from a Service named guard), not a "
+                "port: ignored. The port is --port's, the settings file's or 8080; `enableServiceLinks: "
+                "false` in the pod spec keeps these variables out"
+            )
+        return data
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The `GUARD_*` variables of `environ` (default: this process's) that nothing reads: a
+    misspelt setting (`GUARD_POLICY_PTH`), which would otherwise be ignored while the default
+    serves. Kubernetes service links (`GUARD_CRM_SERVICE_HOST`, `GUARD_CRM_PORT=tcp://…`) are not
+    counted."""
+    env = os.environ if environ is None else environ
+    known = _known_variables()
+    unknown = []
+    for name, value in env.items():
+        upper = name.upper()
+        if not upper.startswith("GUARD_") or upper in known or _LINK_NAME.fullmatch(upper):
+            continue
+        if upper.endswith("_PORT") and _LINK_VALUE.fullmatch(value.strip()):
+            continue
+        unknown.append(name)
+    return sorted(unknown)
+
+
+def _known_variables() -> frozenset[str]:
+    return frozenset(f"GUARD_{name.upper()}" for name in GuardSettings.model_fields) | OTHER_VARIABLES
+
+
+def _unknown_variable(name: str) -> str:
+    """`GUARD_X: unknown setting`, with the likeliest intended name when one is close."""
+    close = difflib.get_close_matches(name.upper(), sorted(_known_variables()), n=1, cutoff=0.75)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"{name}: unknown setting{hint}; docs/operations.md lists them"
 
 
 def _yaml_where(path: Path, exc: yaml.YAMLError) -> str:
@@ -198,7 +275,11 @@ class GuardSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _YamlFileSource(settings_cls, _config_path(init_settings())))
+        return (
+            init_settings,
+            _EnvWithoutServiceLink(settings_cls, env_settings),
+            _YamlFileSource(settings_cls, _config_path(init_settings())),
+        )
 
 
 def _config_path(init: Mapping[str, Any]) -> Path | None:
@@ -216,6 +297,9 @@ def load_settings(
     """
     if config_file is not None:
         overrides["config_file"] = Path(config_file)
+    unknown = unknown_variables()
+    if unknown:
+        raise ConfigError("invalid settings: " + "; ".join(_unknown_variable(name) for name in unknown))
     try:
         return GuardSettings(**overrides)
     except ValidationError as exc:

@@ -131,3 +131,66 @@ def test_every_setting_is_documented() -> None:
     assert set(GuardSettings.model_fields) <= documented
     for name in GuardSettings.model_fields:
         assert f"GUARD_{name.upper()}" in text
+
+
+def test_a_misspelt_variable_stops_the_start_and_names_the_likely_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ignored, it would leave the shipped default policies serving instead of the bank's own.
+    message = _error(monkeypatch, {"GUARD_POLICY_PTH": "/etc/guard/policies"})
+    assert message == (
+        "invalid settings: GUARD_POLICY_PTH: unknown setting (did you mean GUARD_POLICY_PATH?); "
+        "docs/operations.md lists them"
+    )
+    assert "/etc/guard" not in message
+
+
+def test_every_unknown_variable_is_named_and_far_ones_get_no_guess(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = _error(monkeypatch, {"GUARD_API_KEY": "sk-x", "guard_zzz": "1"})
+    assert "GUARD_API_KEY: unknown setting (did you mean GUARD_API_KEYS?)" in message
+    assert "guard_zzz: unknown setting; docs" in message and "sk-x" not in message
+
+
+def test_variables_read_elsewhere_are_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("GUARD_NATIVE", "GUARD_LEDGER_SYNC", "GUARD_LEDGER_WRITER", "GUARD_SHARED_DATA", "GUARD_CONFIG_FILE"):
+        monkeypatch.setenv(name, "x" if name != "GUARD_CONFIG_FILE" else "")
+    monkeypatch.setenv("GUARD_NATIVE", "off")
+    assert load_settings().port == 8080
+
+
+# What a pod gets from a Service named `guard` (port 8080) and one named `guard-crm` (port 443).
+_SERVICE_LINKS = {
+    "GUARD_SERVICE_HOST": "10.96.0.11",
+    "GUARD_SERVICE_PORT": "8080",
+    "GUARD_SERVICE_PORT_HTTP": "8080",
+    "GUARD_PORT": "tcp://10.96.0.11:8080",
+    "GUARD_PORT_8080_TCP": "tcp://10.96.0.11:8080",
+    "GUARD_PORT_8080_TCP_PROTO": "tcp",
+    "GUARD_PORT_8080_TCP_PORT": "8080",
+    "GUARD_PORT_8080_TCP_ADDR": "10.96.0.11",
+    "GUARD_CRM_SERVICE_HOST": "10.96.0.12",
+    "GUARD_CRM_SERVICE_PORT": "443",
+    "GUARD_CRM_PORT": "tcp://10.96.0.12:443",
+    "GUARD_CRM_PORT_443_TCP": "tcp://10.96.0.12:443",
+}
+
+
+def test_kubernetes_service_links_do_not_stop_the_start(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name, value in _SERVICE_LINKS.items():
+        monkeypatch.setenv(name, value)
+    with caplog.at_level("WARNING", logger="guard.proxy.settings"):
+        settings = load_settings()
+    assert settings.port == 8080  # GUARD_PORT=tcp://… is not read as the port
+    assert "GUARD_PORT holds a Kubernetes service link" in caplog.text and "10.96" not in caplog.text
+    assert load_settings(port=9000).port == 9000
+
+
+def test_a_real_port_beside_service_links_is_still_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GUARD_SERVICE_HOST", "10.96.0.11")
+    monkeypatch.setenv("GUARD_PORT", "9090")
+    assert load_settings().port == 9090
+
+
+@pytest.mark.parametrize("value", ["tcp://10.96.0.11", "http://10.96.0.11:8080", "tcp://a:8080/x"])
+def test_only_the_service_link_shape_is_dropped(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    assert "GUARD_PORT: port: Input should be a valid integer" in _error(monkeypatch, {"GUARD_PORT": value})
