@@ -110,3 +110,28 @@ def test_the_masked_span_covers_the_separators(analyzer: PiiAnalyzer) -> None:
     text = "请拨打138，1234，5678联系我"
     (span,) = analyzer.analyze(text)
     assert (span.entity, text[span.start : span.end], span.value) == ("CN_MOBILE", "138，1234，5678", "138，1234，5678")
+
+
+@pytest.mark.parametrize(
+    ("text", "entities"),
+    [
+        # The landline pattern first reads `0669 9278，0898` inside the mobile; before, that hid the landline.
+        ("153 0669 9278，0898-86438167", ["CN_MOBILE", "CN_LANDLINE"]),
+        ("请拨打153 0669 9278，0898-86438167，或0571-88886666", ["CN_MOBILE", "CN_LANDLINE", "CN_LANDLINE"]),
+        ("0898-86438167，153 0669 9278", ["CN_LANDLINE", "CN_MOBILE"]),
+    ],
+)
+def test_a_number_after_a_stronger_one_is_still_read(analyzer: PiiAnalyzer, text: str, entities: list[str]) -> None:
+    spans = analyzer.analyze(text)
+    assert [s.entity for s in spans] == entities
+    assert all(s.value == text[s.start : s.end] for s in spans)
+
+
+def test_numbers_listed_with_commas_are_not_read_as_one_card(analyzer: PiiAnalyzer) -> None:
+    # 3684194720261231010 passes Luhn: read with a group of four glued to the next, the list
+    # was one card, and the card hid the landline after it (its 86515553 was never masked).
+    text = "010-36841947，20261231，010-86515553"
+    assert [(s.entity, text[s.start : s.end]) for s in analyzer.analyze(text)] == [
+        ("CN_LANDLINE", "010-36841947"),
+        ("CN_LANDLINE", "010-86515553"),
+    ]

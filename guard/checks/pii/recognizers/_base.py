@@ -17,6 +17,7 @@ __all__ = [
     "ASCII_EDGE",
     "GROUPED_END",
     "GROUPED_START",
+    "GROUP_MARK",
     "GROUP_SEP",
     "SEP_CHARS",
     "ChinesePatternRecognizer",
@@ -38,7 +39,8 @@ _SPACES = " \u00a0\u2007\u2009\u202f\u3000"
 _MARKS = ".．,，、/／·・•‧-‐‑‒–—―−－"
 SEP_CHARS = _SPACES + _MARKS
 _MARK_CLASS = _MARKS.replace("-", "\\-")
-GROUP_SEP = rf"(?:[{_SPACES}]?[{_MARK_CLASS}]{{1,2}}[{_SPACES}]?|[{_SPACES}])?"
+GROUP_MARK = rf"(?:[{_SPACES}]?[{_MARK_CLASS}]{{1,2}}[{_SPACES}]?|[{_SPACES}])"  # one separator, not none
+GROUP_SEP = GROUP_MARK + "?"
 # Around a value read with `GROUP_SEP`: no mask character (the digits a partial mask keeps,
 # 440305*****0452，20261231, are not read again with the next number), and after it no money unit
 # or percent sign (150，2000，3000元 lists amounts, not a phone number).

@@ -1,7 +1,7 @@
 """Bank card numbers (ISO/IEC 7812): 16–19 digits with a valid Luhn check digit.
 
 Written as one run (6222021234567890123), with spaces or dashes anywhere (6222 0212 3456 7890 123),
-or in groups of four (and a last group of three) joined by any separator of `GROUP_SEP`
+or in groups of four (and a last group of three) each joined to the next by a separator of `GROUP_SEP`
 (6222.0212.3456.7890.123, 6222，0212，3456，7890，123, 6222—0212—…) unless a money unit follows or
 every group after the first is a round hundred (3000、5000、6000、8000: a list of amounts). Without a card
 context word, the issuer digit must be one a payment card uses (3 American Express/JCB, 4 Visa,
@@ -17,7 +17,7 @@ from presidio_analyzer import Pattern
 
 from guard.checks.pii.recognizers._base import (
     ASCII_EDGE,
-    GROUP_SEP,
+    GROUP_MARK,
     GROUPED_END,
     GROUPED_START,
     ChinesePatternRecognizer,
@@ -33,11 +33,14 @@ _L, _R = ASCII_EDGE
 def _card(first: str) -> str:
     """A card starting with a digit of `first`: spaces or dashes anywhere (as always), or else groups
     of four (and a last group of three) joined by any separator. The second form is tried only
-    where the first finds nothing, so a number read before is read the same way."""
+    where the first finds nothing, so a number read before is read the same way. It needs a
+    separator between every two groups: with one left out, numbers listed with commas
+    (`010-36841947，20261231，010-86515553`) read as a card one time in ten (Luhn), and the card
+    hid the landline after it."""
     return (
         _L
         + rf"(?:{first}(?:[ \-]?[0-9]){{15,18}}"
-        + rf"|{GROUPED_START}{first}[0-9]{{3}}(?:{GROUP_SEP}[0-9]{{4}}){{3}}(?:{GROUP_SEP}[0-9]{{3}})?{GROUPED_END})"
+        + rf"|{GROUPED_START}{first}[0-9]{{3}}(?:{GROUP_MARK}[0-9]{{4}}){{3}}(?:{GROUP_MARK}[0-9]{{3}})?{GROUPED_END})"
         + _R
     )
 
