@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -59,9 +60,13 @@ def parse_time(text: str, *, now: float | None = None) -> float:
         base = now if now is not None else dt.datetime.now(dt.UTC).timestamp()
         return base - float(m.group(1)) * _UNIT[m.group(2)]
     try:
-        return float(t)
+        seconds = float(t)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(seconds):  # nan, inf, 1e400: would match nothing, silently
+            raise ValueError(f"not a time: {text!r} (use ISO 8601, unix seconds, or 30m / 2h / 7d)")
+        return seconds
     try:
         d = dt.datetime.fromisoformat(t)
     except ValueError:

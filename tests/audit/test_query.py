@@ -153,6 +153,13 @@ def test_parse_time(text: str, expected: float) -> None:
     assert parse_time(text, now=1_795_507_200.0) == expected
 
 
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf", "1e400", "NaN"])
+def test_parse_time_rejects_numbers_that_are_no_time(text: str) -> None:
+    # float() reads them; as a bound they matched nothing, and the query answered an empty list.
+    with pytest.raises(ValueError, match="not a time"):
+        parse_time(text)
+
+
 def test_parse_time_rejects_garbage() -> None:
     with pytest.raises(ValueError, match="not a time"):
         parse_time("yesterday-ish")
