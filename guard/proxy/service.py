@@ -328,13 +328,14 @@ class GuardService:
                 fallback = policy.fallback or ""
                 codes = list(sg.verdict.codes) if sg.verdict is not None else []
                 if not decided:
+                    if opening is not None:
+                        # Its failure (if it is what ended the stream) was logged just above. Cancelled
+                        # here, the stream is not decided yet: `finally` records its error.
+                        with contextlib.suppress(Exception):
+                            await asyncio.shield(opening)
+                        opening = None
                     decided = True
                     try:
-                        if opening is not None:
-                            # Its failure (if it is what ended the stream) was logged just above.
-                            with contextlib.suppress(Exception):
-                                await asyncio.shield(opening)
-                            opening = None
                         await call.decision_async(
                             decision_record(
                                 call,
@@ -362,8 +363,9 @@ class GuardService:
             finally:
                 if opening is not None:
                     # Not awaited yet (the client went away, or the stream failed before it released
-                    # anything): the call's last record comes after it.
-                    with contextlib.suppress(BaseException):
+                    # anything): the call's last record comes after it. Shielded from the request's
+                    # cancel scope too, which cancels again at every await once it is cancelled.
+                    with anyio.CancelScope(shield=True), contextlib.suppress(BaseException):
                         await asyncio.shield(opening)
                 if not decided:
                     # The client went away (or something broke) before the decision: record what

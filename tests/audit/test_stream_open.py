@@ -273,3 +273,55 @@ async def test_the_trace_has_one_decision_span_and_the_open_commit_as_its_own_sp
               for m in sm.metrics}  # fmt: skip
     assert [(p.attributes["guard.decision"], p.value) for p in points["guard.decisions"]] == [("allow", 1)]
     assert sum(p.count for p in points["guard.ledger.write.duration"]) == 2  # both commits
+
+
+async def test_a_stream_cancelled_while_its_open_record_commits_keeps_the_records_in_order(
+    make_ledger: Callable[[], AuditLedger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request's task cancelled by an anyio cancel scope (as a task group cancels it, which
+    cancels again at every await) while the stream waits for its open record before the first
+    sentence: the open record is still waited for, so the final record (client_disconnected)
+    comes after it in the chain, and no sentence leaves."""
+    import anyio
+
+    ledger = make_ledger()
+    slow_open_commits(ledger, monkeypatch, 0.3)
+    events, trace = await open_stream(service_on(ledger))
+    assert content(await events.__anext__()) == ""  # the role chunk
+    got: list[bytes] = []
+    with anyio.CancelScope() as scope:
+        scope.cancel()  # the next event is asked for inside a cancelled scope
+        with pytest.raises(anyio.get_cancelled_exc_class()):
+            got.append(await events.__anext__())
+    assert got == []
+    rows = records(ledger, trace[0])
+    assert [r.decision for r in rows] == ["open", "error"]  # before: ["error"], then "open" after it
+    assert rows[1].record()["error"] == "client_disconnected"
+    assert verify(ledger).ok and unfinished(ledger) == []
+
+
+async def test_a_stream_cancelled_while_it_fails_closed_still_has_its_final_record(
+    make_ledger: Callable[[], AuditLedger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug after the role chunk, while the open record still commits, then the request cancelled
+    while the failing stream waits for it: the stream is not decided yet, so its error is recorded
+    after the open record (it was left with only its open record, an unfinished stream)."""
+    from guard.stream import StreamGuard
+
+    def broken(self: StreamGuard, text: str) -> str:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(StreamGuard, "feed", broken)
+    ledger = make_ledger()
+    slow_open_commits(ledger, monkeypatch, 0.5)
+    events, trace = await open_stream(service_on(ledger))
+    assert content(await events.__anext__()) == ""  # the role chunk
+    task = asyncio.ensure_future(events.__anext__())
+    await asyncio.sleep(0.2)  # the bug happened; the fallback waits for the open record
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    rows = records(ledger, trace[0])
+    assert [r.decision for r in rows] == ["open", "error"]
+    assert rows[1].record()["error"] == "internal_error"
+    assert verify(ledger).ok and unfinished(ledger) == []
