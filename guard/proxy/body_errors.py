@@ -12,19 +12,21 @@ Each such answer is a 400 (contract §7); a JSON object whose fields are wrong s
 | `empty_body` | is empty |
 | `invalid_content_type` | is not declared JSON: no Content-Type, or not `application/json` (or `…+json`) |
 | `invalid_encoding` | is not UTF-8 (e.g. GBK); a `charset` of the Content-Type other than UTF-8 is named |
-| `invalid_json` | is not JSON (where the parser stopped), or nests deeper than it reads |
+| `invalid_json` | is not JSON (where the parser stopped), nests deeper than it reads, holds an integer of more digits than it reads, or (`/v1/chat/completions`) a number to relay that is NaN, Infinity or beyond a double (where: the field's path) |
 | `body_not_object` | is JSON, but an array, a string, a number, a boolean or null |
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["BodyProblem", "parse_failure", "validation_failure"]
+__all__ = ["BodyProblem", "NonFiniteNumber", "non_finite_at", "parse_failure", "safe_path", "validation_failure"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,40 @@ _MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}")
 _CHARSET = re.compile(_TOKEN)
 _UTF8 = frozenset({"utf-8", "utf8"})
 _ECHO_MAX = 100
+_SAFE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # a key named in a message: an identifier only
+
+
+class NonFiniteNumber(ValueError):
+    """A number of the body that JSON cannot carry to the upstream (NaN, Infinity, or beyond a
+    double such as 1e999), at the path `where` (keys and indexes)."""
+
+    def __init__(self, where: tuple[str | int, ...]) -> None:
+        super().__init__("a number is not finite")
+        self.where = where
+
+
+def non_finite_at(value: Any, loc: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
+    """Where a parsed JSON value holds a float that is NaN or infinite, else None."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else loc
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = non_finite_at(item, (*loc, key))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = non_finite_at(item, (*loc, i))
+            if found is not None:
+                return found
+    return None
+
+
+def safe_path(where: tuple[str | int, ...]) -> str:
+    """A path in the body as a message may name it: indexes, and keys that are identifiers; any
+    other key (it is the caller's text: it may hold a name or a phone) is `(key)`."""
+    parts = [str(p) if isinstance(p, int) or _SAFE_KEY.fullmatch(p) else "(key)" for p in where]
+    return ".".join(parts) or "(body)"
 
 
 def validation_failure(
@@ -76,6 +112,17 @@ def parse_failure(cause: BaseException | None, content_type: str | None) -> Body
         return _not_utf8(cause, content_type)
     if isinstance(cause, RecursionError):
         return BodyProblem("invalid_json", "request body cannot be read: its JSON is nested too deeply")
+    if isinstance(cause, NonFiniteNumber):
+        return BodyProblem(
+            "invalid_json",
+            f"request body is not valid JSON: the number at {safe_path(cause.where)} is NaN, Infinity "
+            "or beyond a double, which cannot be relayed",
+        )
+    if isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+        return BodyProblem(
+            "invalid_json",
+            f"request body cannot be read: an integer has more than {sys.get_int_max_str_digits()} digits",
+        )
     return None
 
 

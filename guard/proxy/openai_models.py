@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.exceptions import HTTPException
 
+from guard.proxy.body_errors import NonFiniteNumber, non_finite_at
 from guard.proxy.errors import GuardHTTPError
 from guard.types import CustomerRecord
 from guard.validation import describe_errors
@@ -207,7 +208,23 @@ def parse_chat_request(raw: bytes, content_type: str | None) -> ChatCompletionRe
     not declared JSON (FastAPI's strict content type) or not an object (400s,
     `guard.proxy.body_errors`), the fields at fault in Python-mode wording (422). When only fields
     of the inline record are at fault, the answer is `GuardHTTPError` 422 `invalid_record` instead.
+    A number to relay that is NaN, Infinity or beyond a double (1e999) is a 400 `invalid_json`.
     """
+    req = _parse_chat_request(raw, content_type)
+    # Only the fields relayed as they came can hold a float (the record's numbers are checked
+    # finite): JSON has no NaN or Infinity, so the upstream body could not be written.
+    where = non_finite_at(req.model_extra)
+    for i, m in enumerate(req.messages):
+        if where is not None:
+            break
+        found = non_finite_at(m.model_extra) or non_finite_at(m.content, ("content",))
+        where = ("messages", i, *found) if found is not None else None
+    if where is not None:
+        raise HTTPException(status_code=400, detail="There was an error parsing the body") from NonFiniteNumber(where)
+    return req
+
+
+def _parse_chat_request(raw: bytes, content_type: str | None) -> ChatCompletionRequest:
     declared_json = content_type is not None and _is_json(content_type)
     if declared_json:
         try:

@@ -186,3 +186,37 @@ def test_field_errors_are_not_body_problems() -> None:
     assert validation_failure([missing], None, _JSON) is None
     body = {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
     assert validation_failure([body, missing], None, _JSON) is None
+
+
+_RECORD = {"customer_id": "C1", "name": _SECRET, "gender": "female"}
+_USER = '{"role": "user", "content": "' + _SECRET + '"'
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+@pytest.mark.parametrize(
+    ("fields", "where"),
+    [
+        ('"messages": [' + _USER + '}], "temperature": %s', "temperature"),
+        ('"messages": [' + _USER + ', "weight": %s}]', "messages.0.weight"),
+        ('"messages": [{"role": "user", "content": [{"type": "text", "text": "x", "w": [%s]}]}]', "messages.0.content.0.w.0"),
+        ('"messages": [' + _USER + '}], "' + _SECRET + '": {"x": %s}', "(key).x"),
+    ],
+)
+def test_a_number_json_cannot_relay_is_invalid_json_not_a_500(number: str, fields: str, where: str) -> None:
+    """NaN, Infinity (no JSON numbers) or 1e999 (beyond a double) among the fields relayed to the
+    upstream: the upstream body cannot be written (it was a 500 internal_error after the CRM
+    lookup). The place is named, a key that is not an identifier as (key)."""
+    guard = json.dumps({"record": _RECORD}, ensure_ascii=False)
+    raw = ('{"model": "m", ' + fields % number + ', "guard": ' + guard + "}").encode()
+    code, message = _bad_request("/v1/chat/completions", raw)
+    assert code == "invalid_json"
+    assert message == (
+        f"request body is not valid JSON: the number at {where} is NaN, Infinity or beyond a double, which cannot be relayed"
+    )
+
+
+@pytest.mark.parametrize("path", _PATHS)
+def test_an_integer_of_more_digits_than_the_parser_reads_is_invalid_json(path: str) -> None:
+    raw = b'{"model": "m", "temperature": ' + b"9" * 5000 + b"}"
+    code, message = _bad_request(path, raw)
+    assert code == "invalid_json" and message.endswith("an integer has more than 4300 digits")
