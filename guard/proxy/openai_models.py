@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.exceptions import HTTPException
 
-from guard.proxy.body_errors import NonFiniteNumber, non_finite_at
+from guard.proxy.body_errors import NonFiniteNumber, non_finite_at, safe_path
 from guard.proxy.errors import GuardHTTPError
 from guard.types import CustomerRecord
 from guard.validation import describe_errors
@@ -160,12 +160,15 @@ _LONE_SURROGATE = "holds a \\u escape of a lone UTF-16 surrogate (\\ud800-\\udff
 def lone_surrogate_at(value: Any, loc: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
     """Where a string of a parsed JSON body holds a lone UTF-16 surrogate (`json.loads` lets a
     `\\ud800` escape through; pydantic's own parser refuses it), else None. Such a string cannot
-    be encoded as UTF-8: not for the model, the checks' output or the ledger."""
+    be encoded as UTF-8: not for the model, the checks' output or the ledger. A key on the path
+    that is not an identifier is given as `(key)`: the path is named in the error message."""
     if isinstance(value, str):
         return loc if _SURROGATE.search(value) is not None else None
     if isinstance(value, dict):
         for key, item in value.items():
-            found = lone_surrogate_at(key, (*loc, "(key)")) or lone_surrogate_at(item, (*loc, key))
+            # A key is the caller's text (it may hold a name or a phone): named only if an identifier.
+            shown = key if safe_path((key,)) == key else "(key)"
+            found = lone_surrogate_at(key, (*loc, "(key)")) or lone_surrogate_at(item, (*loc, shown))
             if found is not None:
                 return found
     elif isinstance(value, list):

@@ -220,3 +220,12 @@ def test_an_integer_of_more_digits_than_the_parser_reads_is_invalid_json(path: s
     raw = b'{"model": "m", "temperature": ' + b"9" * 5000 + b"}"
     code, message = _bad_request(path, raw)
     assert code == "invalid_json" and message.endswith("an integer has more than 4300 digits")
+
+
+@pytest.mark.parametrize("path", _PATHS)
+def test_a_lone_surrogate_names_its_place_without_a_key_that_is_body_text(path: str) -> None:
+    """The key above a lone surrogate was named as it came: a key can be a customer's name or phone."""
+    raw = ('{"model": "m", "reply": "x", "record": {}, "' + _SECRET + '": {"note": "\\ud800"}}').encode()
+    status, err = _post(path, raw)  # _post asserts the secret is not in the answer
+    assert (status, err["code"]) == (422, "invalid_request")
+    assert "(key).note" in err["message"] and "lone UTF-16 surrogate" in err["message"]
