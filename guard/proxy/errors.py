@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from guard.proxy.body_errors import BodyProblem, parse_failure, validation_failure
+from guard.proxy.body_errors import BodyProblem, parse_failure, safe_path, validation_failure
 
 __all__ = [
     "ContainErrors",
@@ -90,7 +90,11 @@ class GuardHTTPError(Exception):
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        path = tuple(p for p in err.get("loc", ()) if p != "body")
+        if err.get("type") == "extra_forbidden" and path:
+            # The unknown field's name is the caller's text (it may hold a name or a phone).
+            path = (*path[:-1], safe_path(path[-1:]))
+        loc = ".".join(str(p) for p in path)
         msg = "required field is missing" if err.get("type") == "missing" else str(err.get("msg", "invalid"))
         parts.append(f"{loc or '(body)'}: {msg}")
     return "; ".join(parts) or "invalid request"

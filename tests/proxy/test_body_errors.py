@@ -229,3 +229,13 @@ def test_a_lone_surrogate_names_its_place_without_a_key_that_is_body_text(path: 
     status, err = _post(path, raw)  # _post asserts the secret is not in the answer
     assert (status, err["code"]) == (422, "invalid_request")
     assert "(key).note" in err["message"] and "lone UTF-16 surrogate" in err["message"]
+
+
+def test_an_unknown_field_is_named_only_when_it_is_an_identifier() -> None:
+    """`guard` takes no other field: one that is not an identifier is '(key)', not its name (the
+    caller's text); an identifier is named, as before."""
+    record = json.dumps(_RECORD, ensure_ascii=False)
+    for key, shown in ((_SECRET, "(key)"), ("polcy", "polcy")):
+        raw = ('{"model": "m", "messages": [' + _USER + '}], "guard": {"record": ' + record + ', "' + key + '": 1}}').encode()
+        status, err = _post("/v1/chat/completions", raw)
+        assert (status, err["code"], err["message"]) == (422, "invalid_request", f"guard.{shown}: Extra inputs are not permitted")
