@@ -410,12 +410,17 @@ _APPROX_ENDS = frozenset("，,。！？!?；;、…\n\r \t的)）")
 _APPROX_PAIR = re.compile(r"([一二两三四五六七八九])([二两三四五六七八九])([十百千万亿拾佰仟萬億].*)")
 # Other currencies than yuan, after or before the number.
 _FOREIGN_AFTER = re.compile(
-    r" ?(?:美元|美金|港币|港幣|港元|欧元|歐元|日元(?!旦)|日圆|日币|英镑|英鎊|澳元|加元|韩元|韓元|新台币|台币|卢布"
-    r"|USD|HKD|EUR|JPY|GBP|AUD|CAD)"
+    r" ?(?:美元|美金|美刀|港币|港幣|港元|欧元|歐元|欧(?![式洲美])|日元(?!旦)|日圆|日币|英镑|英鎊|澳元|澳币|加元|加币"
+    r"|韩元|韓元|韩币|新台币|台币|新加坡元|新币|卢布|卢比|泰铢|越南盾|印尼盾|林吉特|马币|比索|瑞郎|瑞士法郎|法郎"
+    r"|里拉|兰特|比特币|泰币"
+    r"|USDT|USD|HKD|EUR|JPY|GBP|AUD|CAD|SGD|CHF|INR|THB|KRW|MYR|TWD|NZD|PHP|VND|IDR|BTC)(?![A-Za-z])"
 )
-_FOREIGN_BEFORE = re.compile(r"(?:US\$|HK\$|[$€£]|USD|HKD|EUR|JPY|GBP|AUD|CAD) ?$")
-_MARK_FIRST = frozenset("多余来+＋ 美港欧歐日英澳加韩韓新台卢UHEJGAC")
-_FOREIGN_LAST = frozenset("$€£DRYP ")
+_FOREIGN_BEFORE = re.compile(
+    r"(?:US\$|HK\$|S\$|A\$|C\$|NT\$|[$€£₩₹₽₱₫฿₿]|USD|HKD|EUR|JPY|GBP|AUD|CAD|SGD|CHF|INR|THB|KRW|MYR|TWD|NZD"
+    r"|PHP|VND|IDR) ?$"
+)
+_MARK_FIRST = frozenset("多余来+＋ 美港欧歐日英澳加韩韓新台卢泰越印林马比瑞法里兰UHEJGACSITKMNPVB")
+_FOREIGN_LAST = frozenset("$€£₩₹₽₱₫฿₿DRYPFBWNH ")
 
 # Range connectors: dashes, tildes, 至, 到 (one, with a space either side at most).
 _RANGE_GAP = re.compile("[ \u3000]?(?:——|[-‐‑‒–—―−－~～〜至到])[ \u3000]?")

@@ -443,6 +443,25 @@ def test_another_currency_is_in_doubt(text: str) -> None:
     assert reply[m.full_start : m.full_end] == text
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["4000美刀", "4000欧", "4000新加坡元", "4000新币", "4000卢比", "4000泰铢", "4000越南盾", "4000印尼盾", "4000林吉特",
+     "4000比索", "4000瑞郎", "4000韩币", "4000澳币", "4000比特币", "4000 SGD", "4000 CHF", "4000 THB", "4000 USDT",
+     "₩4000", "₹4000", "₽4000", "฿4000", "S$4000", "NT$4000"],
+)
+def test_more_currencies_are_in_doubt(text: str) -> None:
+    """Each was read as yuan, and a wrong line "fixed" in it: 5000泰铢 → 4000泰铢."""
+    reply = "您的额度是" + text + "。"
+    (m,) = scan_numbers(reply)
+    assert (m.doubt, m.money, m.value) == ("foreign", True, D(4000))
+    assert reply[m.full_start : m.full_end] == text
+
+
+@pytest.mark.parametrize("text", ["额度4000欧式", "额度4000新用户专享", "额度4000比较高", "额度4000 SGDX"])
+def test_words_that_only_start_like_a_currency(text: str) -> None:
+    assert [m.doubt for m in scan_numbers(text)] == [""]
+
+
 def test_a_day_before_new_year_is_no_yen() -> None:
     assert [m.doubt for m in scan_numbers("额度在1月1日元旦后恢复")] == ["", ""]
 
