@@ -6,12 +6,14 @@ or a coupon word. The claim must equal `record.credit_line` (Decimal compare, an
 A claim when the record has no line cannot be fixed, nor can an amount whose extent is ambiguous
 (another digit touches it: 5-000元, 4000，5000元): the rule's `fallback` action applies.
 Nor can a claim that is no one certain amount in yuan, whatever its value: a range (5000-8000元,
-3-5万, 五千到八千), one dot then three digits (4.000元: 4 or 4000), an approximation (4000多元,
-五六千) or another currency (4000美元). Each is a wrong claim, reported once over its span.
+3-5万, 五千到八千), alternatives (5000或8000元, 3000、5000元), one dot then three digits (4.000元:
+4 or 4000), an approximation (4000多元, 五六千) or another currency (4000美元). Each is a wrong
+claim, reported once over its span.
 """
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from guard.checks.facts.common import ReplyView, finding, number_fix
@@ -65,6 +67,27 @@ def _doubt_text(said: str, n: NumberMatch, line: Decimal) -> tuple[str, str]:
     )
 
 
+# Amounts offered as alternatives (5000或8000元, 3000、5000元): which one is the line is not said.
+_ALTERNATIVE = re.compile("[ \u3000]?(?:、|或者?|/)[ \u3000]?")
+
+
+def _alternatives(reply: str, numbers: list[NumberMatch]) -> list[list[NumberMatch]]:
+    """Runs of two or more amounts, each outside a range, joined by 、 或 或者: 5000或8000元."""
+    runs: list[list[NumberMatch]] = []
+    run: list[NumberMatch] = []
+    for n in numbers:
+        if not n.money or n.pair is not None:
+            run = []
+            continue
+        if run and _ALTERNATIVE.fullmatch(reply[run[-1].full_end : n.full_start]):
+            run.append(n)
+            if len(run) == 2:
+                runs.append(run)
+        else:
+            run = [n]
+    return runs
+
+
 class CreditLineChecker:
     """Checks every credit-line claim against the record."""
 
@@ -82,8 +105,15 @@ class CreditLineChecker:
             return out  # no claim can be about the credit line (and no number need be read)
         line = record.credit_line
         last: NumberRange | None = None
+        # Each fixed alone, 5000或8000元 became 4000或4000元: judged once over the whole run.
+        judged: set[int] = set()
+        for run in _alternatives(view.reply, view.numbers):
+            if any(self._is_claim(view, n.full_start, n.full_end) for n in run):
+                judged.update(id(n) for n in run)
+                if line is None or any(n.doubt or n.value != line for n in run):
+                    out.append(self._either(view.reply, run, line))
         for n in view.numbers:
-            if not n.money:
+            if not n.money or id(n) in judged:
                 continue
             pair = n.pair
             if pair is not None:
@@ -128,6 +158,17 @@ class CreditLineChecker:
             return self._no_line(span, reply[pair.start : pair.end])
         detail, correction = _range_text(reply, pair, line)
         return self._f(span, detail, correction)
+
+    def _either(self, reply: str, run: list[NumberMatch], line: Decimal | None) -> Finding:
+        span = (run[0].full_start, run[-1].full_end)
+        said = reply[span[0] : span[1]]
+        if line is None:
+            return self._no_line(span, said)
+        return self._f(
+            span,
+            f"额度说成了几个可选的金额：回复为 {said}，说不准是哪一个；记录为确定的 {yuan(line)} 元",
+            f"回复把客户的额度说成了几个可选的金额（{said}），不对；{_ask(line)}",
+        )
 
     def _doubt(self, reply: str, n: NumberMatch, line: Decimal) -> Finding:
         detail, correction = _doubt_text(reply[n.full_start : n.full_end], n, line)

@@ -324,3 +324,45 @@ def test_a_hedged_amount_is_fixed_as_one_amount(reply: str, fixed: str) -> None:
 @pytest.mark.parametrize("reply", ["您的额度是4 000,00元。", "您的额度是RMB 4000。", "您的额度是4000CNY。"])
 def test_other_written_forms_of_the_record_line(reply: str) -> None:
     assert _credit(reply) == []
+
+
+# Amounts offered as alternatives: each fixed alone, 5000或8000元 became 4000或4000元.
+@pytest.mark.parametrize(
+    ("reply", "said"),
+    [
+        ("您的额度是5000或8000元。", "5000或8000元"),
+        ("您的额度是5000元或8000元。", "5000元或8000元"),
+        ("您的额度是5000、8000元。", "5000、8000元"),
+        ("您的额度是4000或者8000元。", "4000或者8000元"),  # one equals the record: still not said which
+        ("您可借3000、5000或8000元。", "3000、5000或8000元"),
+        ("您的额度是五千或八千元。", "五千或八千元"),
+    ],
+)
+def test_alternative_amounts_are_one_wrong_claim_never_spliced(reply: str, said: str) -> None:
+    (f,) = _credit(reply)
+    assert (reply[f.start : f.end], f.replacement, f.action) == (said, None, Action.BLOCK)
+    assert "几个可选的金额" in (f.detail or "")
+
+
+@pytest.mark.parametrize(
+    "reply", ["您的额度是4000或4000元。", "您的额度是4000元，每月还款300或500元。", "您的额度是4000元，还款日是每月5号或6号。"]
+)
+def test_alternatives_that_are_no_wrong_claim(reply: str) -> None:
+    assert _credit(reply) == []
+
+
+def test_alternatives_with_no_line_are_a_claim_of_none() -> None:
+    (f,) = _credit("您的额度是5000或8000元。", credit_line=None)
+    assert f.replacement is None and "没有可用额度" in (f.detail or "")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    a=st.integers(min_value=100, max_value=99999), b=st.integers(min_value=100, max_value=99999),
+    gap=st.sampled_from(["、", "或", "或者", " 或 "]), unit=st.sampled_from(["", "元"]),
+)
+def test_no_fix_ever_writes_the_line_twice(a: int, b: int, gap: str, unit: str) -> None:
+    """Whatever two amounts are offered, no fix leaves "4000…4000" in their place."""
+    reply = f"您的额度是{a}{unit}{gap}{b}元。"
+    for f in _credit(reply):
+        assert f.replacement is None, reply
