@@ -20,7 +20,8 @@ is `glued`: where it ends is ambiguous, so a fix must not splice a new value int
 
 Some numbers are read but marked `doubt`, because what they state is not one certain amount in
 yuan: "dots" (4.000, 10.000, 4.500: one dot then exactly three digits is 4 yuan to a Chinese
-reader and 4000 to a European one), "approx" (5000多元, 4000余元, 1000来块, 4000+, 30多万, 五六千)
+reader and 4000 to a European one), "approx" (5000多元, 4000余元, 1000来块, 4000+, 30多万, 五六千;
+"or more": 4000元以上, 五千出头, 3000开外, 4000元+)
 and "foreign" (4000美元, $4000, USD 4000, 4000日元). Two amounts joined by a range connector
 (- – — ~ ～ 至 到: 5000-8000元, 5k~8k, 五千到八千) are a `NumberRange`, each end pointing to it as
 `pair`; a bare first end takes the second's unit (3-5万 is 3万 to 5万). None of these is spliced.
@@ -406,6 +407,10 @@ _DOT_DOUBT = re.compile(r"[1-9]\d{0,2}\.\d{3}")
 # phrase (5000多。, 4000+的额度): 4000多久, 4000余额 and 借4000来周转 are no approximation.
 _APPROX = re.compile(r"[多余来+＋](?P<unit>[十百千万亿拾佰仟萬億])?(?P<cur> ?(?:块钱|元|块|圆|人民币|RMB|rmb))?")
 _APPROX_ENDS = frozenset("，,。！？!?；;、…\n\r \t的)）")
+# "Or more" after a number or its yuan mark: 4000元以上, 五千出头, 3000开外, 4000元+ (a + after 元
+# must end the phrase: 5000元+利息 is a sum).
+_MORE_THAN = re.compile(r"以上|出头|开外|[+＋]")
+_MORE_FIRST = frozenset("以出开+＋")
 # Two adjacent numerals then a unit: 五六千, 两三万, 三五百 (an approximate range, not a number).
 _APPROX_PAIR = re.compile(r"([一二两三四五六七八九])([二两三四五六七八九])([十百千万亿拾佰仟萬億].*)")
 # Other currencies than yuan, after or before the number.
@@ -519,6 +524,12 @@ def scan_numbers(text: str) -> list[NumberMatch]:
                 if scale != 1:
                     with localcontext(_EXACT):
                         value *= scale
+        if not doubt and full_end < n and folded[full_end] in _MORE_FIRST:
+            more = _MORE_THAN.match(folded, full_end)
+            if more is not None and (
+                more.group() not in "+＋" or more.end() == n or folded[more.end()] in _APPROX_ENDS
+            ):
+                doubt, full_end = "approx", more.end()
         if not currency and not says_money and start > 0 and folded[start - 1] in _FOREIGN_LAST:
             foreign = _foreign_before(folded, start)
             if foreign >= 0:

@@ -366,3 +366,30 @@ def test_no_fix_ever_writes_the_line_twice(a: int, b: int, gap: str, unit: str) 
     reply = f"您的额度是{a}{unit}{gap}{b}元。"
     for f in _credit(reply):
         assert f.replacement is None, reply
+
+
+# "Or more" after the amount or its 元 says more than the line, as 4000多元 does: the fix wrote
+# 5000元+ → 4000元+, 五千出头 → 四千出头, 5000元以上 → 4000元以上, and 4000元以上 passed.
+@pytest.mark.parametrize(
+    ("reply", "said"),
+    [
+        ("您的额度是5000元+。", "5000元+"),
+        ("您的额度是4000元＋。", "4000元＋"),
+        ("您的额度是五千出头。", "五千出头"),
+        ("您的额度是5000元以上。", "5000元以上"),
+        ("您的额度是4000元以上。", "4000元以上"),
+        ("您的额度有3000开外。", "3000开外"),
+        ("您的额度是5000以上的。", "5000以上"),
+    ],
+)
+def test_an_amount_said_as_or_more_is_a_wrong_claim_never_spliced(reply: str, said: str) -> None:
+    (f,) = _credit(reply)
+    assert (reply[f.start : f.end], f.replacement, f.action) == (said, None, Action.BLOCK)
+    assert "约数" in (f.detail or "")
+
+
+@pytest.mark.parametrize(
+    "reply", ["您的额度是4000元，借款5000元+利息200元。", "您的额度是4000元。", "年满18岁以上可申请，额度4000元。"]
+)
+def test_a_plus_that_adds_is_no_or_more(reply: str) -> None:
+    assert _credit(reply) == []
