@@ -41,7 +41,7 @@ def _filters(args: argparse.Namespace, *, limit: int | None = None) -> LedgerFil
             limit=limit,
             newest_first=getattr(args, "newest_first", False),
             unfinished=getattr(args, "unfinished", False),
-        )
+        ).check()
     except ValueError as exc:
         raise AuditCliError(str(exc)) from None
 

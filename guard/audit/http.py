@@ -51,7 +51,7 @@ def _filters(
             caller=caller,
             limit=limit,
             unfinished=unfinished,
-        )
+        ).check()
     except ValueError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
 

@@ -229,6 +229,16 @@ class LedgerFilters:
     # decision under the same trace id): streams cut short by the guard's end, or still running.
     unfinished: bool = False
 
+    def check(self) -> LedgerFilters:
+        """`self`; ValueError for filters that match nothing whatever the ledger holds: the open
+        records `unfinished` lists have decision `open` and no codes."""
+        if self.unfinished and (self.decision not in (None, OPEN_DECISION) or self.code is not None):
+            raise ValueError(
+                "unfinished lists the open records of streams (decision open, no codes): with another "
+                "decision or a code it matches nothing; leave those out"
+            )
+        return self
+
     def where(self) -> tuple[str, list[Any]]:
         """SQL WHERE clause (with `?` placeholders) and its parameters."""
         parts: list[str] = []

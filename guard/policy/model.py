@@ -8,6 +8,7 @@ loaded) and a version that is the content hash of the file and every file it ref
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,7 +153,10 @@ class PolicySet:
             return self.policies[name]
         except KeyError:
             known = ", ".join(sorted(self.policies))
-            raise KeyError(f"unknown policy {name!r} (known: {known})") from None
+            # The name is the caller's text: quoted back only when it has a policy name's shape
+            # (a request's `guard.policy` could hold anything, a customer's name or phone too).
+            shown = repr(name) if len(name) <= 64 and re.fullmatch(_NAME, name) else "(not a policy name)"
+            raise KeyError(f"unknown policy {shown} (known: {known})") from None
 
     def select(self, name: str | None = None, segment: str | None = None, today: dt.date | None = None) -> Policy:
         """The policy a request asked for by name, else the one for its segment, else the default.

@@ -178,3 +178,29 @@ def test_http_api_records_stats_show(ledger_path: Path) -> None:
         assert client.get("/v1/audit/verify").json()["ok"] is True
     finally:
         sqlite.close()
+
+
+@pytest.mark.parametrize("extra", [["--decision", "allow"], ["--code", "fact.credit_line"]])
+def test_cli_unfinished_with_a_decision_or_a_code_is_refused(
+    ledger_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str]
+) -> None:
+    # Open records have decision open and no codes: the query could only ever answer nothing.
+    status = main(["audit", "query", "--ledger", str(ledger_path), "--unfinished", *extra])
+    captured = capsys.readouterr()
+    assert status == 2 and captured.out == ""
+    assert "unfinished lists the open records of streams" in captured.err
+    status, out = cli(capsys, "query", "--ledger", str(ledger_path), "--unfinished", "--decision", "open", "--format", "json")
+    assert status == 0 and [r["seq"] for r in json.loads(out)] == [5, 7]
+
+
+def test_http_unfinished_with_a_decision_or_a_code_is_a_400(ledger_path: Path) -> None:
+    sqlite = SqliteLedger(ledger_path, create=False)
+    try:
+        app = FastAPI()
+        app.include_router(build_audit_router(sqlite, lambda: None))
+        client = TestClient(app)
+        for extra in ({"decision": "block"}, {"code": "fact.credit_line"}):
+            r = client.get("/v1/audit/records", params={"unfinished": "true", **extra})
+            assert r.status_code == 400 and "unfinished lists the open records" in r.text
+    finally:
+        sqlite.close()

@@ -94,6 +94,15 @@ def test_shipped_policies_load() -> None:
         policies.get("nope")
 
 
+
+@pytest.mark.parametrize("name", ["李娜13812345678", "Outbound", "a b", "x" * 65, "nope\n"])
+def test_an_unknown_policy_name_is_quoted_only_when_it_has_a_policy_names_shape(name: str) -> None:
+    # `guard.policy` is the caller's text: it could hold a customer's name or phone.
+    with pytest.raises(KeyError) as caught:
+        load_policy_set().get(name)
+    assert "unknown policy (not a policy name) (known: " in str(caught.value) and name.strip() not in str(caught.value)
+
+
 def test_the_root_is_a_folder_a_file_or_nothing(tmp_path: Path) -> None:
     """One `stat` says which: a link to the folder loads it; a missing path or one with a NUL is
     "no policy files found", as before the folder was listed."""
