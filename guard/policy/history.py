@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from guard.audit.record import OPEN_DECISION
+
 __all__ = ["VersionSeen", "read_jsonl_rows", "render_history", "version_history"]
 
 
@@ -72,7 +74,7 @@ def read_jsonl_rows(lines: Iterable[str]) -> Iterator[tuple[float | str, str, st
     opened: dict[str, tuple[float | str, str, str]] = {}
     closed: set[str] = set()
     for ts, policy, version, decision, trace_id in _records(lines):
-        if decision == "open" and trace_id is not None:
+        if decision == OPEN_DECISION and trace_id is not None:
             opened.setdefault(trace_id, (ts, policy, version))
             continue
         if trace_id is not None:
