@@ -30,6 +30,7 @@ class FactsCheck:
         groups: list[tuple[str, tuple[str, ...]]] = [
             ("credit", cfg.credit_line.triggers),
             ("role", cfg.credit_line.roles),
+            ("period", cfg.credit_line.periods),
             ("cp_if", cfg.coupon.interest_free),
             ("cp_rate", cfg.coupon.rate_discount),
             ("cp_cash", cfg.coupon.cash),

@@ -144,12 +144,21 @@ class ReplyView:
     def hits_in(self, start: int, end: int, label: str | None = None) -> list[Hit]:
         return [h for h in self._hits_within(start, end) if label is None or label in h.labels]
 
-    def nearest(self, start: int, end: int, labels: frozenset[str], *, spill: bool = False) -> Hit | None:
+    def nearest(
+        self,
+        start: int,
+        end: int,
+        labels: frozenset[str],
+        *,
+        spill: bool = False,
+        before_only: frozenset[str] = frozenset(),
+    ) -> Hit | None:
         """The keyword closest to [start, end) in the same clause among those with any of `labels`.
 
-        Distance is the gap between the spans; on a tie the keyword before the number wins. With
-        `spill`, a clause without any such keyword looks at the previous clause of its sentence
-        (joined by a comma, not a full stop).
+        Distance is the gap between the spans; on a tie the keyword before the number wins. A
+        keyword with any of `before_only` counts only before the number. With `spill`, a clause
+        without any such keyword looks at the previous clause of its sentence (joined by a comma,
+        not a full stop).
         """
         c_start, c_end = self.clause(start)
         best: Hit | None = None
@@ -160,6 +169,8 @@ class ReplyView:
             if h.end <= start:
                 key = (start - h.end, 0)
             elif h.start >= end:
+                if before_only and not before_only.isdisjoint(h.labels):
+                    continue
                 key = (h.start - end, 1)
             else:
                 continue

@@ -76,6 +76,10 @@ class CreditLineRule(CheckConfig):
         ),
         description="其他用途的金额（不是额度）的标志词",
     )
+    periods: tuple[str, ...] = Field(
+        default=("每月", "每期", "每天", "一天", "每年", "每周"),
+        description="周期词：写在金额前面（每月还300元）按 roles 算；写在金额后面（额度是5000元每月）不决定金额的用途，看前面的词",
+    )
 
 
 class CouponRule(CheckConfig):

@@ -67,6 +67,8 @@ def _doubt_text(said: str, n: NumberMatch, line: Decimal) -> tuple[str, str]:
     )
 
 
+_PERIOD = frozenset({"period"})
+
 # Amounts offered as alternatives (5000或8000元, 3000、5000元): which one is the line is not said.
 _ALTERNATIVE = re.compile("[ \u3000]?(?:、|或者?|/)[ \u3000]?")
 
@@ -96,7 +98,8 @@ class CreditLineChecker:
         self.money_labels = money_labels
 
     def _is_claim(self, view: ReplyView, start: int, end: int) -> bool:
-        hit = view.nearest(start, end, self.money_labels, spill=True)
+        # 额度是5000元每月: a period after the amount says how often, not what the amount is for.
+        hit = view.nearest(start, end, self.money_labels, spill=True, before_only=_PERIOD)
         return hit is not None and "credit" in hit.labels and "role" not in hit.labels
 
     def run(self, view: ReplyView, record: CustomerRecord) -> list[Finding]:

@@ -108,6 +108,27 @@ def test_amounts_in_other_roles_are_not_claims(facts: FactsCheck, reply: str) ->
     assert [f for f in run(facts, make_record(), reply) if f.code == "fact.credit_line"] == []
 
 
+@pytest.mark.parametrize(
+    "reply", ["您的额度是5000元每月。", "您的额度是5000元每期。", "您最高可借5000元每天随借随还。", "额度：5000元/每月。"]
+)
+def test_a_period_after_the_amount_does_not_hide_a_wrong_line(facts: FactsCheck, reply: str) -> None:
+    # 每月 after the amount says how often; before, being nearer than 额度, it made the amount a
+    # repayment and the wrong line passed.
+    (f,) = [f for f in run(facts, make_record(), reply) if f.code == "fact.credit_line"]
+    assert reply[f.start : f.end] == "5000"
+    assert f.replacement == "4000"
+
+
+@pytest.mark.parametrize("reply", ["您的额度是4000元每月。", "额度4000元，每月5000元以内随借随还。", "额度4000元每月还款500元。"])
+def test_a_period_before_an_amount_still_marks_another_role(facts: FactsCheck, reply: str) -> None:
+    assert [f for f in run(facts, make_record(), reply) if f.code == "fact.credit_line"] == []
+
+
+def test_the_period_words_are_the_policys(facts: FactsCheck) -> None:
+    cfg = facts.config.model_copy(update={"credit_line": facts.config.credit_line.model_copy(update={"periods": ()})})
+    assert [f.code for f in run(FactsCheck(cfg), make_record(), "您的额度是5000元每月。")] == []
+
+
 # Another digit touches the amount (directly or across one separator): where the amount starts or
 # ends is unsure, so splicing the record's value into the part read would garble it (5-000元 →
 # 5-4000元). The finding falls back to the rule's `fallback` action instead of a fix.
