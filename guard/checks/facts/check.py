@@ -17,6 +17,7 @@ from guard.types import Finding
 __all__ = ["FactsCheck", "build_facts"]
 
 _COUPON_LABELS = frozenset({"cp_if", "cp_rate", "cp_cash", "cp_generic"})
+_CHANGE_TO = ("到", "至", "为", "成")
 
 
 class FactsCheck:
@@ -30,7 +31,12 @@ class FactsCheck:
         groups: list[tuple[str, tuple[str, ...]]] = [
             ("credit", cfg.credit_line.triggers),
             ("role", cfg.credit_line.roles),
-            ("period", cfg.credit_line.periods),
+            # Roles only before the amount, in its own clause (each sets label "before").
+            ("role", (*cfg.credit_line.periods, *cfg.credit_line.changes)),
+            ("before", (*cfg.credit_line.periods, *cfg.credit_line.changes)),
+            # 提高到 names the amount after the change: a keyword of no role, so that the change
+            # word inside it is not read and the word before it decides (额度提高到5000元).
+            ("to", tuple(w + end for w in cfg.credit_line.changes for end in _CHANGE_TO)),
             ("cp_if", cfg.coupon.interest_free),
             ("cp_rate", cfg.coupon.rate_discount),
             ("cp_cash", cfg.coupon.cash),

@@ -156,9 +156,9 @@ class ReplyView:
         """The keyword closest to [start, end) in the same clause among those with any of `labels`.
 
         Distance is the gap between the spans; on a tie the keyword before the number wins. A
-        keyword with any of `before_only` counts only before the number. With `spill`, a clause
-        without any such keyword looks at the previous clause of its sentence (joined by a comma,
-        not a full stop).
+        keyword with any of `before_only` counts only before the number in its own clause. With
+        `spill`, a clause without any such keyword looks at the previous clause of its sentence
+        (joined by a comma, not a full stop).
         """
         c_start, c_end = self.clause(start)
         best: Hit | None = None
@@ -182,6 +182,8 @@ class ReplyView:
             p_start, p_end = self.clause(c_start - 2)
             for h in self._hits_within(p_start, p_end):
                 if (h.labels & labels) and (best is None or h.end > best.end):
+                    if before_only and not before_only.isdisjoint(h.labels):
+                        continue
                     best = h
         return best
 

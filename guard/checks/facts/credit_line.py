@@ -67,7 +67,7 @@ def _doubt_text(said: str, n: NumberMatch, line: Decimal) -> tuple[str, str]:
     )
 
 
-_PERIOD = frozenset({"period"})
+_BEFORE = frozenset({"before"})
 
 # Amounts offered as alternatives (5000或8000元, 3000、5000元): which one is the line is not said.
 _ALTERNATIVE = re.compile("[ \u3000]?(?:、|或者?|/)[ \u3000]?")
@@ -98,8 +98,10 @@ class CreditLineChecker:
         self.money_labels = money_labels
 
     def _is_claim(self, view: ReplyView, start: int, end: int) -> bool:
-        # 额度是5000元每月: a period after the amount says how often, not what the amount is for.
-        hit = view.nearest(start, end, self.money_labels, spill=True, before_only=_PERIOD)
+        # A period or a change counts only right before the amount (每月还300元, 提升了1000元):
+        # after it (额度是5000元每月) it says how often, and a clause before (额度提升了，现在是
+        # 5000元) does not make this amount a change.
+        hit = view.nearest(start, end, self.money_labels, spill=True, before_only=_BEFORE)
         return hit is not None and "credit" in hit.labels and "role" not in hit.labels
 
     def run(self, view: ReplyView, record: CustomerRecord) -> list[Finding]:

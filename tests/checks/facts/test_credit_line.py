@@ -109,24 +109,63 @@ def test_amounts_in_other_roles_are_not_claims(facts: FactsCheck, reply: str) ->
 
 
 @pytest.mark.parametrize(
-    "reply", ["您的额度是5000元每月。", "您的额度是5000元每期。", "您最高可借5000元每天随借随还。", "额度：5000元/每月。"]
+    "reply",
+    [
+        "您的额度是5000元每月。",
+        "您的额度是5000元每期。",
+        "您最高可借5000元每天随借随还。",
+        "额度：5000元/每月。",
+        # a change before the amount makes it an increment only in its own clause
+        "您的额度提升了，现在是5000元。",
+        "您的额度已提升1000元，现在是5000元。",
+        "您的额度涨到5000元。",
+        "您的额度上调至5000元。",
+        "额度增加到5000元。",
+        "额度提高为5000元。",
+        # more ways of saying what the customer can borrow
+        "您可以贷5000元。",
+        "我们给您准备了5000元的备用金。",
+        "恭喜您获得5000元借款资格。",
+    ],
 )
-def test_a_period_after_the_amount_does_not_hide_a_wrong_line(facts: FactsCheck, reply: str) -> None:
-    # 每月 after the amount says how often; before, being nearer than 额度, it made the amount a
-    # repayment and the wrong line passed.
+def test_a_wrong_line_said_around_periods_and_changes_is_found(facts: FactsCheck, reply: str) -> None:
+    # Before, 每月 after the amount, being nearer than 额度, made it a repayment, and 提升 was no
+    # keyword (提升1000元 was "fixed" to 提升4000元).
     (f,) = [f for f in run(facts, make_record(), reply) if f.code == "fact.credit_line"]
     assert reply[f.start : f.end] == "5000"
     assert f.replacement == "4000"
 
 
-@pytest.mark.parametrize("reply", ["您的额度是4000元每月。", "额度4000元，每月5000元以内随借随还。", "额度4000元每月还款500元。"])
-def test_a_period_before_an_amount_still_marks_another_role(facts: FactsCheck, reply: str) -> None:
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "您的额度是4000元每月。",
+        "额度4000元，每月5000元以内随借随还。",
+        "额度4000元每月还款500元。",
+        "您的额度已提升1000元。",
+        "额度提高了1000元，现在一共4000元。",
+        "您的额度涨了1000元，多了1000元。",
+        "您的借款可以分12期，每期300元。",
+        "您好，额度有4000元，每天利息1元。",
+        # a change to another amount than the line's (手续费, 价格) is not a claim
+        "手续费从2元提高到4元。",
+        "价格已经涨到10元。",
+    ],
+)
+def test_an_amount_after_a_period_or_a_change_is_not_the_line(facts: FactsCheck, reply: str) -> None:
     assert [f for f in run(facts, make_record(), reply) if f.code == "fact.credit_line"] == []
 
 
-def test_the_period_words_are_the_policys(facts: FactsCheck) -> None:
-    cfg = facts.config.model_copy(update={"credit_line": facts.config.credit_line.model_copy(update={"periods": ()})})
-    assert [f.code for f in run(FactsCheck(cfg), make_record(), "您的额度是5000元每月。")] == []
+def test_periods_and_changes_are_the_policys(facts: FactsCheck) -> None:
+    rule = facts.config.credit_line
+    as_roles = rule.model_copy(update={"periods": (), "changes": (), "roles": (*rule.roles, "每月", "提升")})
+    check = FactsCheck(facts.config.model_copy(update={"credit_line": as_roles}))
+    # Plain roles count on both sides of the amount and from the clause before.
+    assert run(check, make_record(), "您的额度是5000元每月。") == []
+    assert run(check, make_record(), "您的额度提升了，现在是5000元。") == []
+    # Not listed at all, the increment is read as the line.
+    bare = FactsCheck(facts.config.model_copy(update={"credit_line": rule.model_copy(update={"changes": ()})}))
+    assert [f.replacement for f in run(bare, make_record(), "额度已提升1000元。")] == ["4000"]
 
 
 # Another digit touches the amount (directly or across one separator): where the amount starts or
