@@ -31,6 +31,14 @@ _NOT_HONORIFIC_AFTER_ZONG = frozenset("额共是计体之结部数量和价金�
 _GAP = frozenset(" \u3000\u200b\u200c\u200d\u2060\ufeff\t")
 _ADDRESS_AFTER = frozenset("您你，,好！!。：: ")
 _FULL_NAME_BEFORE = ("尊敬的", "亲爱的", "您好", "你好")
+# Where another surname with the customer's given name (李飞 for 张飞) is a wrong name: right
+# after these or right before 您好. A clause start is not enough (公安, 明明, 季军 begin clauses
+# as words), nor a bare comma after (展翅高飞，); before an honorific the honorific's own rule
+# reads the name (李飞先生 at a clause start; 交际花华小姐 is 华, not 花华).
+_ADDRESSING = ("尊敬的", "亲爱的", "您好", "你好")
+_ASKING = ("您是", "你是", "请问是")  # …then _ASKED or an honorific (您是李飞吗, not 您是文明系列的)
+_ASKED = frozenset("吗么吧嘛？?，,。本")
+_ADDRESSED_BY = ("您好", "你好", "，您好", "，你好", ",您好", ", 您好")
 
 
 def _is_han(ch: str) -> bool:
@@ -121,7 +129,7 @@ class NameChecker:
         out: list[Finding] = []
         near: list[tuple[int, int]] = []
         if self.rule.near_miss and info.han and len(info.full) >= 2:
-            near = self._near_misses(reply, info.full, self._after_name)
+            near = self._near_misses(reply, info.full, self._after_name, self._others)
             for span in near:
                 out.append(self._name_finding(span, info.full))
         for m in self._honorific.finditer(reply):
@@ -140,7 +148,9 @@ class NameChecker:
         )
 
     @staticmethod
-    def _near_misses(reply: str, full: str, after_name: tuple[str, ...]) -> list[tuple[int, int]]:
+    def _near_misses(
+        reply: str, full: str, after_name: tuple[str, ...], others: tuple[str, ...]
+    ) -> list[tuple[int, int]]:
         """Windows that read like the record's name. Where a name is expected (after 尊敬的, at a
         clause start, before an honorific or 您好) any similar character counts (章飞, 张菲, 汪芳);
         elsewhere only the same toneless reading does, so 展开 or 顽强 never pass for a name."""
@@ -157,6 +167,9 @@ class NameChecker:
                 if pos - k >= 0:
                     starts.add(pos - k)
                 pos = reply.find(ch, pos + 1)
+        # The same given name after another surname (李飞 for 张飞) is a wrong name where the
+        # customer is clearly addressed; a one-character surname only (a compound one changes the length).
+        other_surname = n >= 2 and full[:2] not in COMPOUND_SURNAMES
         out: list[tuple[int, int]] = []
         for i in sorted(starts):
             window = reply[i : i + n]
@@ -169,7 +182,17 @@ class NameChecker:
                 not head or head[-1] in CLAUSE_ENDS or head.endswith(_FULL_NAME_BEFORE) or reply.startswith(after_name, i + n)
             )
             similar = similar_char if address else same_sound
-            if all(similar(w, f) for w, f in zip(window, full, strict=True)):
+            if all(similar(w, f) for w, f in zip(window, full, strict=True)) or (
+                other_surname
+                and window[1:] == full[1:]
+                and window[0] in SURNAMES
+                and (
+                    head.endswith(_ADDRESSING)
+                    or reply.startswith(_ADDRESSED_BY, i + n)
+                    or (head.endswith(_ASKING) and (reply[i + n : i + n + 1] in _ASKED or reply.startswith(after_name, i + n)))
+                )
+                and not head.endswith(others)
+            ):
                 if out and i < out[-1][1]:
                     continue
                 out.append((i, i + n))

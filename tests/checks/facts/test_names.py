@@ -62,6 +62,22 @@ CASES: list[tuple[dict[str, Any], str, list[tuple[str, str, str | None]]]] = [
     ({}, "我们跟张非先生确认过。", [("fact.name", "张非", "张飞")]),
     ({}, "我们跟章飞确认过。", [("fact.name", "章飞", "张飞")]),
     ({"name": "李明"}, "李先生，明天见。", []),
+    # another surname with the customer's given name, where the customer is addressed
+    ({}, "请问您是李飞吗？", [("fact.name", "李飞", "张飞")]),
+    ({}, "请问是李飞本人吗？", [("fact.name", "李飞", "张飞")]),
+    ({}, "李飞，您好。", [("fact.name", "李飞", "张飞")]),
+    ({}, "您好李飞，您的额度已到账。", [("fact.name", "李飞", "张飞")]),
+    ({}, "尊敬的李飞，您好。", [("fact.name", "李飞", "张飞")]),
+    ({"name": "王芳", "gender": "female"}, "请问您是李芳女士吗？", [("fact.name", "李芳", "王芳")]),
+    # …but not where the same characters are a word or someone else
+    ({}, "祝您展翅高飞，生活愉快。", []),
+    ({}, "您好，高飞的梦想在这里实现。", []),
+    ({}, "我们跟李飞确认过。", []),
+    ({}, "稍后由专员李飞您好联系您。", []),
+    ({"name": "李明"}, "您是文明系列的忠实拥趸。", []),
+    ({"name": "李明"}, "明明您已经还款了。", []),
+    ({"name": "赵安"}, "公安机关已经立案。", []),
+    ({"name": "孙华", "gender": "female"}, "交际花华小姐您好。", [("fact.name", "华", "孙")]),
     # odd record names: one character, Latin letters, a middle dot
     ({"name": "张"}, "张先生您好。", []),
     ({"name": "张"}, "李先生您好。", [("fact.name", "李", "张")]),
