@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from guard.checks.facts.common import CLAUSE_ENDS, finding
 from guard.checks.facts.config import GenderRule, NameRule
-from guard.checks.facts.surnames import COMPOUND_SURNAMES, CONFUSABLE, SURNAMES
+from guard.checks.facts.surnames import COMPOUND_SURNAMES, CONFUSABLE, SURNAME_RANK, SURNAMES
 from guard.text.pinyin import Style, pinyin
 from guard.types import CustomerRecord, Finding
 
@@ -268,12 +268,22 @@ class NameChecker:
         if len(prior) >= 2 and prior[-2:] in COMPOUND_SURNAMES:
             return (h - 2, h), "surname"
         for k in (3, 2) if full_names else ():
-            # A different full name (王小明先生) right after an address start: the whole name.
+            # A different full name (王小明先生) right after an address start: the whole name
+            # (not 谢谢李先生: a doubled first character is a word).
             cand = prior[-k:]
-            if len(cand) == k and cand[0] in SURNAMES and all(_is_han(c) for c in cand):
+            if len(cand) == k and cand[0] in SURNAMES and cand[0] != cand[1] and all(_is_han(c) for c in cand):
                 head = prior[:-k]
                 if not head or head[-1] in CLAUSE_ENDS or head.endswith(_FULL_NAME_BEFORE):
                     return (h - k, h), "full"
-        if prior and prior[-1] in SURNAMES:
+        last = SURNAME_RANK.get(prior[-1]) if prior else None
+        if full_names and last is not None:
+            # 转告李明先生, 王小明先生: a more common surname one or two characters earlier makes
+            # the character before the honorific a given name (明, 华, 林), not a surname: the
+            # whole name is wrong (李明 → 李张 was the fix). 感谢王先生 stays 王.
+            for k in (2, 3):
+                cand = prior[-k:]
+                if len(cand) == k and SURNAME_RANK.get(cand[0], last) < last and all(_is_han(c) for c in cand):
+                    return (h - k, h), "full"
+        if last is not None:
             return (h - 1, h), "surname"
         return None, ""

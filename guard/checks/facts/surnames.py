@@ -8,9 +8,10 @@ Characters that are far more often function words than surnames in a reply (和,
 
 from __future__ import annotations
 
-__all__ = ["COMPOUND_SURNAMES", "CONFUSABLE", "SURNAMES"]
+__all__ = ["COMPOUND_SURNAMES", "CONFUSABLE", "SURNAMES", "SURNAME_RANK"]
 
-SURNAMES = frozenset(
+# Most common first.
+_BY_FREQUENCY = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蔡蒋余杜叶程苏魏吕丁"
     "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃"
     "武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒"
@@ -20,7 +21,13 @@ SURNAMES = frozenset(
     "闻位厉伊仝区郜海阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈晁芮都普阙"
     "浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干"
     "但尉冶斯元束檀衣信展阴昝智幸奉植衡富尧闭由"
-).difference("和向都也那时从以由能应及与对给让被把在的是老小位但元来相国计信门全原海平利")
+)
+_NOT_SURNAMES = "和向都也那时从以由能应及与对给让被把在的是老小位但元来相国计信门全原海平利"
+SURNAMES = frozenset(_BY_FREQUENCY).difference(_NOT_SURNAMES)
+# How common a surname is: 0 for 王, larger for rarer ones (明, 华, 文 are more often given names).
+SURNAME_RANK: dict[str, int] = {}
+for _i, _c in enumerate(c for c in _BY_FREQUENCY if c in SURNAMES):
+    SURNAME_RANK.setdefault(_c, _i)
 
 COMPOUND_SURNAMES = frozenset(
     {

@@ -78,6 +78,16 @@ CASES: list[tuple[dict[str, Any], str, list[tuple[str, str, str | None]]]] = [
     ({"name": "李明"}, "明明您已经还款了。", []),
     ({"name": "赵安"}, "公安机关已经立案。", []),
     ({"name": "孙华", "gender": "female"}, "交际花华小姐您好。", [("fact.name", "华", "孙")]),
+    # a given-name character that is also a rare surname (明, 华, 林) is not read as the surname
+    # (转告李明先生 was "fixed" to 转告李张先生)
+    ({}, "请您转告李明先生。", [("fact.name", "李明", "张飞")]),
+    ({}, "请转告王小明先生。", [("fact.name", "王小明", "张飞")]),
+    ({}, "致电王林先生。", [("fact.name", "王林", "张飞")]),
+    ({}, "感谢王先生。", [("fact.name", "王", "张")]),
+    ({}, "谢谢李先生。", [("fact.name", "李", "张")]),
+    ({}, "感谢张先生。", []),
+    ({}, "林高先生您好。", [("fact.name", "林高", "张飞")]),
+    ({}, "请转告总经理李晓林先生。", []),
     # odd record names: one character, Latin letters, a middle dot
     ({"name": "张"}, "张先生您好。", []),
     ({"name": "张"}, "李先生您好。", [("fact.name", "李", "张")]),
