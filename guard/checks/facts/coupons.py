@@ -60,6 +60,28 @@ def render_discount(value: Decimal, like: str) -> str:
     return text
 
 
+# A free-interest period after its number: 30天, 两个月 (30 days each), 两周 / 两个星期 (7 days
+# each). A month is 30 days: "一个月" agrees with a 30-day coupon and no other.
+_PERIOD_START = frozenset("天个周星")
+_PERIOD_NAMES = {1: "天", 30: "个月", 7: "周"}
+
+
+def _period_days(reply: str, end: int) -> tuple[int, int]:
+    """(days in one unit, the unit's length) of the period written at `end`, right after a
+    number; (0, 0) for none."""
+    if reply.startswith("天", end):
+        return 1, 1
+    if reply.startswith(("个月", "個月"), end):
+        return 30, 2
+    if reply.startswith(("个星期", "個星期"), end):
+        return 7, 3
+    if reply.startswith("星期", end):
+        return 7, 2
+    if reply.startswith("周", end) and not reply.startswith("周年", end):
+        return 7, 1
+    return 0, 0
+
+
 class CouponChecker:
     """Checks coupon mentions and their details against the coupons the customer holds."""
 
@@ -115,22 +137,27 @@ class CouponChecker:
             return []
         days = sorted({c.days for c in coupons if isinstance(c, InterestFreeCoupon) and c.days is not None})
         out: list[Finding] = []
+        reply = view.reply
         for n in view.numbers:
-            if n.after != "天" or view.clause(n.start) not in clauses:
+            per, unit_len = _period_days(reply, n.end) if n.after in _PERIOD_START else (0, 0)
+            if not per or view.clause(n.start) not in clauses:
                 continue
-            if days and n.value in days:
+            if days and n.value * per in days:
                 continue
-            said = yuan(n.value)
+            said = f"{yuan(n.value)} {_PERIOD_NAMES[per]}"
+            what = "免息天数" if per == 1 else "免息期"
+            span = (n.start, n.end + unit_len)
             if not days:
-                out.append(self._f((n.start, n.end + 1), "客户的免息券没有记录免息天数，回复却说了天数", "客户免息券的免息天数没有记录，请不要说具体的免息天数。"))
+                out.append(self._f(span, f"客户的免息券没有记录免息天数，回复却说了{what}", f"客户免息券的免息天数没有记录，请不要说具体的{what}。"))
                 continue
             right = "、".join(str(d) for d in days)
-            rep = number_fix(n, Decimal(days[0])) if len(days) == 1 else None
+            # 免息两个月, 免息两周: a period in months or weeks is never spliced into days
+            rep = number_fix(n, Decimal(days[0])) if len(days) == 1 and per == 1 else None
             out.append(
                 self._f(
-                    (n.start, n.end),
-                    f"免息天数与客户记录不符：回复为 {said} 天，记录为 {right} 天",
-                    f"回复里说免息 {said} 天，不对；客户免息券是免息 {right} 天，请按记录说。",
+                    (n.start, n.end) if per == 1 else span,
+                    f"{what}与客户记录不符：回复为 {said}，记录为 {right} 天",
+                    f"回复里说免息 {said}，不对；客户免息券是免息 {right} 天，请按记录说。",
                     rep,
                 )
             )

@@ -49,6 +49,15 @@ CASES: list[tuple[list[dict[str, Any]], str, list[tuple[str, str | None]]]] = [
     (IF30 + CASH50, "您有免息券和50元现金券。", []),
     ([{"kind": "interest_free"}], "您有一张免息券。", []),
     ([{"kind": "interest_free"}], "您有一张免息券，免息30天。", [("30天", None)]),
+    # a period in months or weeks: a month is 30 days, a week 7; never spliced
+    (IF30, "您的免息券能免一个月利息。", []),
+    (IF30, "您的免息券能免两个月利息。", [("两个月", None)]),
+    ([{"kind": "interest_free", "days": 60}], "您的免息券能免两个月利息。", []),
+    ([{"kind": "interest_free", "days": 14}], "您的免息券免息两周。", []),
+    (IF30, "您的免息券免息两周。", [("两周", None)]),
+    (IF30, "免息券可以免息3个星期。", [("3个星期", None)]),
+    (IF30, "免息券是一周年活动送的，免息30天。", []),
+    ([{"kind": "interest_free"}], "您有一张免息券，免息一个月。", [("一个月", None)]),
 ]
 
 
