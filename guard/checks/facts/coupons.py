@@ -139,14 +139,14 @@ class CouponChecker:
         out: list[Finding] = []
         reply = view.reply
         for n in view.numbers:
-            per, unit_len = _period_days(reply, n.end) if n.after in _PERIOD_START else (0, 0)
+            per, unit_len = _period_days(reply, n.full_end) if n.after in _PERIOD_START else (0, 0)
             if not per or view.clause(n.start) not in clauses:
                 continue
             if days and n.value * per in days:
                 continue
             said = f"{yuan(n.value)} {_PERIOD_NAMES[per]}"
             what = "免息天数" if per == 1 else "免息期"
-            span = (n.start, n.end + unit_len)
+            span = (n.start, n.full_end + unit_len)
             if not days:
                 out.append(self._f(span, f"客户的免息券没有记录免息天数，回复却说了{what}", f"客户免息券的免息天数没有记录，请不要说具体的{what}。"))
                 continue

@@ -153,7 +153,9 @@ class NameChecker:
     ) -> list[tuple[int, int]]:
         """Windows that read like the record's name. Where a name is expected (after 尊敬的, at a
         clause start, before an honorific or 您好) any similar character counts (章飞, 张菲, 汪芳);
-        elsewhere only the same toneless reading does, so 展开 or 顽强 never pass for a name."""
+        elsewhere only the same toneless reading does, so 展开 or 顽强 never pass for a name.
+        Where the customer is clearly addressed (尊敬的李飞, 李飞您好, 请问您是李飞吗), the given
+        name after another surname counts too (李飞 for 张飞)."""
         n = len(full)
         exact: list[int] = []
         pos = reply.find(full)
