@@ -1,6 +1,7 @@
 """Age claims: `fact.age` (contract §2).
 
-A number followed by 岁 or 周岁 is a claim about the customer's age when its clause names the
+A number followed by 岁 or 周岁, or right after 今年 and followed by 了 or a question mark
+(您今年36了), is a claim about the customer's age when its clause names the
 customer (您, 你, 今年, 客户, an honorific) and it is not a threshold or a range (年满18周岁,
 18至60岁, 60岁以下) nor approximate (三十多岁, 七八十岁). It must equal `record.age`; with no age
 on record, the `fallback` applies.
@@ -17,6 +18,11 @@ from guard.types import CustomerRecord, Finding
 __all__ = ["AgeChecker"]
 
 _RANGE_AFTER = ("以上", "以下", "以内", "之间", "及以上", "及以下", "至", "到", "-", "－", "~", "～", "左右")
+# An age said without 岁 (您今年36了, 您今年有36了吧): right after 今年 (and one of these), then 了
+# or a question; at most 120.
+_THIS_YEAR = ("今年", "今年有", "今年已经", "今年都", "今年也", "今年才", "今年刚", "今年就")
+_BARE_AGE_AFTER = frozenset("了啦吧咯？?")
+_MAX_BARE_AGE = 120
 
 
 class AgeChecker:
@@ -30,13 +36,20 @@ class AgeChecker:
     def run(self, view: ReplyView, record: CustomerRecord) -> list[Finding]:
         out: list[Finding] = []
         reply = view.reply
-        if "岁" not in reply:
-            return out  # every age claim below ends in 岁 (and no number need be read)
+        if "岁" not in reply and "今年" not in reply:
+            return out  # every age claim below ends in 岁 or follows 今年 (and no number need be read)
         for n in view.numbers:
             if n.after == "岁":
                 end = n.full_end + 1
             elif n.after == "周" and reply[n.full_end + 1 : n.full_end + 2] == "岁":
                 end = n.full_end + 2
+            elif (
+                n.after in _BARE_AGE_AFTER
+                and not n.money
+                and 0 < n.value <= _MAX_BARE_AGE
+                and reply[max(0, n.full_start - 4) : n.full_start].endswith(_THIS_YEAR)
+            ):
+                end = n.full_end
             else:
                 continue
             if n.doubt or n.value != n.value.to_integral_value():
