@@ -180,6 +180,8 @@ class NameChecker:
             if not all(_is_han(c) for c in window):
                 continue
             head = reply[:i].rstrip(" ")
+            if head.endswith(others):
+                continue  # someone else: 您的紧急联系人章飞, 稍后专员张菲
             address = (
                 not head or head[-1] in CLAUSE_ENDS or head.endswith(_FULL_NAME_BEFORE) or reply.startswith(after_name, i + n)
             )
@@ -193,7 +195,6 @@ class NameChecker:
                     or reply.startswith(_ADDRESSED_BY, i + n)
                     or (head.endswith(_ASKING) and (reply[i + n : i + n + 1] in _ASKED or reply.startswith(after_name, i + n)))
                 )
-                and not head.endswith(others)
             ):
                 if out and i < out[-1][1]:
                     continue
@@ -216,7 +217,11 @@ class NameChecker:
         prior = reply[max(0, name_end - 12) : name_end]
         out: list[Finding] = []
         addressed = False
-        if any(prior.endswith(p) for p in info.parts) or any(e == name_end for _, e in near):
+        own = max((len(p) for p in info.parts if prior.endswith(p)), default=0)
+        if own or any(e == name_end for _, e in near):
+            start = name_end - own if own else next(s for s, e in near if e == name_end)
+            if reply[max(0, start - 4) : start].endswith(self._others):
+                return []  # someone else with the customer's surname: 您父亲张先生, 您女儿张女士
             addressed = True
         else:
             span, wrong = self._surname_before(reply, name_end, prior, info, full_names=word not in self._neutral)

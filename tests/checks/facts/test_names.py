@@ -88,6 +88,15 @@ CASES: list[tuple[dict[str, Any], str, list[tuple[str, str, str | None]]]] = [
     ({}, "感谢张先生。", []),
     ({}, "林高先生您好。", [("fact.name", "林高", "张飞")]),
     ({}, "请转告总经理李晓林先生。", []),
+    # a family member or a contact right before the name is someone else, also with the
+    # customer's surname (您爱人张女士 was "fixed" to 您爱人张先生)
+    ({}, "您爱人张女士也可以申请。", []),
+    ({}, "您的太太李女士已经签字。", []),
+    ({}, "您女儿张小姐已经还款。", []),
+    ({}, "您父亲张先生也是我们的客户。", []),
+    ({}, "稍后专员张女士联系您。", []),
+    ({}, "您的紧急联系人章飞先生。", []),
+    ({}, "您好，张女士。", [("fact.gender", "女士", "先生")]),
     # odd record names: one character, Latin letters, a middle dot
     ({"name": "张"}, "张先生您好。", []),
     ({"name": "张"}, "李先生您好。", [("fact.name", "李", "张")]),
