@@ -147,6 +147,9 @@ def test_a_wrong_line_said_around_periods_and_changes_is_found(facts: FactsCheck
         "您的额度涨了1000元，多了1000元。",
         "您的借款可以分12期，每期300元。",
         "您好，额度有4000元，每天利息1元。",
+        # the part of the line already used ("fixed" to 已经用了4000元 before)
+        "您的额度共4000元，已经用了1000元。",
+        "额度4000元，本月花了500元。",
         # a change to another amount than the line's (手续费, 价格) is not a claim
         "手续费从2元提高到4元。",
         "价格已经涨到10元。",
