@@ -36,9 +36,17 @@ _FULL_NAME_BEFORE = ("尊敬的", "亲爱的", "您好", "你好")
 # as words), nor a bare comma after (展翅高飞，); before an honorific the honorific's own rule
 # reads the name (李飞先生 at a clause start; 交际花华小姐 is 华, not 花华).
 _ADDRESSING = ("尊敬的", "亲爱的", "您好", "你好")
-_ASKING = ("您是", "你是", "请问是")  # …then _ASKED or an honorific (您是李飞吗, not 您是文明系列的)
+# …then _ASKED or an honorific (您是李飞吗, not 您是文明系列的)
+_ASKING = ("您是", "你是", "请问是", "您本人是", "你本人是")
 _ASKED = frozenset("吗么吧嘛？?，,。本")
 _ADDRESSED_BY = ("您好", "你好", "，您好", "，你好", ",您好", ", 您好")
+# Asking the customer, though it ends with an `others` word (本人是): 请问您本人是章飞吗.
+_ASKING_THE_CUSTOMER = ("您本人是", "你本人是")
+
+
+def _someone_else(before: str, others: tuple[str, ...]) -> bool:
+    """Whether the text right before a name says it is someone else's (稍后专员李先生, 您爱人王女士)."""
+    return before.endswith(others) and not before.endswith(_ASKING_THE_CUSTOMER)
 
 
 def _is_han(ch: str) -> bool:
@@ -180,7 +188,7 @@ class NameChecker:
             if not all(_is_han(c) for c in window):
                 continue
             head = reply[:i].rstrip(" ")
-            if head.endswith(others):
+            if _someone_else(head, others):
                 continue  # someone else: 您的紧急联系人章飞, 稍后专员张菲
             address = (
                 not head or head[-1] in CLAUSE_ENDS or head.endswith(_FULL_NAME_BEFORE) or reply.startswith(after_name, i + n)
@@ -220,12 +228,12 @@ class NameChecker:
         own = max((len(p) for p in info.parts if prior.endswith(p)), default=0)
         if own or any(e == name_end for _, e in near):
             start = name_end - own if own else next(s for s, e in near if e == name_end)
-            if reply[max(0, start - 4) : start].endswith(self._others):
+            if _someone_else(reply[max(0, start - 4) : start], self._others):
                 return []  # someone else with the customer's surname: 您父亲张先生, 您女儿张女士
             addressed = True
         else:
             span, wrong = self._surname_before(reply, name_end, prior, info, full_names=word not in self._neutral)
-            if span is not None and reply[max(0, span[0] - 4) : span[0]].endswith(self._others):
+            if span is not None and _someone_else(reply[max(0, span[0] - 4) : span[0]], self._others):
                 return []  # someone else: 稍后专员李先生会联系您
             if span is not None:
                 addressed = True

@@ -97,6 +97,10 @@ CASES: list[tuple[dict[str, Any], str, list[tuple[str, str, str | None]]]] = [
     ({}, "稍后专员张女士联系您。", []),
     ({}, "您的紧急联系人章飞先生。", []),
     ({}, "您好，张女士。", [("fact.gender", "女士", "先生")]),
+    # 本人是 (in `others`) after 您 asks the customer
+    ({}, "请问您本人是章飞先生吗？", [("fact.name", "章飞", "张飞")]),
+    ({}, "请问您本人是章飞吗？", [("fact.name", "章飞", "张飞")]),
+    ({}, "您本人是李飞吗？", [("fact.name", "李飞", "张飞")]),
     # odd record names: one character, Latin letters, a middle dot
     ({"name": "张"}, "张先生您好。", []),
     ({"name": "张"}, "李先生您好。", [("fact.name", "李", "张")]),
