@@ -69,12 +69,13 @@ _D = "0-9〇零一二三四五六七八九幺"
 # (`GROUP_SEP`: up to four characters, 138 — 1234, 138，1234, 138.1234) and brackets ((010)).
 PREFILTER_SEPS = "()（）" + SEP_CHARS
 _PREFILTER = re.compile(
-    rf"(?P<num>[{_D}](?:[{re.escape(PREFILTER_SEPS)}]{{0,5}}[{_D}]){{6,}})|(?P<at>@)"
+    rf"(?P<num>[{_D}](?:[{re.escape(PREFILTER_SEPS)}]{{0,5}}[{_D}]){{6,}})"
+    r"|(?P<at>@|艾特|爱特|(?<=[ (（\[])at(?=[ )）\]]))"  # an e-mail address, also read out
     rf"|(?P<addr>[{_D}十](?:号|室|栋|幢|单元|号楼|座|层|弄))"
 )
 
 # What every `_PREFILTER` match starts with: most replies hold none of it and skip the scan.
-_PREFILTER_START = re.compile(f"[{_D}@十]")
+_PREFILTER_START = re.compile(f"[{_D}@十艾爱a]")
 
 
 def _fold_table() -> dict[int, int | None]:

@@ -13,6 +13,7 @@ from typing import Literal
 
 from guard.checks.pii.recognizers._base import digits_only
 from guard.checks.pii.recognizers.address import CITY_PREFIX
+from guard.checks.pii.recognizers.email import split_at
 from guard.checks.pii.recognizers.person import COMPOUND_SURNAMES
 
 __all__ = ["MaskStyle", "mask"]
@@ -55,8 +56,8 @@ def _card(text: str) -> str:
 
 
 def _email(text: str) -> str:
-    local, _, domain = text.partition("@")
-    return f"{local[:1]}***@{domain}"
+    local, at, domain = split_at(text)  # zhangfei艾特qq点com → z***艾特qq点com
+    return f"{local[:1]}***{at or '@'}{domain}"
 
 
 def _person(text: str) -> str:

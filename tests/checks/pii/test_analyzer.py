@@ -68,11 +68,11 @@ def test_the_views_skip_translate_only_when_it_would_change_nothing(text: str) -
 # The prefilter reads the folded text, its digit classes holding the Chinese digits: it must find
 # what the plain form (ASCII digits only) finds on the digit view.
 _PLAIN_PREFILTER = re.compile(
-    rf"(?P<num>[0-9](?:[{re.escape(PREFILTER_SEPS)}]{{0,5}}[0-9]){{6,}})|(?P<at>@)"
+    rf"(?P<num>[0-9](?:[{re.escape(PREFILTER_SEPS)}]{{0,5}}[0-9]){{6,}})|(?P<at>@|艾特|爱特|(?<=[ (（\[])at(?=[ )）\]]))"
     r"|(?P<addr>[0-9一二三四五六七八九十](?:号|室|栋|幢|单元|号楼|座|层|弄))"
 )
 _PREFILTER_CHARS = st.sampled_from(
-    sorted(set("〇零一二三四五六七八九幺十0123456789 -()（）@号室栋幢单元楼座层弄张，.、—·/。；\n"))
+    sorted(set("〇零一二三四五六七八九幺十0123456789 -()（）@号室栋幢单元楼座层弄张，.、—·/。；\n艾爱特at[]"))
 )
 
 
@@ -84,7 +84,7 @@ def _prefilter(pattern: re.Pattern[str], text: str) -> list[tuple[str | None, in
 def test_the_prefilter_on_the_folded_text_finds_what_it_finds_on_the_digit_view(text: str) -> None:
     assert _prefilter(_PREFILTER, text) == _prefilter(_PLAIN_PREFILTER, _digit_view(text))
     starts = [m.start() for m in _PREFILTER_START.finditer(text)]
-    assert starts == [m.start() for m in re.finditer("[0-9@一二三四五六七八九十]", _digit_view(text))]
+    assert starts == [m.start() for m in re.finditer("[0-9@一二三四五六七八九十艾爱a]", _digit_view(text))]
 
 
 def test_digits_spelt_in_chinese_are_still_found(analyzer: PiiAnalyzer) -> None:

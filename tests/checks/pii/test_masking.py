@@ -26,6 +26,8 @@ from guard.types import CustomerRecord
         ("CN_ID_CARD", "110105491231002", "110105*****1002"),
         ("CN_BANK_CARD", "6222 0212 3456 7890 128", "****0128"),
         ("EMAIL_ADDRESS", "wang@example.com", "w***@example.com"),
+        ("EMAIL_ADDRESS", "wang艾特example点com", "w***艾特example点com"),
+        ("EMAIL_ADDRESS", "wang at example dot com", "w*** at example dot com"),
         ("CN_PERSON", "王小明", "王**"),
         ("CN_PERSON", "欧阳修远", "欧阳**"),
         ("CN_ADDRESS", "浙江省杭州市西湖区文三路90号", "浙江省杭州市****"),
