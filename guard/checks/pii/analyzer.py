@@ -99,11 +99,11 @@ def _fold_table() -> dict[int, int | None]:
 _FOLD = _fold_table()
 # Digits written in Chinese (一三八……, 幺 for 1 when read aloud): identifiers spelt out for a voice
 # reply are identifiers too. Only the numeric recognizers read this view.
-_CN_DIGITS = str.maketrans("〇零一二三四五六七八九幺", "001234567891")
+_CN_DIGITS = str.maketrans("〇零一二三四五六七八九幺叉", "001234567891X")  # 叉: an ID's X read out
 # Whether a reply holds anything either table changes: most hold nothing for `_FOLD` and many
 # nothing for `_CN_DIGITS`, and a search is several times cheaper than a `str.translate`.
 _FOLDABLE = re.compile("[" + "".join(re.escape(chr(cp)) for cp in sorted(_FOLD)) + "]")
-_HAS_CN_DIGIT = re.compile("[〇零一二三四五六七八九幺]")
+_HAS_CN_DIGIT = re.compile("[〇零一二三四五六七八九幺叉]")
 
 
 def _fold(text: str) -> str:

@@ -8,6 +8,7 @@ finds nothing to mask again (idempotent).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Literal
 
@@ -36,7 +37,13 @@ def _mobile(text: str) -> str:
     return f"{d[:3]}****{d[-4:]}"
 
 
+_EXTENSION = re.compile(r"(转|ext)([0-9]{1,5})$")
+
+
 def _landline(text: str) -> str:
+    ext = _EXTENSION.search(text)
+    if ext is not None:  # 0571-88886666转123 → 0571-****6666转***, not the last four of all digits
+        return _landline(text[: ext.start()]) + ext.group(1) + "*" * len(ext.group(2))
     d = digits_only(text)
     if d.startswith("86") and len(d) > 11:
         d = d[2:]

@@ -56,7 +56,7 @@ def test_unknown_entity_rejected() -> None:
         PiiAnalyzer(["US_SSN"])
 
 
-_VIEW_CHARS = st.sampled_from(sorted({chr(cp) for cp in _FOLD} | set("〇零一二三四五六七八九幺") | set("张先生12ab@，。")))
+_VIEW_CHARS = st.sampled_from(sorted({chr(cp) for cp in _FOLD} | set("〇零一二三四五六七八九幺叉") | set("张先生12ab@，。")))
 
 
 @given(st.text(_VIEW_CHARS, max_size=20))
@@ -90,6 +90,13 @@ def test_the_prefilter_on_the_folded_text_finds_what_it_finds_on_the_digit_view(
 def test_digits_spelt_in_chinese_are_still_found(analyzer: PiiAnalyzer) -> None:
     spans = analyzer.analyze("我的手机是幺三八一二三四五六七八")
     assert [(s.entity, s.value) for s in spans] == [("CN_MOBILE", "13812345678")]
+
+
+@pytest.mark.parametrize("text", ["身份证号一一零一零五一九四九一二三一零零二叉。", "身份证号是11010519491231002叉。"])
+def test_an_id_numbers_x_read_out_as_cha_is_found(analyzer: PiiAnalyzer, text: str) -> None:
+    spans = analyzer.analyze(text)
+    assert [(s.entity, s.value) for s in spans] == [("CN_ID_CARD", "11010519491231002X")]
+    assert text[spans[0].end - 1] == "叉"
 
 
 @pytest.mark.parametrize(
