@@ -51,7 +51,9 @@ _FOLD = {cp: cp - 0xFEE0 for cp in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3
 _FOLD[0xFF0E] = ord(".")
 _FOLD[0xFFE5] = ord("¥")
 
-_LOWER_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_LOWER_DIGITS = {
+    "零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+}  # fmt: skip
 _CAPITAL_DIGITS = {"壹": 1, "贰": 2, "貳": 2, "叁": 3, "參": 3, "肆": 4, "伍": 5, "陆": 6, "陸": 6, "柒": 7, "捌": 8, "玖": 9}
 _CN_DIGITS = {**_LOWER_DIGITS, **_CAPITAL_DIGITS}
 _SMALL_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
@@ -318,7 +320,7 @@ def _style(core: str) -> NumberStyle:
         return NumberStyle(form="arabic", sep=sep, decimals=decimals, fullwidth=fullwidth)
     if any(c in _CAPITAL_CHARS for c in core):
         return NumberStyle(form="capital")
-    return NumberStyle(form="chinese", liang="两" in core)
+    return NumberStyle(form="chinese", liang="两" in core or "兩" in core)
 
 
 def parse_number(text: str) -> Decimal | None:
@@ -412,7 +414,7 @@ _APPROX_ENDS = frozenset("，,。！？!?；;、…\n\r \t的)）")
 _MORE_THAN = re.compile(r"以上|出头|开外|[+＋]")
 _MORE_FIRST = frozenset("以出开+＋")
 # Two adjacent numerals then a unit: 五六千, 两三万, 三五百 (an approximate range, not a number).
-_APPROX_PAIR = re.compile(r"([一二两三四五六七八九])([二两三四五六七八九])([十百千万亿拾佰仟萬億].*)")
+_APPROX_PAIR = re.compile(r"([一二两兩三四五六七八九])([二两兩三四五六七八九])([十百千万亿拾佰仟萬億].*)")
 # Other currencies than yuan, after or before the number.
 _FOREIGN_AFTER = re.compile(
     r" ?(?:美元|美金|美刀|港币|港幣|港元|欧元|歐元|欧(?![式洲美])|日元(?!旦)|日圆|日币|英镑|英鎊|澳元|澳币|加元|加币"

@@ -19,8 +19,9 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-__all__ = ["NUMERAL_DIGITS", "NormalizeOptions", "NormalizedText", "Normalizer", "is_junk_char"]
+__all__ = ["NUMERAL_DIGITS", "NormalizeOptions", "NormalizedText", "Normalizer", "is_junk_char", "traditional_forms"]
 
 # Code points for which tables are built. Characters outside map to themselves.
 _TABLE_RANGES: tuple[tuple[int, int], ...] = (
@@ -108,6 +109,23 @@ def _t2s_map(codepoints: list[int]) -> dict[int, str]:
     if len(converted) != len(chars):  # pragma: no cover - OpenCC never merges lines
         raise RuntimeError("OpenCC changed the number of lines while building the t2s table")
     return {ord(a): b for a, b in zip(chars, converted, strict=True) if a != b and b}
+
+
+@lru_cache(maxsize=1)
+def _s2t() -> Any:
+    import opencc  # local import, as for t2s: loaded once, by the first policy that asks
+
+    return opencc.OpenCC("s2t")
+
+
+@lru_cache(maxsize=256)
+def traditional_forms(words: tuple[str, ...]) -> tuple[str, ...]:
+    """The traditional-character forms of `words` (OpenCC s2t) that differ from them: 额度 → 額度.
+
+    Cached by the word list: a policy reload with the same lists converts nothing again.
+    """
+    converter = _s2t()
+    return tuple(t for t in (converter.convert(w) for w in words) if t not in words)
 
 
 @lru_cache(maxsize=16)

@@ -12,6 +12,7 @@ from guard.checks.facts.coupons import CouponChecker
 from guard.checks.facts.credit_line import CreditLineChecker
 from guard.checks.facts.custom import CustomFactChecker
 from guard.checks.facts.names import NameChecker
+from guard.text.normalize import traditional_forms
 from guard.types import Finding
 
 __all__ = ["FactsCheck", "build_facts"]
@@ -46,6 +47,9 @@ class FactsCheck:
             ("age_other", cfg.age.others),
         ]
         groups += [(f"custom:{c.field}", c.triggers) for c in cfg.custom]
+        # A reply in traditional characters (您的額度是5000元) says the same: each keyword's
+        # traditional form has its labels too.
+        groups += [(label, traditional_forms(tuple(words))) for label, words in groups]
         self.index = KeywordIndex(groups)
         custom_labels = frozenset(f"custom:{c.field}" for c in cfg.custom)
         money = frozenset({"credit", "role"}) | _COUPON_LABELS | custom_labels

@@ -171,6 +171,19 @@ def test_periods_and_changes_are_the_policys(facts: FactsCheck) -> None:
     assert [f.replacement for f in run(bare, make_record(), "额度已提升1000元。")] == ["4000"]
 
 
+@pytest.mark.parametrize(
+    ("reply", "said", "fixed"),
+    [("您的額度是5000元。", "5000", "4000"), ("您的額度為伍仟元。", "伍仟", "肆仟"), ("您最高可借兩千元。", "兩千", "四千")],
+)
+def test_a_reply_in_traditional_characters_is_checked(facts: FactsCheck, reply: str, said: str, fixed: str) -> None:
+    (f,) = [f for f in run(facts, make_record(), reply) if f.code == "fact.credit_line"]
+    assert (reply[f.start : f.end], f.replacement) == (said, fixed)
+
+
+def test_traditional_forms_of_a_role_still_mark_another_amount(facts: FactsCheck) -> None:
+    assert run(facts, make_record(), "您的額度是4000元，每月還款300元。") == []
+
+
 # Another digit touches the amount (directly or across one separator): where the amount starts or
 # ends is unsure, so splicing the record's value into the part read would garble it (5-000元 →
 # 5-4000元). The finding falls back to the rule's `fallback` action instead of a fix.
