@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from guard.checks.facts.common import ReplyView, finding, number_fix
 from guard.checks.facts.config import AgeRule
+from guard.text.normalize import traditional_forms
 from guard.types import CustomerRecord, Finding
 
 __all__ = ["AgeChecker"]
@@ -23,6 +24,8 @@ _RANGE_AFTER = ("以上", "以下", "以内", "之间", "及以上", "及以下"
 _THIS_YEAR = ("今年", "今年有", "今年已经", "今年都", "今年也", "今年才", "今年刚", "今年就")
 _BARE_AGE_AFTER = frozenset("了啦吧咯？?")
 _MAX_BARE_AGE = 120
+_SUI = frozenset("岁歲")  # traditional 歲 too (您今年36歲)
+_ZHOU = frozenset("周週")
 
 
 class AgeChecker:
@@ -30,18 +33,19 @@ class AgeChecker:
 
     def __init__(self, rule: AgeRule) -> None:
         self.rule = rule
-        self._before = tuple(rule.ranges)
-        self._after = tuple({*rule.ranges, *_RANGE_AFTER})
+        ranges = (*rule.ranges, *traditional_forms(tuple(rule.ranges)))  # 年满 and 年滿
+        self._before = ranges
+        self._after = tuple({*ranges, *_RANGE_AFTER, *traditional_forms(_RANGE_AFTER)})
 
     def run(self, view: ReplyView, record: CustomerRecord) -> list[Finding]:
         out: list[Finding] = []
         reply = view.reply
-        if "岁" not in reply and "今年" not in reply:
-            return out  # every age claim below ends in 岁 or follows 今年 (and no number need be read)
+        if "岁" not in reply and "今年" not in reply and "歲" not in reply:
+            return out  # every age claim below ends in 岁 (歲) or follows 今年 (and no number need be read)
         for n in view.numbers:
-            if n.after == "岁":
+            if n.after in _SUI:
                 end = n.full_end + 1
-            elif n.after == "周" and reply[n.full_end + 1 : n.full_end + 2] == "岁":
+            elif n.after in _ZHOU and reply[n.full_end + 1 : n.full_end + 2] in _SUI:
                 end = n.full_end + 2
             elif (
                 n.after in _BARE_AGE_AFTER
@@ -57,7 +61,7 @@ class AgeChecker:
             before = reply[max(0, n.full_start - 3) : n.full_start]
             if before.endswith(self._before) or reply[end : end + 3].startswith(self._after):
                 continue
-            if before.endswith("满") and not before.endswith("已满"):
+            if before.endswith(("满", "滿")) and not before.endswith(("已满", "已滿")):
                 continue
             c_start, c_end = view.clause(n.start)
             if not view.hits_in(c_start, c_end, "subject") or view.hits_in(c_start, c_end, "age_other"):
