@@ -13,15 +13,17 @@ at load for every combination that is active together on some day (`Policy.varia
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import os
 import stat
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from guard.checks.base import Check, CheckInput, ConfigError, PolicyContext
 from guard.checks.registry import REGISTRY
@@ -64,6 +66,38 @@ def merge_check_blocks(base: dict[str, Any], override: dict[str, Any]) -> dict[s
     return merged
 
 
+def _field_names(model: type[BaseModel], seen: set[type[BaseModel]]) -> set[str]:
+    """Every field name of `model` and of the models its fields hold, at any depth."""
+    if model in seen:
+        return set()
+    seen.add(model)
+    names: set[str] = set()
+    for name, field in model.model_fields.items():
+        names.add(field.alias or name)
+        for t in (field.annotation, *get_args(field.annotation)):
+            for inner in (t, *get_args(t)):
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    names |= _field_names(inner, seen)
+    return names
+
+
+@lru_cache(maxsize=1)
+def _known_fields() -> tuple[str, ...]:
+    """The field names a policy file can hold: the policy's own and every check's settings."""
+    seen: set[type[BaseModel]] = set()
+    names = _field_names(PolicyDoc, seen)
+    for spec in REGISTRY.values():
+        names |= _field_names(spec.config, seen)
+    return tuple(sorted(names))
+
+
+def _unknown_field(key: str | int) -> str:
+    """The message for an unknown field, with the nearest known name (chnages → changes)."""
+    near = difflib.get_close_matches(str(key).rstrip("+"), _known_fields(), n=1, cutoff=0.75)
+    hint = f"did you mean `{near[0]}`? " if near else ""
+    return f"unknown field ({hint}check the spelling; see docs/policies.md for the fields)"
+
+
 def _pydantic_problems(doc: YamlDoc, exc: ValidationError, prefix: tuple[str | int, ...]) -> list[Problem]:
     out = []
     for err in exc.errors(include_url=False, include_input=False):
@@ -72,7 +106,7 @@ def _pydantic_problems(doc: YamlDoc, exc: ValidationError, prefix: tuple[str | i
         path = (*prefix, *loc)
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown field (check the spelling; see docs/policies.md for the fields)"
+            msg = _unknown_field(loc[-1] if loc else "")
         elif err["type"] == "missing":
             msg = "required field is missing"
         out.append(doc.problem(path, msg))

@@ -16,7 +16,7 @@ BROKEN = Path(__file__).parent / "broken"
     ("fixture", "line", "field", "message"),
     [
         ("yaml_syntax.yaml", 5, "", "YAML syntax error"),
-        ("unknown_field.yaml", 4, "checks.length.sentense_max", "unknown field"),
+        ("unknown_field.yaml", 4, "checks.length.sentense_max", "unknown field (did you mean `sentence_max`?"),
         ("wrong_type.yaml", 4, "checks.length.sentence_max", "valid integer"),
         ("duplicate_key.yaml", 5, "checks.length", "duplicate key (first defined on line 3)"),
         ("unknown_check.yaml", 3, "checks.lenght", "unknown check (known checks: length"),
@@ -116,3 +116,17 @@ def test_the_root_is_a_folder_a_file_or_nothing(tmp_path: Path) -> None:
     for missing in (tmp_path / "nowhere", tmp_path / "bad\x00name"):
         with pytest.raises(PolicyError, match="no policy files found"):
             load_policy_set(missing)
+
+
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [("chnages", "did you mean `changes`? "), ("fallbak", "did you mean `fallback`? "), ("zzz_nothing_like", "")],
+)
+def test_an_unknown_field_names_the_nearest_known_one(tmp_path: Path, key: str, hint: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(f"name: p\nchecks:\n  facts:\n    credit_line:\n      {key}: [提升]\n", encoding="utf-8")
+    with pytest.raises(PolicyError) as info:
+        load_policy_file(path)
+    (problem,) = info.value.problems
+    assert (problem.line, problem.field) == (5, f"checks.facts.credit_line.{key}")
+    assert problem.message.startswith(f"unknown field ({hint}check the spelling")
