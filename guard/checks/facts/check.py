@@ -29,12 +29,13 @@ class FactsCheck:
     def __init__(self, config: FactsConfig) -> None:
         self.config = config
         cfg = config
+        before_roles = (*cfg.credit_line.periods, *cfg.credit_line.changes)
         groups: list[tuple[str, tuple[str, ...]]] = [
             ("credit", cfg.credit_line.triggers),
             ("role", cfg.credit_line.roles),
             # Roles only before the amount, in its own clause (each sets label "before").
-            ("role", (*cfg.credit_line.periods, *cfg.credit_line.changes)),
-            ("before", (*cfg.credit_line.periods, *cfg.credit_line.changes)),
+            ("role", before_roles),
+            ("before", before_roles),
             # 提高到 names the amount after the change: a keyword of no role, so that the change
             # word inside it is not read and the word before it decides (额度提高到5000元).
             ("to", tuple(w + end for w in cfg.credit_line.changes for end in _CHANGE_TO)),

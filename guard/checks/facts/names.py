@@ -32,10 +32,9 @@ _GAP = frozenset(" \u3000\u200b\u200c\u200d\u2060\ufeff\t")
 _ADDRESS_AFTER = frozenset("您你，,好！!。：: ")
 _FULL_NAME_BEFORE = ("尊敬的", "亲爱的", "您好", "你好")
 # Where another surname with the customer's given name (李飞 for 张飞) is a wrong name: right
-# after these or right before 您好. A clause start is not enough (公安, 明明, 季军 begin clauses
+# after `_FULL_NAME_BEFORE` or right before 您好. A clause start is not enough (公安, 明明, 季军 begin clauses
 # as words), nor a bare comma after (展翅高飞，); before an honorific the honorific's own rule
 # reads the name (李飞先生 at a clause start; 交际花华小姐 is 华, not 花华).
-_ADDRESSING = ("尊敬的", "亲爱的", "您好", "你好")
 # …then _ASKED or an honorific (您是李飞吗, not 您是文明系列的)
 _ASKING = ("您是", "你是", "请问是", "您本人是", "你本人是")
 _ASKED = frozenset("吗么吧嘛？?，,。本")
@@ -199,7 +198,7 @@ class NameChecker:
                 and window[1:] == full[1:]
                 and window[0] in SURNAMES
                 and (
-                    head.endswith(_ADDRESSING)
+                    head.endswith(_FULL_NAME_BEFORE)
                     or reply.startswith(_ADDRESSED_BY, i + n)
                     or (head.endswith(_ASKING) and (reply[i + n : i + n + 1] in _ASKED or reply.startswith(after_name, i + n)))
                 )

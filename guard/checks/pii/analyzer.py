@@ -38,6 +38,7 @@ import numpy.typing as npt
 
 from guard.checks.pii.recognizers import ENTITY_CODES, RECOGNIZERS
 from guard.checks.pii.recognizers._base import SEP_CHARS, ChinesePatternRecognizer
+from guard.checks.pii.recognizers.email import AT_WORDS
 from guard.checks.pii.recognizers.lac import LacTagger
 from guard.checks.pii.recognizers.person import NAME_STARTS, ChinesePersonRecognizer, model_names, warm_up
 
@@ -70,12 +71,12 @@ _D = "0-9〇零一二三四五六七八九幺"
 PREFILTER_SEPS = "()（）" + SEP_CHARS
 _PREFILTER = re.compile(
     rf"(?P<num>[{_D}](?:[{re.escape(PREFILTER_SEPS)}]{{0,5}}[{_D}]){{6,}})"
-    r"|(?P<at>@|艾特|爱特|(?<=[ (（\[])at(?=[ )）\]]))"  # an e-mail address, also read out
+    rf"|(?P<at>@|{'|'.join(AT_WORDS)}|(?<=[ (（\[])at(?=[ )）\]]))"  # an e-mail address, also read out
     rf"|(?P<addr>[{_D}十](?:号|室|栋|幢|单元|号楼|座|层|弄))"
 )
 
 # What every `_PREFILTER` match starts with: most replies hold none of it and skip the scan.
-_PREFILTER_START = re.compile(f"[{_D}@十艾爱a]")
+_PREFILTER_START = re.compile(f"[{_D}@十{''.join(w[0] for w in AT_WORDS)}a]")
 
 
 def _fold_table() -> dict[int, int | None]:

@@ -14,15 +14,16 @@ from presidio_analyzer import Pattern
 
 from guard.checks.pii.recognizers._base import ChinesePatternRecognizer
 
-__all__ = ["SPOKEN_AT", "AsciiEmailRecognizer", "split_at", "written"]
+__all__ = ["AT_WORDS", "AsciiEmailRecognizer", "split_at"]
 
 # An address read out (a voice reply): zhangfei艾特qq点com, zhangfei at qq dot com, wang(at)163.com.
-SPOKEN_AT = r"(?:@|[ ]?(?:艾特|爱特)[ ]?|[ ]at[ ]|[ ]?[(（\[]at[)）\]][ ]?)"
+AT_WORDS = ("艾特", "爱特")  # the at-sign said in Chinese; the analyzer's prefilter looks for them too
+_SPOKEN_AT = rf"(?:@|[ ]?(?:{'|'.join(AT_WORDS)})[ ]?|[ ]at[ ]|[ ]?[(（\[]at[)）\]][ ]?)"
 _SPOKEN_DOT = r"(?:\.|[ ]?点[ ]?|[ ]dot[ ]|[ ]?[(（\[]dot[)）\]][ ]?)"
 _LOCAL = r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9](?:[A-Za-z0-9._%+\-]{0,63})"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
 _TLD_END = r"[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
-_AT_RE = re.compile(SPOKEN_AT)
+_AT_RE = re.compile(_SPOKEN_AT)
 _DOT_RE = re.compile(_SPOKEN_DOT)
 
 
@@ -34,12 +35,12 @@ class AsciiEmailRecognizer(ChinesePatternRecognizer):
     LABEL: ClassVar[str] = "邮箱"
     PATTERNS: ClassVar[tuple[Pattern, ...]] = (
         Pattern("email_ascii", rf"{_LOCAL}@(?:{_LABEL}\.)+{_TLD_END}", 0.9),
-        Pattern("email_spoken", rf"{_LOCAL}{SPOKEN_AT}(?:{_LABEL}{_SPOKEN_DOT})+{_TLD_END}", 0.9),
+        Pattern("email_spoken", rf"{_LOCAL}{_SPOKEN_AT}(?:{_LABEL}{_SPOKEN_DOT})+{_TLD_END}", 0.9),
     )
     CONTEXT: ClassVar[tuple[str, ...]] = ("邮箱", "邮件", "电邮", "email", "e-mail")
 
     def validate_result(self, pattern_text: str) -> bool:
-        local, _, domain = written(pattern_text).partition("@")
+        local, _, domain = _written(pattern_text).partition("@")
         return ".." not in local and not local.endswith(".") and ".." not in domain
 
 
@@ -51,7 +52,7 @@ def split_at(address: str) -> tuple[str, str, str]:
     return address[: m.start()], m.group(), address[m.end() :]
 
 
-def written(address: str) -> str:
+def _written(address: str) -> str:
     """An address as written: its at-sign as @ and each dot of its domain as a dot."""
     local, at, domain = split_at(address)
     return f"{local}@{_DOT_RE.sub('.', domain)}" if at else address
